@@ -1,0 +1,35 @@
+# The two commands of the README. Everything installs into .venv beside this file.
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: run test lint sample clean
+
+# Install capmap, create instance/capmap.sqlite, load the sample data, serve on 127.0.0.1:5000.
+run: $(VENV)/.installed
+	$(BIN)/capmap demo
+
+# Install the test dependencies and run the whole suite.
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check src app tests bench
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src app tests bench
+
+# Regenerate sample_geodata/ (byte for byte the committed files).
+sample: $(VENV)/.installed
+	$(BIN)/capmap generate-sample sample_geodata
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,51 @@
+"""The capmap web app."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from app import assets, errors, public
+from app.config import DEFAULTS
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults, then instance/capmap.cfg, then CAPMAP_* variables, then
+    `test_config`. Nothing touches the database until a request needs it."""
+    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"),
+                instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("capmap.cfg", silent=True)
+    app.config.from_prefixed_env("CAPMAP")
+    if test_config:
+        app.config.from_mapping(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    errors.register(app)
+    app.register_blueprint(assets.bp)
+    app.register_blueprint(public.bp)
+    app.after_request(_security_headers)
+    return app
+
+
+def _instance_secret(folder: Path) -> str:
+    """A secret key kept in the instance folder, so every worker and restart shares it."""
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x", encoding="ascii") as handle:  # "x": first worker wins
+                handle.write(secrets.token_hex(32))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+    return path.read_text(encoding="ascii").strip()
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,63 @@
+"""One error tree: each error carries an HTTP status and a message safe to show to the public."""
+
+from __future__ import annotations
+
+
+class CapmapError(Exception):
+    """Base error. `message` is written for the person who caused it; `status` is the HTTP status."""
+
+    status = 500
+
+    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def to_dict(self) -> dict:
+        """The JSON body an API answers with."""
+        body: dict = {"error": type(self).__name__, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InputError(CapmapError):
+    """The request or file could not be read at all (wrong format, unparseable, too large)."""
+
+    status = 400
+
+
+class ValidationError(CapmapError):
+    """The input was read but breaks a rule (empty geometry, duplicate codes, out of region)."""
+
+    status = 422
+
+
+class NotFound(CapmapError):
+    """A named layer, plan, area or record does not exist."""
+
+    status = 404
+
+
+class TooLarge(CapmapError):
+    """An upload or file is over a configured limit."""
+
+    status = 413
+
+
+class ConfigError(CapmapError):
+    """A layer definition or setting is wrong; the operator must fix it."""
+
+    status = 500
+
+
+class StoreUnavailable(CapmapError):
+    """The database cannot be reached; callers retry later."""
+
+    status = 503
+
+
+class SchemaError(CapmapError):
+    """The database schema is missing or at a version this code does not speak."""
+
+    status = 503

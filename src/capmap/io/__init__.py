@@ -1,0 +1,1 @@
+"""Reading untrusted files, validating what was read, and writing exports."""

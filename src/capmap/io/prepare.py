@@ -1,0 +1,302 @@
+"""Raw frames as read from files, turned into the records the store takes (EPSG:4326)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from capmap.crs import SCOTLAND, Region
+from capmap.errors import ValidationError
+from capmap.io.validate import (
+    RowErrors, as_int, in_storage_crs, listed, parse_date, parse_datetime, polygon_parts,
+    require_columns, text,
+)
+from capmap.models import (
+    ACTION_STATUSES, CHANNELS, LEAD_TYPES, PIN_STATUSES, PLAN_TYPES, LayerDef,
+)
+
+
+def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
+                  region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Areas of one boundary layer, and the codes whose geometry was repaired.
+
+    The whole layer is refused (codes listed) for blank or duplicate codes, missing, empty or
+    non-polygon geometries: a layer is stored complete or not at all.
+    """
+    fields = {"code field": layer.code_field, "name field": layer.name_field,
+              "population field": layer.population_field, "parent field": layer.parent_field,
+              "SIMD rank field": layer.simd_rank_field,
+              "SIMD decile field": layer.simd_decile_field,
+              "SIMD quintile field": layer.simd_quintile_field}
+    require_columns(raw, fields, source)
+    if raw.empty:
+        raise ValidationError(f"{source}: the file holds no features")
+    codes = raw[layer.code_field].map(text)
+    _refuse_bad_codes(codes, source)
+    geoms = raw.geometry.values
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        raise ValidationError(f"{source}: empty geometries for codes {listed(list(codes[empty]))}")
+    kinds = shapely.get_type_id(geoms)
+    not_polygons = ~np.isin(kinds, [int(k) for k in (3, 6)])
+    if not_polygons.any():
+        raise ValidationError(
+            f"{source}: boundaries must be polygons; not polygons: {listed(list(codes[not_polygons]))}"
+        )
+    out = gpd.GeoDataFrame({"code": codes.to_numpy()}, geometry=raw.geometry.values, crs=raw.crs)
+    out = in_storage_crs(out, source, region)
+    fixed, repaired = polygon_parts(out.geometry.values)
+    now_empty = shapely.is_empty(fixed)
+    if now_empty.any():
+        raise ValidationError(
+            f"{source}: no polygon area left after repair for codes {listed(list(codes[now_empty]))}"
+        )
+    out = out.set_geometry(gpd.GeoSeries(fixed, crs=out.crs, index=out.index)).rename_geometry("geom")
+    out["name"] = raw[layer.name_field].map(text).to_numpy() if layer.name_field in raw else ""
+    optional = {"parent_code": layer.parent_field}
+    for column, field in optional.items():
+        out[column] = raw[field].map(text).replace("", None).to_numpy() if field else None
+    numbers = {"population": layer.population_field, "simd_rank": layer.simd_rank_field,
+               "simd_decile": layer.simd_decile_field, "simd_quintile": layer.simd_quintile_field}
+    for column, field in numbers.items():
+        out[column] = as_int(raw[field], field, source).to_numpy() if field else pd.NA
+    return out, list(codes[repaired])
+
+
+def _refuse_bad_codes(codes: pd.Series, source: str) -> None:
+    blank = codes == ""
+    if blank.any():
+        rows = [str(i + 1) for i in np.flatnonzero(blank.to_numpy())]
+        raise ValidationError(f"{source}: blank codes in rows {listed(rows)}")
+    dupes = codes[codes.duplicated(keep=False)]
+    if not dupes.empty:
+        raise ValidationError(f"{source}: duplicate codes {listed(sorted(set(dupes)))}")
+
+
+@dataclass(frozen=True)
+class PlanFields:
+    """Which column holds each plan attribute; `plan_type` applies one type to every row."""
+
+    ref: str = "ref"
+    title: str = "title"
+    type: str = "type"
+    owner: str = "owner"
+    council_code: str = "council_code"
+    period_start: str = "period_start"
+    period_end: str = "period_end"
+    review_due: str = "review_due"
+    status: str = "status"
+    themes: str = "themes"
+    link: str = "link"
+    summary: str = "summary"
+    plan_type: str | None = None
+
+
+def prepare_plans(raw: gpd.GeoDataFrame, fields: PlanFields, source: str, prefix: str,
+                  region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
+    """Plans with polygon areas; rows with no title, unknown type, bad dates or no area rejected."""
+    require_columns(raw, {"title field": fields.title}, source)
+    if fields.plan_type and fields.plan_type not in PLAN_TYPES:
+        raise ValidationError(f"plan type {fields.plan_type!r} is not known; expected one of "
+                              f"{', '.join(PLAN_TYPES)}")
+    if not fields.plan_type and fields.type not in raw:
+        raise ValidationError(f"{source}: no {fields.type!r} column; give the plan type for "
+                              f"every row (e.g. --type locality_plan)")
+    errors = RowErrors()
+    frame = in_storage_crs(raw, source, region)
+    geoms, _ = polygon_parts(frame.geometry.values)
+    rows = []
+    for i, rec in enumerate(raw.drop(columns=raw.geometry.name).to_dict("records")):
+        try:
+            rows.append(_plan_row(rec, fields, f"{prefix}-{i + 1}"))
+        except ValueError as exc:
+            errors.add(i, str(exc))
+            rows.append({})
+        if shapely.is_missing(geoms[i]) or shapely.is_empty(geoms[i]):
+            errors.add(i, "no polygon area")
+    keep = errors.keep_mask(len(rows))
+    out = gpd.GeoDataFrame([r for r, k in zip(rows, keep, strict=True) if k],
+                           geometry=list(geoms[keep]), crs=frame.crs)
+    _refuse_duplicate_refs(out, "ref", source)
+    return out.rename_geometry("geom"), errors
+
+
+def _plan_row(rec: dict, f: PlanFields, default_ref: str) -> dict:
+    title = text(rec.get(f.title))
+    if not title:
+        raise ValueError("title is blank")
+    plan_type = f.plan_type or text(rec.get(f.type))
+    if plan_type not in PLAN_TYPES:
+        raise ValueError(f"type {plan_type!r} is not one of {', '.join(PLAN_TYPES)}")
+    dates = {}
+    for name in ("period_start", "period_end", "review_due"):
+        try:
+            dates[name] = parse_date(rec.get(getattr(f, name)))
+        except ValueError:
+            raise ValueError(f"{name} {rec.get(getattr(f, name))!r} is not a date "
+                             "(YYYY-MM-DD)") from None
+    return {
+        "ref": text(rec.get(f.ref)) or default_ref, "type": plan_type, "title": title,
+        "owner": text(rec.get(f.owner)), "council_code": text(rec.get(f.council_code)) or None,
+        **dates, "status": text(rec.get(f.status)), "themes": text(rec.get(f.themes)),
+        "link": _link(text(rec.get(f.link))), "summary": text(rec.get(f.summary)),
+        "area_layer": None, "area_codes": None,
+    }
+
+
+def _link(url: str) -> str:
+    """Only http(s) links are kept: a javascript: or data: link would run in a reader's browser."""
+    if url and not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"link {url[:60]!r} is not an http(s) address")
+    return url
+
+
+def _refuse_duplicate_refs(frame: pd.DataFrame, column: str, source: str) -> None:
+    if column in frame and frame[column].duplicated().any():
+        dupes = sorted(set(frame.loc[frame[column].duplicated(), column]))
+        raise ValidationError(f"{source}: duplicate refs {listed(dupes)}")
+
+
+def prepare_actions(raw: gpd.GeoDataFrame, plan_ids: dict[str, int], source: str,
+                    region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
+    """Actions linked to stored plans by `plan_ref`; location optional."""
+    require_columns(raw, {"ref field": "ref", "plan field": "plan_ref", "title field": "title"},
+                    source)
+    errors = RowErrors()
+    frame = in_storage_crs(raw, source, region)
+    rows = []
+    for i, rec in enumerate(raw.drop(columns=raw.geometry.name).to_dict("records")):
+        try:
+            rows.append(_action_row(rec, plan_ids))
+        except ValueError as exc:
+            errors.add(i, str(exc))
+            rows.append({})
+    keep = errors.keep_mask(len(rows))
+    out = gpd.GeoDataFrame([r for r, k in zip(rows, keep, strict=True) if k],
+                           geometry=list(frame.geometry.values[keep]), crs=frame.crs)
+    _refuse_duplicate_refs(out, "ref", source)
+    return out.rename_geometry("geom"), errors
+
+
+def _action_row(rec: dict, plan_ids: dict[str, int]) -> dict:
+    ref, plan_ref, title = text(rec.get("ref")), text(rec.get("plan_ref")), text(rec.get("title"))
+    if not ref or not title:
+        raise ValueError("ref or title is blank")
+    if plan_ref not in plan_ids:
+        raise ValueError(f"plan_ref {plan_ref!r} is not a stored plan")
+    status = text(rec.get("status")) or "not_started"
+    lead_type = text(rec.get("lead_type"))
+    if status not in ACTION_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(ACTION_STATUSES)}")
+    if lead_type and lead_type not in LEAD_TYPES:
+        raise ValueError(f"lead_type {lead_type!r} is not one of {', '.join(LEAD_TYPES)}")
+    try:
+        target, updated = parse_date(rec.get("target_date")), parse_date(rec.get("updated"))
+    except ValueError:
+        raise ValueError("target_date or updated is not a date (YYYY-MM-DD)") from None
+    row = {k: text(rec.get(k)) for k in ("description", "theme", "lead", "partners", "resources",
+                                         "measure", "progress_note")}
+    return {**row, "ref": ref, "plan_id": plan_ids[plan_ref], "title": title, "status": status,
+            "lead_type": lead_type, "target_date": target, "updated": updated}
+
+
+def prepare_responses(raw: gpd.GeoDataFrame, area_codes: dict[str, set[str]], source: str,
+                      region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
+    """Responses located by a point, or only by an area code of a stored layer; never names."""
+    require_columns(raw, {"campaign field": "campaign", "channel field": "channel"}, source)
+    errors = RowErrors()
+    frame = in_storage_crs(raw, source, region)
+    has_point = ~shapely.is_missing(frame.geometry.values)
+    code_layer = {code: layer for layer, codes in area_codes.items() for code in codes}
+    rows = []
+    for i, rec in enumerate(raw.drop(columns=raw.geometry.name).to_dict("records")):
+        try:
+            rows.append(_response_row(rec, bool(has_point[i]), code_layer))
+        except ValueError as exc:
+            errors.add(i, str(exc))
+            rows.append({})
+    keep = errors.keep_mask(len(rows))
+    out = gpd.GeoDataFrame([r for r, k in zip(rows, keep, strict=True) if k],
+                           geometry=list(frame.geometry.values[keep]), crs=frame.crs)
+    return out.rename_geometry("geom"), errors
+
+
+def _response_row(rec: dict, has_point: bool, code_layer: dict[str, str]) -> dict:
+    campaign, channel = text(rec.get("campaign")), text(rec.get("channel"))
+    if not campaign:
+        raise ValueError("campaign is blank")
+    if channel not in CHANNELS:
+        raise ValueError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
+    code = text(rec.get("area_code"))
+    if not has_point and not code:
+        raise ValueError("neither a location nor an area_code")
+    if code and code not in code_layer:
+        raise ValueError(f"area_code {code!r} is not in any stored layer")
+    try:
+        when = parse_date(rec.get("date"))
+    except ValueError:
+        raise ValueError(f"date {rec.get('date')!r} is not a date (YYYY-MM-DD)") from None
+    return {"ref": text(rec.get("ref")) or None, "campaign": campaign, "channel": channel,
+            "date": when, "themes": text(rec.get("themes")),
+            "area_layer": code_layer.get(code) if code else None, "area_code": code or None,
+            "age_band": text(rec.get("age_band")) or None}
+
+
+def prepare_pins(raw: gpd.GeoDataFrame, source: str,
+                 region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
+    """Pins with a point each; `public_geom` is added by the caller."""
+    require_columns(raw, {"category field": "category", "description field": "description"},
+                    source)
+    errors = RowErrors()
+    frame = in_storage_crs(raw, source, region)
+    kinds = shapely.get_type_id(frame.geometry.values)
+    rows = []
+    for i, rec in enumerate(raw.drop(columns=raw.geometry.name).to_dict("records")):
+        try:
+            if kinds[i] != 0:
+                raise ValueError("a pin must be a point")
+            rows.append(_pin_row(rec))
+        except ValueError as exc:
+            errors.add(i, str(exc))
+            rows.append({})
+    keep = errors.keep_mask(len(rows))
+    out = gpd.GeoDataFrame([r for r, k in zip(rows, keep, strict=True) if k],
+                           geometry=list(frame.geometry.values[keep]), crs=frame.crs)
+    return out.rename_geometry("geom"), errors
+
+
+def _pin_row(rec: dict) -> dict:
+    category, description = text(rec.get("category")), text(rec.get("description"))
+    if not category or not description:
+        raise ValueError("category or description is blank")
+    status = text(rec.get("status")) or "pending"
+    if status not in PIN_STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(PIN_STATUSES)}")
+    try:
+        created = parse_datetime(rec.get("created")) or datetime.now(UTC)
+    except ValueError:
+        raise ValueError(f"created {rec.get('created')!r} is not an ISO date-time") from None
+    return {"ref": text(rec.get("ref")) or None, "category": category,
+            "description": description, "created": created, "status": status,
+            "contact": text(rec.get("contact")) or None}
+
+
+def prepare_postcodes(raw: gpd.GeoDataFrame, source: str,
+                      region: Region = SCOTLAND) -> gpd.GeoDataFrame:
+    """Postcode points keyed by the postcode in upper case with one space."""
+    require_columns(raw, {"postcode field": "postcode"}, source)
+    frame = in_storage_crs(raw, source, region)
+    codes = raw["postcode"].map(lambda v: " ".join(text(v).upper().split()))
+    missing = shapely.is_missing(frame.geometry.values) | (codes == "").to_numpy()
+    if missing.any():
+        rows = [str(i + 1) for i in np.flatnonzero(missing)]
+        raise ValidationError(f"{source}: postcode or location missing in rows {listed(rows)}")
+    out = gpd.GeoDataFrame({"postcode": codes.to_numpy()}, geometry=frame.geometry.values,
+                           crs=frame.crs).rename_geometry("geom")
+    _refuse_duplicate_refs(out, "postcode", source)
+    return out

@@ -1,0 +1,126 @@
+"""Checks and repairs between reading a file and storing it.
+
+Whole-layer rules (boundaries): a bad code or empty geometry refuses the import, listing codes.
+Row rules (plans, actions, responses, pins): a bad row is rejected with its number and reason,
+and the rest are kept. Row numbers count data rows from 1.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from capmap.crs import SCOTLAND, Region, check_lonlat, to_storage
+from capmap.errors import ValidationError
+
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+
+def require_columns(frame: pd.DataFrame, wanted: dict[str, str | None], source: str) -> None:
+    """Refuse a frame missing a named field: {setting name: column name}."""
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    for setting, column in wanted.items():
+        if column and column not in frame.columns:
+            raise ValidationError(
+                f"{source}: {setting} {column!r} not found; columns are {', '.join(columns)}"
+            )
+
+
+def listed(items: list[str], limit: int = 20) -> str:
+    """A comma list of at most `limit` items, saying how many more there are."""
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(str(i) for i in items[:limit]) + more
+
+
+def polygon_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Repair invalid geometries with make_valid, keeping only polygon parts.
+
+    Returns the geometries (MultiPolygon where repair split them) and a mask of those repaired.
+    A geometry with no polygon area left comes back empty.
+    """
+    geoms = np.asarray(geoms, dtype=object).copy()
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    for i in np.flatnonzero(invalid):
+        fixed = shapely.make_valid(geoms[i])
+        parts = [p for p in shapely.get_parts(fixed) if shapely.get_type_id(p) in _POLYGONAL]
+        polys = [q for p in parts for q in shapely.get_parts(p)]
+        geoms[i] = shapely.multipolygons(polys) if polys else shapely.Polygon()
+    return geoms, invalid
+
+
+def in_storage_crs(frame: gpd.GeoDataFrame, source: str,
+                   region: Region = SCOTLAND) -> gpd.GeoDataFrame:
+    """The frame in EPSG:4326, refused if its coordinates are not finite or fall off-region."""
+    geoms = frame.geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if present.any():
+        coords = shapely.get_coordinates(geoms[present])
+        if not np.isfinite(coords).all():
+            raise ValidationError(f"{source}: coordinates include NaN or infinite values")
+    out = to_storage(frame)
+    if present.any():
+        check_lonlat(tuple(shapely.total_bounds(out.geometry.values[present])), region, source)
+    return out
+
+
+def as_int(series: pd.Series, column: str, source: str) -> pd.Series:
+    """Whole numbers (nullable); refuse text that is not a number, naming the rows."""
+    numbers = pd.to_numeric(series, errors="coerce")
+    bad = numbers.isna() & series.notna() & (series.astype(str).str.strip() != "")
+    if bad.any():
+        rows = [str(i + 1) for i in np.flatnonzero(bad.to_numpy())]
+        raise ValidationError(f"{source}: {column} is not a number in rows {listed(rows)}")
+    return numbers.round().astype("Int64")
+
+
+def parse_date(value) -> date | None:
+    """An ISO date (YYYY-MM-DD) or blank; ValueError otherwise."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    return date.fromisoformat(text[:10]) if text else None
+
+
+def parse_datetime(value) -> datetime | None:
+    """An ISO date-time (a trailing Z means UTC) or blank; ValueError otherwise."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def text(value) -> str:
+    """A clean string for an optional text field ('' for blank)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+class RowErrors:
+    """Collects rejected rows: (row number from 1, reason)."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, str]] = []
+        self.bad: set[int] = set()
+
+    def add(self, index: int, reason: str) -> None:
+        """Reject the row at 0-based position `index`."""
+        if index not in self.bad:
+            self.bad.add(index)
+            self.rows.append((index + 1, reason))
+
+    def keep_mask(self, n: int) -> np.ndarray:
+        """True for rows not rejected."""
+        mask = np.ones(n, dtype=bool)
+        mask[list(self.bad)] = False
+        return mask

@@ -1,0 +1,68 @@
+"""Boundary layer definitions: one TOML file per layer and vintage in boundaries/."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+from capmap.errors import ConfigError, ValidationError
+from capmap.models import LAYER_KINDS, LayerDef
+
+_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_KNOWN = {f.name for f in fields(LayerDef)}
+
+
+def check_layer_id(layer_id: str) -> str:
+    """Refuse a layer id that is not a short lower-case slug; it appears in URLs and filenames."""
+    if not _ID.match(layer_id or ""):
+        raise ValidationError(
+            f"layer id {layer_id!r} is not allowed; expected lower-case letters, digits and "
+            "underscores, starting with a letter, at most 40 characters (e.g. dz11)"
+        )
+    return layer_id
+
+
+def check_kind(kind: str) -> str:
+    """Refuse a layer kind that is not one of LAYER_KINDS."""
+    if kind not in LAYER_KINDS:
+        raise ValidationError(f"kind {kind!r} is not known; expected one of {', '.join(LAYER_KINDS)}")
+    return kind
+
+
+def make_layer_def(**values) -> LayerDef:
+    """A checked LayerDef from keyword values (CLI options or a TOML table)."""
+    unknown = sorted(set(values) - _KNOWN)
+    if unknown:
+        raise ConfigError(f"unknown layer settings {unknown}; known are {sorted(_KNOWN)}")
+    clean = {k: v for k, v in values.items() if v is not None and v != ""}
+    if "id" not in clean or "kind" not in clean:
+        raise ConfigError("a layer definition needs at least 'id' and 'kind'")
+    check_layer_id(clean["id"])
+    check_kind(clean["kind"])
+    clean["vintage"] = str(clean.get("vintage", "current"))
+    return LayerDef(**clean)
+
+
+def load_layer_def(path: Path) -> LayerDef:
+    """Read one boundaries/*.toml; `source` is resolved relative to the TOML file's folder."""
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: cannot read ({exc.__class__.__name__})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from exc
+    try:
+        layer = make_layer_def(**values)
+    except (ConfigError, ValidationError) as exc:
+        raise ConfigError(f"{path.name}: {exc.message}") from exc
+    if layer.source and not Path(layer.source).is_absolute():
+        source = str((path.parent / layer.source).resolve())
+        layer = LayerDef(**{**layer.__dict__, "source": source})
+    return layer
+
+
+def load_layer_defs(folder: Path) -> list[LayerDef]:
+    """Every layer definition in a folder, sorted by file name."""
+    return [load_layer_def(p) for p in sorted(folder.glob("*.toml"))]

@@ -1,0 +1,120 @@
+"""Folium maps with every asset served by capmap itself. Folium is used only in this package."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from capmap.maps.style import PLAN_COLOURS, PLAN_LABELS, area_style, quintile_fill
+
+# About 1 m at Scotland's latitudes: finer than a screen pixel at any zoom the maps allow.
+DISPLAY_DECIMALS = 5
+
+
+@dataclass(frozen=True)
+class Assets:
+    """Where the page loads Leaflet and jQuery from (capmap's own static routes)."""
+
+    leaflet_js: str
+    leaflet_css: str
+    jquery_js: str
+
+
+@dataclass(frozen=True)
+class Tiles:
+    """A basemap tile source; None everywhere a map takes one means no basemap."""
+
+    url: str
+    attribution: str
+
+
+@dataclass(frozen=True)
+class MapParts:
+    """A rendered map split for embedding in a page: head links, the map div, its script."""
+
+    header: str
+    html: str
+    script: str
+
+
+def base_map(bounds: tuple[float, float, float, float], assets: Assets,
+             tiles: Tiles | None) -> folium.Map:
+    """An empty map fitted to lon/lat `bounds`, loading assets only from capmap's own URLs."""
+    fmap = folium.Map(tiles=None, control_scale=True, zoom_control=True)
+    fmap.default_js = [("leaflet", assets.leaflet_js), ("jquery", assets.jquery_js)]
+    fmap.default_css = [("leaflet_css", assets.leaflet_css)]
+    if tiles:
+        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution, name="Basemap",
+                         control=False).add_to(fmap)
+    minx, miny, maxx, maxy = bounds
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    return fmap
+
+
+def display_frame(frame: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFrame:
+    """The columns a map shows, text HTML-escaped (folium tooltips insert raw HTML), coordinates
+    rounded to DISPLAY_DECIMALS."""
+    out = gpd.GeoDataFrame(
+        {c: frame[c].map(_escape) for c in columns},
+        geometry=shapely.transform(frame.geometry.values,
+                                   lambda xy: np.round(xy, DISPLAY_DECIMALS)),
+        crs=frame.crs,
+    )
+    return out
+
+
+def _escape(value):
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, str):
+        return html.escape(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return html.escape(str(value)) if not isinstance(value, int | float) else value
+
+
+def add_boundaries(fmap: folium.Map, name: str, kind: str, areas: gpd.GeoDataFrame,
+                   show: bool = True) -> None:
+    """Outline a boundary layer; neighbourhoods are filled by SIMD quintile where known."""
+    shown = display_frame(areas, ["code", "name", "simd_quintile"])
+    if kind == "neighbourhood":
+        def style(feature):
+            return {"color": "#555555", "weight": 0.5, "fillOpacity": 0.45,
+                    "fillColor": quintile_fill(feature["properties"]["simd_quintile"] or None)}
+    else:
+        def style(_feature):
+            return area_style(kind)
+    folium.GeoJson(
+        shown, name=html.escape(name), style_function=style, show=show,
+        tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["Area", "Code"]),
+    ).add_to(fmap)
+
+
+def add_plans(fmap: folium.Map, plans: gpd.GeoDataFrame) -> None:
+    """One toggleable layer per plan type, outlined in the type's colour."""
+    for plan_type, colour in PLAN_COLOURS.items():
+        subset = plans[plans["type"] == plan_type]
+        if subset.empty:
+            continue
+        shown = display_frame(subset, ["title", "owner", "status"])
+        folium.GeoJson(
+            shown, name=PLAN_LABELS[plan_type], show=plan_type != "loip",
+            style_function=lambda _f, c=colour: {"color": c, "weight": 2, "fillOpacity": 0.08},
+            tooltip=folium.GeoJsonTooltip(fields=["title", "owner", "status"],
+                                          aliases=["Plan", "Owner", "Status"]),
+        ).add_to(fmap)
+
+
+def render(fmap: folium.Map) -> MapParts:
+    """Render the map for embedding in a capmap page."""
+    folium.LayerControl(collapsed=False).add_to(fmap)
+    root = fmap.get_root()
+    root.render()
+    return MapParts(header=root.header.render(), html=root.html.render(),
+                    script=root.script.render())

@@ -1,0 +1,83 @@
+"""Small records that cross module boundaries. No I/O here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LAYER_KINDS = ("council", "neighbourhood", "intermediate", "ward", "locality", "community")
+PLAN_TYPES = (
+    "loip",
+    "locality_plan",
+    "community_action_plan",
+    "local_place_plan",
+    "service_plan",
+    "other",
+)
+LEAD_TYPES = ("community", "public_body", "third_sector", "partnership")
+ACTION_STATUSES = ("not_started", "in_progress", "completed", "stalled", "cancelled")
+CHANNELS = ("online", "paper", "event", "street_stall")
+PIN_STATUSES = ("pending", "published", "hidden", "resolved")
+
+
+@dataclass(frozen=True)
+class LayerDef:
+    """How to read one boundary layer of one vintage from a file."""
+
+    id: str
+    kind: str
+    source: str = ""
+    vintage: str = "current"
+    title: str = ""
+    file_layer: str | None = None
+    code_field: str = "code"
+    name_field: str = "name"
+    population_field: str | None = None
+    parent_field: str | None = None
+    simd_rank_field: str | None = None
+    simd_decile_field: str | None = None
+    simd_quintile_field: str | None = None
+    crs: str | None = None
+    licence: str = ""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A stored boundary layer vintage."""
+
+    id: str
+    vintage: str
+    kind: str
+    title: str
+    licence: str
+    source: str
+    area_count: int
+    is_current: bool
+    imported_at: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: rows read, stored, repaired and rejected, and the time taken."""
+
+    what: str
+    read: int = 0
+    stored: int = 0
+    repaired: list[str] = field(default_factory=list)
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def lines(self, limit: int = 20) -> list[str]:
+        """A short human summary, listing at most `limit` repaired codes and rejected rows."""
+        out = [
+            f"{self.what}: read {self.read}, stored {self.stored}, repaired {len(self.repaired)}, "
+            f"rejected {len(self.rejected)} in {self.seconds:.2f} s"
+        ]
+        if self.repaired:
+            shown = ", ".join(self.repaired[:limit])
+            more = f" and {len(self.repaired) - limit} more" if len(self.repaired) > limit else ""
+            out.append(f"  repaired: {shown}{more}")
+        for row, reason in self.rejected[:limit]:
+            out.append(f"  rejected row {row}: {reason}")
+        if len(self.rejected) > limit:
+            out.append(f"  … and {len(self.rejected) - limit} more rejected rows")
+        return out

@@ -1,0 +1,219 @@
+"""The one place that composes reading, validation, storage and spatial work.
+
+The CLI and the web upload call these same functions, so an import behaves the same either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from capmap.crs import SCOTLAND, STORAGE_CRS, Region
+from capmap.errors import NotFound, ValidationError
+from capmap.io import prepare
+from capmap.io.readers import ReadLimits, read_vector
+from capmap.io.validate import RowErrors, listed, text
+from capmap.io.writers import check_format, write_frame
+from capmap.layers import load_layer_defs
+from capmap.models import ImportReport, LayerDef
+from capmap.spatial.dissolve import union_by_codes
+from capmap.spatial.privacy import displace_points
+from capmap.storage import Store
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Settings shared by every import."""
+
+    region: Region = SCOTLAND
+    limits: ReadLimits = field(default_factory=ReadLimits)
+    pin_offset_m: tuple[float, float] = (75.0, 150.0)
+    progress: Progress | None = None
+
+
+DEFAULT_OPTIONS = ImportOptions()
+
+
+def _name(path: str | Path) -> str:
+    return Path(path).name
+
+
+def import_boundaries(store: Store, layer: LayerDef, path: str | Path | None = None, *,
+                      options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
+    """Read, check, repair and store one boundary layer vintage, replacing that vintage."""
+    start = time.perf_counter()
+    source = path or layer.source
+    if not source:
+        raise ValidationError(f"layer {layer.id}: no file given and no source in its definition")
+    raw = read_vector(source, layer=layer.file_layer, crs=layer.crs, limits=options.limits)
+    areas, repaired = prepare.prepare_areas(raw, layer, _name(source), options.region)
+    store.put_layer(replace(layer, source=_name(source)), areas)
+    return ImportReport(f"layer {layer.id} ({layer.vintage})", read=len(raw), stored=len(areas),
+                        repaired=repaired, seconds=time.perf_counter() - start)
+
+
+def import_plans(store: Store, path: str | Path, fields: prepare.PlanFields, *,
+                 area_layer: str | None = None,
+                 options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
+    """Store plans from a geometry file, or from area codes (`area_codes`, `;`-separated).
+
+    A plan given by codes gets the union of those areas of `area_layer` (or its `layer` column).
+    """
+    start = time.perf_counter()
+    raw = read_vector(path, limits=options.limits)
+    by_codes = "area_codes" in raw and shapely.is_missing(raw.geometry.values).all()
+    errors = RowErrors()
+    if by_codes:
+        raw = _plans_from_codes(store, raw, area_layer, errors)
+    prefix = Path(path).stem.upper()
+    plans, row_errors = prepare.prepare_plans(raw, fields, _name(path), prefix, options.region)
+    plans = _keep_code_columns(plans, raw, row_errors) if by_codes else plans
+    seen = {row for row, _ in errors.rows}
+    errors.rows += [(row, why) for row, why in row_errors.rows if row not in seen]
+    stored = store.put_plans(plans) if len(plans) else 0
+    return ImportReport("plans", read=len(raw), stored=stored, rejected=sorted(errors.rows),
+                        seconds=time.perf_counter() - start)
+
+
+def _plans_from_codes(store: Store, raw: gpd.GeoDataFrame, area_layer: str | None,
+                      errors: RowErrors) -> gpd.GeoDataFrame:
+    layers = raw["layer"].map(text) if "layer" in raw else None
+    raw = raw.copy()
+    raw["area_layer"] = [area_layer or (layers[i] if layers is not None else "")
+                         for i in range(len(raw))]
+    code_lists = [[c.strip() for c in text(v).split(";") if c.strip()] for v in raw["area_codes"]]
+    geoms = np.full(len(raw), None, dtype=object)
+    for layer_id in sorted(set(raw["area_layer"])):
+        rows = np.flatnonzero((raw["area_layer"] == layer_id).to_numpy())
+        if not layer_id:
+            for i in rows:
+                errors.add(int(i), "no layer for its area codes (give --area-layer)")
+            continue
+        try:
+            areas = store.areas(layer_id)
+        except NotFound as exc:
+            for i in rows:
+                errors.add(int(i), exc.message)
+            continue
+        unions, missing = union_by_codes(areas, [code_lists[i] for i in rows])
+        for i, geom, lost in zip(rows, unions, missing, strict=True):
+            if lost:
+                errors.add(int(i), f"area codes not in layer {layer_id}: {listed(lost, 5)}")
+            geoms[i] = geom
+    return gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name),
+                            geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS, index=raw.index))
+
+
+def _keep_code_columns(plans: gpd.GeoDataFrame, raw: gpd.GeoDataFrame,
+                       errors: RowErrors) -> gpd.GeoDataFrame:
+    keep = errors.keep_mask(len(raw))
+    plans["area_layer"] = raw["area_layer"].to_numpy()[keep]
+    plans["area_codes"] = raw["area_codes"].map(text).to_numpy()[keep]
+    return plans
+
+
+def import_actions(store: Store, path: str | Path, *,
+                   options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
+    """Store actions from CSV or GeoJSON; each names its plan by `plan_ref`."""
+    start = time.perf_counter()
+    raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
+    actions, errors = prepare.prepare_actions(raw, store.plan_ids(), _name(path), options.region)
+    stored = store.put_actions(actions) if len(actions) else 0
+    return ImportReport("actions", read=len(raw), stored=stored, rejected=errors.rows,
+                        seconds=time.perf_counter() - start)
+
+
+def import_responses(store: Store, path: str | Path, *,
+                     options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
+    """Store engagement responses located by lon/lat, easting/northing or an area code."""
+    start = time.perf_counter()
+    raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
+    codes = {la.id: set(store.areas(la.id)["code"]) for la in store.layers() if la.is_current}
+    responses, errors = prepare.prepare_responses(raw, codes, _name(path), options.region)
+    stored = store.put_responses(responses, progress=options.progress) if len(responses) else 0
+    return ImportReport("responses", read=len(raw), stored=stored, rejected=errors.rows,
+                        seconds=time.perf_counter() - start)
+
+
+def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFAULT_OPTIONS,
+                rng: np.random.Generator | None = None) -> ImportReport:
+    """Store residents' pins, each with a public point moved by the configured distance."""
+    start = time.perf_counter()
+    raw = read_vector(path, limits=options.limits)
+    pins, errors = prepare.prepare_pins(raw, _name(path), options.region)
+    low, high = options.pin_offset_m
+    pins["public_geom"] = displace_points(pins.geometry.values, low, high,
+                                          rng or np.random.default_rng())
+    stored = store.put_pins(pins) if len(pins) else 0
+    return ImportReport("pins", read=len(raw), stored=stored, rejected=errors.rows,
+                        seconds=time.perf_counter() - start)
+
+
+def import_postcodes(store: Store, path: str | Path, *,
+                     options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
+    """Store a postcode lookup table (postcode with lon/lat or easting/northing)."""
+    start = time.perf_counter()
+    raw = read_vector(path, limits=options.limits)
+    postcodes = prepare.prepare_postcodes(raw, _name(path), options.region)
+    stored = store.put_postcodes(postcodes)
+    return ImportReport("postcodes", read=len(raw), stored=stored,
+                        seconds=time.perf_counter() - start)
+
+
+def load_sample(store: Store, data_dir: Path, boundaries_dir: Path, *,
+                options: ImportOptions = DEFAULT_OPTIONS) -> list[ImportReport]:
+    """Load the demo data set; does nothing if its layers are already stored."""
+    if any(la.id.startswith("sample_") for la in store.layers()):
+        return []
+    reports = [import_boundaries(store, layer, options=options)
+               for layer in load_layer_defs(boundaries_dir) if layer.id.startswith("sample_")]
+    reports.append(import_plans(store, data_dir / "plans_by_area.csv", prepare.PlanFields(),
+                                options=options))
+    reports.append(import_plans(store, data_dir / "plans.geojson", prepare.PlanFields(),
+                                options=options))
+    reports.append(import_actions(store, data_dir / "actions.csv", options=options))
+    reports.append(import_responses(store, data_dir / "responses.csv", options=options))
+    reports.append(import_pins(store, data_dir / "pins.geojson", options=options))
+    reports.append(import_postcodes(store, data_dir / "postcodes.csv", options=options))
+    return reports
+
+
+RECORD_LAYERS = ("plans", "actions", "responses", "pins")
+
+
+def public_pins(pins: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Published pins at their moved points, with no contact details and no exact location."""
+    shown = pins[pins["status"] == "published"]
+    return gpd.GeoDataFrame(
+        shown[["id", "category", "description", "created", "status"]].copy(),
+        geometry=gpd.GeoSeries(shown["public_geom"].values, crs=STORAGE_CRS, index=shown.index),
+    )
+
+
+def layer_frame(store: Store, name: str) -> gpd.GeoDataFrame:
+    """The frame behind an export name: a boundary layer id, or plans/actions/responses/pins."""
+    if name == "plans":
+        return store.plans()
+    if name == "actions":
+        return store.actions()
+    if name == "responses":
+        return store.responses()
+    if name == "pins":
+        return public_pins(store.pins())
+    return store.areas(name)
+
+
+def export_layer(store: Store, name: str, path: Path, fmt: str, crs: str = STORAGE_CRS) -> int:
+    """Write one layer to a file; returns the number of features written."""
+    check_format(fmt, crs)
+    frame = layer_frame(store, name)
+    write_frame(frame, path, fmt, layer=name, crs=crs)
+    return len(frame)

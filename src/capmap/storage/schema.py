@@ -1,0 +1,200 @@
+"""The one schema both backends share (SQLAlchemy Core).
+
+Geometry is stored as WKB in EPSG:4326: a plain BLOB on SQLite (shapely makes the exact tests) and a
+PostGIS `geometry(Geometry, 4326)` column on PostgreSQL, where GiST indexes push spatial filters into
+SQL. Both keep bounding-box columns so a bbox filter is a plain indexed comparison on either backend.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import UserDefinedType
+
+SCHEMA_VERSION = 1
+
+
+class Geometry(UserDefinedType):
+    """A geometry column: WKB in, WKB out, whatever the backend stores it as."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "BLOB"
+
+    def bind_expression(self, bindvalue):
+        return _wkb_in(bindvalue)
+
+    def column_expression(self, col):
+        return _wkb_out(col)
+
+
+class _wkb_in(FunctionElement):
+    inherit_cache = True
+
+
+class _wkb_out(FunctionElement):
+    type = sa.LargeBinary()
+    inherit_cache = True
+
+
+@compiles(Geometry, "postgresql")
+def _pg_geometry(type_, compiler, **kw) -> str:
+    return "geometry(Geometry, 4326)"
+
+
+@compiles(_wkb_in)
+def _plain_in(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_wkb_in, "postgresql")
+def _pg_in(element, compiler, **kw) -> str:
+    return f"ST_GeomFromWKB({compiler.process(element.clauses, **kw)}, 4326)"
+
+
+@compiles(_wkb_out)
+def _plain_out(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_wkb_out, "postgresql")
+def _pg_out(element, compiler, **kw) -> str:
+    return f"ST_AsBinary({compiler.process(element.clauses, **kw)})"
+
+
+metadata = sa.MetaData()
+
+
+def _bbox() -> list[sa.Column]:
+    return [sa.Column(n, sa.Float) for n in ("minx", "miny", "maxx", "maxy")]
+
+
+meta = sa.Table(
+    "capmap_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+layers = sa.Table(
+    "layers",
+    metadata,
+    sa.Column("layer_id", sa.String(40), primary_key=True),
+    sa.Column("vintage", sa.String(40), primary_key=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("title", sa.Text, nullable=False, default=""),
+    sa.Column("licence", sa.Text, nullable=False, default=""),
+    sa.Column("source", sa.Text, nullable=False, default=""),
+    sa.Column("area_count", sa.Integer, nullable=False),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+areas = sa.Table(
+    "areas",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("layer_id", sa.String(40), nullable=False),
+    sa.Column("vintage", sa.String(40), nullable=False),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("name", sa.Text, nullable=False, default=""),
+    sa.Column("parent_code", sa.String(40)),
+    sa.Column("population", sa.Integer),
+    sa.Column("simd_rank", sa.Integer),
+    sa.Column("simd_decile", sa.Integer),
+    sa.Column("simd_quintile", sa.Integer),
+    sa.Column("geom", Geometry, nullable=False),
+    *_bbox(),
+    sa.ForeignKeyConstraint(
+        ["layer_id", "vintage"], ["layers.layer_id", "layers.vintage"], ondelete="CASCADE"
+    ),
+    sa.UniqueConstraint("layer_id", "vintage", "code", name="uq_area_code"),
+)
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ref", sa.String(60), nullable=False, unique=True),
+    sa.Column("type", sa.String(30), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("owner", sa.Text, nullable=False, default=""),
+    sa.Column("council_code", sa.String(40)),
+    sa.Column("period_start", sa.Date),
+    sa.Column("period_end", sa.Date),
+    sa.Column("review_due", sa.Date),
+    sa.Column("status", sa.String(30), nullable=False, default=""),
+    sa.Column("themes", sa.Text, nullable=False, default=""),
+    sa.Column("link", sa.Text, nullable=False, default=""),
+    sa.Column("summary", sa.Text, nullable=False, default=""),
+    sa.Column("area_layer", sa.String(40)),
+    sa.Column("area_codes", sa.Text),
+    sa.Column("geom", Geometry, nullable=False),
+    *_bbox(),
+)
+
+actions = sa.Table(
+    "actions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ref", sa.String(60), nullable=False, unique=True),
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, default=""),
+    sa.Column("theme", sa.String(60), nullable=False, default=""),
+    sa.Column("lead", sa.Text, nullable=False, default=""),
+    sa.Column("lead_type", sa.String(30), nullable=False, default=""),
+    sa.Column("partners", sa.Text, nullable=False, default=""),
+    sa.Column("resources", sa.Text, nullable=False, default=""),
+    sa.Column("measure", sa.Text, nullable=False, default=""),
+    sa.Column("target_date", sa.Date),
+    sa.Column("status", sa.String(30), nullable=False, default="not_started"),
+    sa.Column("progress_note", sa.Text, nullable=False, default=""),
+    sa.Column("updated", sa.Date),
+    sa.Column("geom", Geometry),
+    *_bbox(),
+)
+
+responses = sa.Table(
+    "responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ref", sa.String(60)),
+    sa.Column("campaign", sa.Text, nullable=False),
+    sa.Column("channel", sa.String(30), nullable=False),
+    sa.Column("date", sa.Date),
+    sa.Column("themes", sa.Text, nullable=False, default=""),
+    sa.Column("area_layer", sa.String(40)),
+    sa.Column("area_code", sa.String(40)),
+    sa.Column("age_band", sa.String(20)),
+    sa.Column("geom", Geometry),
+    *_bbox(),
+    sa.Index("ix_responses_campaign", "campaign"),
+)
+
+pins = sa.Table(
+    "pins",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ref", sa.String(60)),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="pending"),
+    # Never shown in public: exact point and contact details stay server-side.
+    sa.Column("contact", sa.Text),
+    sa.Column("geom", Geometry, nullable=False),
+    sa.Column("public_geom", Geometry, nullable=False),
+    *_bbox(),
+    sa.Index("ix_pins_status", "status"),
+)
+
+postcodes = sa.Table(
+    "postcodes",
+    metadata,
+    sa.Column("postcode", sa.String(10), primary_key=True),
+    sa.Column("geom", Geometry, nullable=False),
+    *_bbox(),
+)

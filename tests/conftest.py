@@ -1,0 +1,124 @@
+"""Fixtures: stores over SQLite and PostGIS, tiny synthetic squares, the app and its clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+import shapely
+import sqlalchemy as sa
+
+from capmap.crs import bng_to_lonlat
+from capmap.storage import open_store
+from capmap.storage.schema import metadata
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "sample_geodata"
+BOUNDARIES = ROOT / "boundaries"
+POSTGIS_URL = os.environ.get("CAPMAP_TEST_POSTGIS_URL",
+                             "postgresql://postgres@127.0.0.1:5432/capmap_test")
+
+
+def _postgis_or_skip() -> str:
+    """The PostGIS URL, or a skip (a failure when CAPMAP_REQUIRE_POSTGIS is set)."""
+    try:
+        engine = sa.create_engine(POSTGIS_URL.replace("postgresql://", "postgresql+psycopg://"),
+                                  connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT postgis_version()")
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
+        reason = f"PostGIS not reachable at {POSTGIS_URL}: {type(exc).__name__}"
+        if os.environ.get("CAPMAP_REQUIRE_POSTGIS"):
+            pytest.fail(reason + " (CAPMAP_REQUIRE_POSTGIS is set)")
+        pytest.skip(reason)
+    return POSTGIS_URL
+
+
+def _wipe(url: str) -> None:
+    store = open_store(url)
+    with store.engine.begin() as conn:
+        metadata.drop_all(conn)
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgis", marks=pytest.mark.postgis)])
+def store_url(request, tmp_path):
+    """A URL of an empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'capmap.sqlite'}"
+        return
+    url = _postgis_or_skip()
+    _wipe(url)
+    yield url
+    _wipe(url)
+
+
+@pytest.fixture
+def store(store_url):
+    """An initialised, empty store on each backend."""
+    st = open_store(store_url)
+    st.init()
+    yield st
+    st.close()
+
+
+def bng_square(x: float, y: float, size: float) -> shapely.Polygon:
+    """A square in EPSG:27700 metres."""
+    return shapely.box(x, y, x + size, y + size)
+
+
+# A 2 x 2 grid of 1 km squares near Perth, in BNG: easy to check by hand.
+GRID_ORIGIN = (310_000.0, 720_000.0)
+
+
+@pytest.fixture
+def squares_bng() -> gpd.GeoDataFrame:
+    """Four 1 km squares A-D in EPSG:27700 (A south-west, B south-east, C north-west, D)."""
+    x0, y0 = GRID_ORIGIN
+    cells = [("A", 0, 0), ("B", 1, 0), ("C", 0, 1), ("D", 1, 1)]
+    return gpd.GeoDataFrame(
+        {"code": [c for c, _, _ in cells], "name": [f"Square {c}" for c, _, _ in cells],
+         "pop": [500, 600, 700, 800], "council": ["S12000048"] * 4},
+        geometry=[bng_square(x0 + i * 1000, y0 + j * 1000, 1000) for _, i, j in cells],
+        crs="EPSG:27700",
+    )
+
+
+def lonlat_of(x: float, y: float) -> tuple[float, float]:
+    """A BNG point in lon/lat."""
+    lon, lat = bng_to_lonlat([x], [y])
+    return float(lon[0]), float(lat[0])
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory) -> Path:
+    """A SQLite database with the sample data loaded, built once per run."""
+    from capmap import pipeline
+
+    path = tmp_path_factory.mktemp("sample") / "capmap.sqlite"
+    st = open_store(f"sqlite:///{path}")
+    st.init()
+    pipeline.load_sample(st, SAMPLE, BOUNDARIES)
+    st.close()
+    return path
+
+
+@pytest.fixture
+def app(sample_db, tmp_path):
+    """The app on a private copy of the sample database, with no basemap tiles."""
+    from app import create_app
+
+    db = tmp_path / "capmap.sqlite"
+    shutil.copy(sample_db, db)
+    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "TILES_URL": "",
+                       "SECRET_KEY": "test-secret"})
+
+
+@pytest.fixture
+def client(app):
+    """A test client of the app."""
+    return app.test_client()
