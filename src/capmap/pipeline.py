@@ -107,7 +107,7 @@ def _plans_from_codes(store: Store, raw: gpd.GeoDataFrame, area_layer: str | Non
         for i, geom, lost in zip(rows, unions, missing, strict=True):
             if lost:
                 errors.add(int(i), f"area codes not in layer {layer_id}: {listed(lost, 5)}")
-            geoms[i] = geom
+            geoms[i] = None if lost else geom
     return gpd.GeoDataFrame(raw.drop(columns=raw.geometry.name),
                             geometry=gpd.GeoSeries(geoms, crs=STORAGE_CRS, index=raw.index))
 

@@ -13,11 +13,23 @@ import shapely
 from capmap.crs import SCOTLAND, Region
 from capmap.errors import ValidationError
 from capmap.io.validate import (
-    RowErrors, as_int, in_storage_crs, listed, parse_date, parse_datetime, polygon_parts,
-    require_columns, text,
+    RowErrors,
+    as_int,
+    in_storage_crs,
+    listed,
+    parse_date,
+    parse_datetime,
+    polygon_parts,
+    require_columns,
+    text,
 )
 from capmap.models import (
-    ACTION_STATUSES, CHANNELS, LEAD_TYPES, PIN_STATUSES, PLAN_TYPES, LayerDef,
+    ACTION_STATUSES,
+    CHANNELS,
+    LEAD_TYPES,
+    PIN_STATUSES,
+    PLAN_TYPES,
+    LayerDef,
 )
 
 

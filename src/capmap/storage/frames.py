@@ -29,7 +29,9 @@ def to_rows(frame: pd.DataFrame, columns: list[str], geom_cols: tuple[str, ...] 
 
 
 def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and np.isnan(value)
 
 
 def _plain(value):

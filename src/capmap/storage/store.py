@@ -9,7 +9,7 @@ from types import ModuleType
 
 import geopandas as gpd
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from capmap.errors import NotFound, SchemaError, StoreUnavailable, ValidationError
 from capmap.models import Layer, LayerDef
@@ -66,7 +66,7 @@ class Store:
                     self._bump_data_version(conn)
         except OperationalError as exc:
             raise StoreUnavailable("the database is not available; try again shortly") from exc
-        except DBAPIError as exc:
+        except IntegrityError as exc:
             raise ValidationError("the database refused the write "
                                   f"({exc.orig.__class__.__name__}); nothing was stored") from exc
 
