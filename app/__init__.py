@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from app import assets, errors, public
+from app import api, assets, errors, public
 from app.config import DEFAULTS
 
 
@@ -26,6 +26,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
     app.after_request(_security_headers)
     return app
 

@@ -13,3 +13,18 @@ DEFAULTS = {
     # Signs sessions. Read from the instance folder's secret_key file, created on first run.
     "SECRET_KEY": None,
 }
+
+DEFAULTS.update({
+    # The neighbourhood layer that gives population; None picks the largest neighbourhood layer.
+    "NEIGHBOURHOOD_LAYER": None,
+    # Largest polygon the planscape accepts, in km² (Highland, the largest council, is ~26,000).
+    "PLANSCAPE_MAX_KM2": 30_000.0,
+    # Public engagement figures: counts below this show as "<5" and their rates are withheld.
+    "SUPPRESS_BELOW": 5,
+    # An area is an engagement gap when its rate is below this share of its council's rate.
+    "GAP_RATIO": 0.5,
+    # Plan coverage gaps: SIMD quintiles up to this count as deprived, and need a Locality Plan
+    # covering at least LOCALITY_SHARE of their area.
+    "DEPRIVED_QUINTILE": 1,
+    "LOCALITY_SHARE": 0.5,
+})

@@ -1,7 +1,8 @@
-"""The store for this process, opened on first use and shared by its requests."""
+"""The store and spatial engine for this process, opened on first use and shared by requests."""
 
 from flask import current_app
 
+from capmap.engine import Engine
 from capmap.storage import Store, open_store
 
 
@@ -12,3 +13,12 @@ def get_store() -> Store:
         store = open_store(current_app.config["DATABASE_URL"])
         current_app.extensions["capmap_store"] = store
     return store
+
+
+def get_engine() -> Engine:
+    """This app's Engine: layers and plans in memory, reloaded when the store changes."""
+    engine = current_app.extensions.get("capmap_engine")
+    if engine is None:
+        engine = Engine(get_store(), current_app.config["NEIGHBOURHOOD_LAYER"])
+        current_app.extensions["capmap_engine"] = engine
+    return engine

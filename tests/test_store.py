@@ -116,7 +116,7 @@ def test_plans_actions_responses_pins_round_trip(store):
          "area_layer": [None, "t"]},
         geometry=gpd.GeoSeries([shapely.Point(-3.45, 56.45), None], crs="EPSG:4326"),
     ).rename_geometry("geom")
-    assert store.put_responses(responses) == 2
+    assert len(store.put_responses(responses)) == 2
     assert list(store.responses()["area_code"].fillna("")) == ["", "A"]
 
 

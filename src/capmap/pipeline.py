@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region
+from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
 from capmap.io import prepare
 from capmap.io.readers import ReadLimits, read_vector
@@ -22,6 +23,7 @@ from capmap.io.validate import RowErrors, listed, text
 from capmap.io.writers import check_format, write_frame
 from capmap.layers import load_layer_defs
 from capmap.models import ImportReport, LayerDef
+from capmap.refresh import refresh_assignments, refresh_plan_coverage
 from capmap.spatial.dissolve import union_by_codes
 from capmap.spatial.privacy import displace_points
 from capmap.storage import Store
@@ -56,6 +58,10 @@ def import_boundaries(store: Store, layer: LayerDef, path: str | Path | None = N
     raw = read_vector(source, layer=layer.file_layer, crs=layer.crs, limits=options.limits)
     areas, repaired = prepare.prepare_areas(raw, layer, _name(source), options.region)
     store.put_layer(replace(layer, source=_name(source)), areas)
+    engine = Engine(store)
+    refresh_assignments(store, engine, [layer.id])
+    if layer.kind == "neighbourhood":
+        refresh_plan_coverage(store, engine)
     return ImportReport(f"layer {layer.id} ({layer.vintage})", read=len(raw), stored=len(areas),
                         repaired=repaired, seconds=time.perf_counter() - start)
 
@@ -78,7 +84,8 @@ def import_plans(store: Store, path: str | Path, fields: prepare.PlanFields, *,
     plans = _keep_code_columns(plans, raw, row_errors) if by_codes else plans
     seen = {row for row, _ in errors.rows}
     errors.rows += [(row, why) for row, why in row_errors.rows if row not in seen]
-    stored = store.put_plans(plans) if len(plans) else 0
+    stored = len(store.put_plans(plans)) if len(plans) else 0
+    refresh_plan_coverage(store, Engine(store))
     return ImportReport("plans", read=len(raw), stored=stored, rejected=sorted(errors.rows),
                         seconds=time.perf_counter() - start)
 
@@ -126,7 +133,7 @@ def import_actions(store: Store, path: str | Path, *,
     start = time.perf_counter()
     raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
     actions, errors = prepare.prepare_actions(raw, store.plan_ids(), _name(path), options.region)
-    stored = store.put_actions(actions) if len(actions) else 0
+    stored = len(store.put_actions(actions, _assign(store, actions))) if len(actions) else 0
     return ImportReport("actions", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
 
@@ -138,7 +145,8 @@ def import_responses(store: Store, path: str | Path, *,
     raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
     codes = {la.id: set(store.areas(la.id)["code"]) for la in store.layers() if la.is_current}
     responses, errors = prepare.prepare_responses(raw, codes, _name(path), options.region)
-    stored = store.put_responses(responses, progress=options.progress) if len(responses) else 0
+    assignments = _assign(store, responses) if len(responses) else None
+    stored = len(store.put_responses(responses, assignments, progress=options.progress))
     return ImportReport("responses", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
 
@@ -152,9 +160,16 @@ def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFA
     low, high = options.pin_offset_m
     pins["public_geom"] = displace_points(pins.geometry.values, low, high,
                                           rng or np.random.default_rng())
-    stored = store.put_pins(pins) if len(pins) else 0
+    stored = len(store.put_pins(pins, _assign(store, pins))) if len(pins) else 0
     return ImportReport("pins", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
+
+
+def _assign(store: Store, frame: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+    """Area codes of new point records in every current layer, written with the records."""
+    layers = frame["area_layer"].to_numpy(dtype=object) if "area_layer" in frame else None
+    codes = frame["area_code"].to_numpy(dtype=object) if "area_code" in frame else None
+    return Engine(store).assign(frame.geometry.values, layers, codes)
 
 
 def import_postcodes(store: Store, path: str | Path, *,

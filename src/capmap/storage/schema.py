@@ -191,6 +191,31 @@ pins = sa.Table(
     sa.Index("ix_pins_status", "status"),
 )
 
+# Derived: the area of every current layer each point record falls in (code NULL: outside).
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    sa.Column("record", sa.String(20), primary_key=True),
+    sa.Column("record_id", sa.Integer, primary_key=True),
+    sa.Column("layer_id", sa.String(40), primary_key=True),
+    sa.Column("code", sa.String(40)),
+    sa.Index("ix_assignments_layer_code", "layer_id", "code"),
+)
+
+# Derived: how much of each area of a layer each plan covers (areas measured in EPSG:27700).
+plan_coverage = sa.Table(
+    "plan_coverage",
+    metadata,
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("plans.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("layer_id", sa.String(40), primary_key=True),
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("overlap_m2", sa.Float, nullable=False),
+    sa.Column("share_of_area", sa.Float, nullable=False),
+    sa.Column("share_of_plan", sa.Float, nullable=False),
+    sa.Index("ix_plan_coverage_layer_code", "layer_id", "code"),
+)
+
 postcodes = sa.Table(
     "postcodes",
     metadata,

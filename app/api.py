@@ -1,0 +1,95 @@
+"""The JSON API: lookups, the planscape and coverage. Every bad input is a 400 or 422 in JSON."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from flask import Blueprint, current_app, jsonify, request
+
+from app.store import get_engine, get_store
+from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
+from capmap.errors import InputError
+from capmap.planscape import codes_query, lookup, planscape, point_query, polygon_query
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def _number(name: str) -> float:
+    raw = request.args.get(name)
+    if raw is None or raw.strip() == "":
+        raise InputError(f"{name} is required, e.g. ?lon=-3.19&lat=55.95")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{name} must be a number, got {raw[:40]!r}") from None
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number, got {raw[:40]!r}")
+    return value
+
+
+def _date(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InputError(f"{name} must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
+
+
+@bp.get("/lookup")
+def api_lookup():
+    """Areas of every layer and the plans at ?lon=&lat=."""
+    return jsonify(lookup(get_engine(), _number("lon"), _number("lat")))
+
+
+@bp.get("/planscape")
+def api_planscape():
+    """Plans covering ?layer=&codes=A,B or the neighbourhood at ?lon=&lat=."""
+    engine = get_engine()
+    if "codes" in request.args or "layer" in request.args:
+        layer = request.args.get("layer", "").strip()
+        if not layer:
+            raise InputError("layer is required with codes, e.g. ?layer=dz11&codes=S01006506")
+        query = codes_query(engine, layer, request.args.get("codes", "").split(","))
+    else:
+        query = point_query(engine, _number("lon"), _number("lat"))
+    return jsonify(planscape(engine, get_store(), query))
+
+
+@bp.post("/planscape")
+def api_planscape_polygon():
+    """Plans covering a posted GeoJSON Polygon or MultiPolygon (geometry or Feature); lon/lat,
+    or British National Grid with ?crs=EPSG:27700."""
+    query = polygon_query(request.get_data(cache=False),
+                          max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
+                          crs=request.args.get("crs"))
+    return jsonify(planscape(get_engine(), get_store(), query))
+
+
+@bp.get("/coverage/plans")
+def api_plan_coverage():
+    """Plan coverage per neighbourhood and type, with the gap lists."""
+    rules = PlanGapRules(quintile=current_app.config["DEPRIVED_QUINTILE"],
+                         locality_share=current_app.config["LOCALITY_SHARE"])
+    return jsonify(plan_coverage(get_engine(), rules))
+
+
+@bp.get("/coverage/engagement")
+def api_engagement_coverage():
+    """Engagement per area of ?layer= with optional campaign, channel, theme, from and to."""
+    engine = get_engine()
+    layer = request.args.get("layer", "").strip()
+    if not layer:
+        hoods = engine.neighbourhoods()
+        if hoods is None:
+            raise InputError("layer is required, e.g. ?layer=dz11")
+        layer = hoods.layer.id
+    filters = EngagementFilters(
+        campaign=request.args.get("campaign") or None, channel=request.args.get("channel") or None,
+        theme=request.args.get("theme") or None, date_from=_date("from"), date_to=_date("to"))
+    config = current_app.config
+    return jsonify(engagement_coverage(get_store(), engine, layer, filters, exact=False,
+                                       gap_ratio=config["GAP_RATIO"],
+                                       threshold=config["SUPPRESS_BELOW"]))

@@ -1,0 +1,174 @@
+"""The in-memory spatial state of a store: every current layer with its point index, and the plans,
+each also in EPSG:27700 for measuring.
+
+Boundaries and plans are read-mostly and small (Scotland: 7,000 data zones, hundreds of plans), so
+each process holds them in memory and reloads when the store's boundaries or plans version moves;
+a write by any worker or server is seen by all of them on their next call.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from capmap.crs import geoms_lonlat_to_bng
+from capmap.errors import NotFound
+from capmap.models import Layer
+from capmap.spatial.assign import AreaIndex
+from capmap.storage import Store
+
+
+@dataclass
+class LayerState:
+    """One current boundary layer: its areas (EPSG:4326, by code) and their point index."""
+
+    layer: Layer
+    areas: gpd.GeoDataFrame
+    index: AreaIndex = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.areas = self.areas.reset_index(drop=True)
+        self.index = AreaIndex(self.areas["code"].to_numpy(), self.areas.geometry.values)
+
+    @cached_property
+    def row_of(self) -> dict[str, int]:
+        """Area code to row of `areas`."""
+        return {code: i for i, code in enumerate(self.areas["code"])}
+
+    @cached_property
+    def bng(self) -> np.ndarray:
+        """The area geometries in EPSG:27700."""
+        return geoms_lonlat_to_bng(self.areas.geometry.values)
+
+    @cached_property
+    def bng_tree(self) -> shapely.STRtree:
+        """An STRtree over `bng`."""
+        return shapely.STRtree(self.bng)
+
+    @cached_property
+    def inner_points(self) -> np.ndarray:
+        """A point inside each area, for records known only by an area code."""
+        return shapely.point_on_surface(self.areas.geometry.values)
+
+    @property
+    def population(self) -> np.ndarray:
+        """Population per area as floats (NaN unknown)."""
+        return self.areas["population"].astype("Float64").to_numpy(dtype="float64",
+                                                                   na_value=np.nan)
+
+
+@dataclass
+class PlanState:
+    """Every plan, in EPSG:4326 and EPSG:27700."""
+
+    plans: gpd.GeoDataFrame
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        """An STRtree over the lon/lat plan geometries."""
+        return shapely.STRtree(self.plans.geometry.values)
+
+    @cached_property
+    def bng(self) -> np.ndarray:
+        """Plan geometries in EPSG:27700."""
+        return geoms_lonlat_to_bng(self.plans.geometry.values)
+
+    @cached_property
+    def bng_tree(self) -> shapely.STRtree:
+        """An STRtree over `bng`."""
+        return shapely.STRtree(self.bng)
+
+
+class Engine:
+    """Layers and plans of a store, kept in memory and reloaded when the store changes."""
+
+    def __init__(self, store: Store, neighbourhood_layer: str | None = None) -> None:
+        self.store = store
+        self.neighbourhood_layer = neighbourhood_layer
+        self._lock = threading.Lock()
+        self._versions: dict[str, int] = {}
+        self._layers: dict[str, LayerState] = {}
+        self._plans: PlanState | None = None
+        self._memo: dict[str, object] = {}
+
+    def _current(self) -> None:
+        versions = self.store.versions()
+        with self._lock:
+            boundaries, plans = (versions.get(k) != self._versions.get(k)
+                                 for k in ("boundaries_version", "plans_version"))
+            if boundaries:
+                self._layers = {la.id: LayerState(la, self.store.areas(la.id))
+                                for la in self.store.layers() if la.is_current}
+            if plans:
+                self._plans = PlanState(self.store.plans())
+            if boundaries or plans:
+                self._memo = {}
+            self._versions = versions
+
+    def memo(self, key: str, compute):
+        """`compute()` once per version of the store's boundaries and plans."""
+        self._current()
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def layers(self) -> dict[str, LayerState]:
+        """Every current layer by id."""
+        self._current()
+        return self._layers
+
+    def layer(self, layer_id: str) -> LayerState:
+        """One current layer, or NotFound naming the layers there are."""
+        layers = self.layers()
+        if layer_id not in layers:
+            raise NotFound(f"layer {layer_id!r} not found; layers are "
+                           f"{', '.join(sorted(layers)) or 'none'}")
+        return layers[layer_id]
+
+    def plans(self) -> PlanState:
+        """Every plan."""
+        self._current()
+        return self._plans
+
+    def neighbourhoods(self) -> LayerState | None:
+        """The neighbourhood layer used for population: the configured one, else the current
+        layer of kind neighbourhood with the most areas."""
+        layers = self.layers()
+        if self.neighbourhood_layer:
+            return self.layer(self.neighbourhood_layer)
+        hoods = [s for s in layers.values() if s.layer.kind == "neighbourhood"]
+        return max(hoods, key=lambda s: (len(s.areas), s.layer.id), default=None)
+
+    def assign(self, points: np.ndarray, area_layers=None, area_codes=None,
+               only: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Area code per point for every current layer (None outside).
+
+        A record with no point but an area code of one layer gets that code there, and in other
+        layers the area holding a point inside its own area (exact where layers nest). `only`
+        limits the answer to some layers.
+        """
+        points = np.asarray(points, dtype=object).copy()
+        layers = self.layers()
+        own: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        missing = np.flatnonzero(shapely.is_missing(points))
+        if area_codes is not None and len(missing):
+            in_layer = np.asarray(area_layers, dtype=object)[missing]
+            codes = np.asarray(area_codes, dtype=object)[missing]
+            for layer_id, state in layers.items():
+                sel = in_layer == layer_id
+                rows = pd.Index(state.areas["code"]).get_indexer(codes[sel])
+                found = rows >= 0
+                points[missing[sel][found]] = state.inner_points[rows[found]]
+                own[layer_id] = (missing[sel][found], codes[sel][found])
+        out = {layer_id: state.index.assign(points) for layer_id, state in layers.items()
+               if only is None or layer_id in only}
+        for layer_id, (rows, codes) in own.items():
+            if layer_id in out:
+                out[layer_id][rows] = codes
+        return out

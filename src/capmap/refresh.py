@@ -1,0 +1,61 @@
+"""Refreshing the derived tables when their inputs change: assignments and plan coverage."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from capmap.engine import Engine
+from capmap.spatial.overlay import coverage_shares
+from capmap.storage import Store
+from capmap.storage.derived import POINT_RECORDS
+
+
+def refresh_assignments(store: Store, engine: Engine, layer_ids: list[str] | None = None
+                        ) -> dict[str, int]:
+    """Re-assign every point record to the given current layers (all by default).
+
+    Returns rows written per layer. Assignments to layers that are no longer current are dropped.
+    """
+    layers = engine.layers()
+    store.drop_assignments(keep_layers=list(layers))
+    written = {}
+    for layer_id in layer_ids or sorted(layers):
+        per_record = {}
+        for record in POINT_RECORDS:
+            points = store.point_records(record)
+            located = ~shapely.is_missing(points.geometry.values)
+            if "area_code" in points:
+                located |= points["area_code"].notna().to_numpy()
+            points = points[located]
+            codes = engine.assign(points.geometry.values, _column(points, "area_layer"),
+                                  _column(points, "area_code"), only=[layer_id])[layer_id]
+            per_record[record] = (points["id"].to_numpy(), codes)
+        store.replace_assignments(layer_id, per_record)
+        written[layer_id] = sum(len(ids) for ids, _ in per_record.values())
+    return written
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+    return frame[name].to_numpy(dtype=object) if name in frame else None
+
+
+def refresh_plan_coverage(store: Store, engine: Engine) -> int:
+    """Recompute how much of each neighbourhood every plan covers; returns rows written."""
+    plans = engine.plans()
+    total = 0
+    for layer_id, state in engine.layers().items():
+        if state.layer.kind != "neighbourhood":
+            continue
+        pairs = coverage_shares(plans.bng, state.bng, state.bng_tree)
+        frame = pd.DataFrame({
+            "plan_id": plans.plans["id"].to_numpy()[pairs["cover"].to_numpy()],
+            "code": state.areas["code"].to_numpy()[pairs["area"].to_numpy()],
+            "overlap_m2": pairs["overlap_m2"].to_numpy(),
+            "share_of_area": pairs["share_of_area"].to_numpy(),
+            "share_of_plan": pairs["share_of_cover"].to_numpy(),
+        })
+        store.replace_plan_coverage(layer_id, frame)
+        total += len(frame)
+    return total

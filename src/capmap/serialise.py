@@ -1,0 +1,58 @@
+"""Records as plain JSON-ready dicts, for the API and pages. Public shapes only: a pin here never
+carries its contact details or exact location."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+
+def plain(value):
+    """A JSON-ready scalar: ISO dates, None for missing, Python numbers."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating) and np.isnan(value):
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _split(value) -> list[str]:
+    text = plain(value) or ""
+    return [t.strip() for t in str(text).split(";") if t.strip()]
+
+
+def plan_json(row) -> dict:
+    """A plan's details (no geometry)."""
+    keys = ("id", "ref", "type", "title", "owner", "council_code", "period_start", "period_end",
+            "review_due", "status", "link", "summary", "area_layer")
+    out = {k: plain(row[k]) for k in keys}
+    out["themes"] = _split(row["themes"])
+    out["area_codes"] = _split(row["area_codes"])
+    return out
+
+
+def action_json(row, plan_titles: dict[int, str]) -> dict:
+    """An action with its plan's title; `located` says whether it has a point of its own."""
+    keys = ("id", "ref", "plan_id", "title", "description", "theme", "lead", "lead_type",
+            "partners", "resources", "measure", "target_date", "status", "progress_note",
+            "updated")
+    out = {k: plain(row[k]) for k in keys}
+    out["plan_title"] = plan_titles.get(out["plan_id"], "")
+    geom = row["geom"]
+    out["located"] = geom is not None
+    out["lon"], out["lat"] = (geom.x, geom.y) if geom is not None else (None, None)
+    return out
+
+
+def public_pin_json(row) -> dict:
+    """A published pin at its moved point, without contact details."""
+    point = row["public_geom"]
+    return {"id": plain(row["id"]), "category": row["category"],
+            "description": row["description"], "created": plain(row["created"]),
+            "status": row["status"], "lon": point.x, "lat": point.y}

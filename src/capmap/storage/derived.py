@@ -1,0 +1,83 @@
+"""Derived tables: point assignments and plan coverage, refreshed when their inputs change."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from capmap.storage import frames
+from capmap.storage import schema as s
+from capmap.storage.records import INSERT_CHUNK
+
+POINT_RECORDS = {"responses": s.responses, "pins": s.pins, "actions": s.actions}
+COVERAGE_COLUMNS = ["plan_id", "layer_id", "code", "overlap_m2", "share_of_area",
+                    "share_of_plan"]
+
+
+class DerivedMixin:
+    """Assignments and plan coverage of the Store."""
+
+    def point_records(self, record: str) -> pd.DataFrame:
+        """Ids and locations of a point record table (`responses`, `pins` or `actions`):
+        columns id, geom, and for responses also area_layer, area_code."""
+        table = POINT_RECORDS[record]
+        extra = ["area_layer", "area_code"] if record == "responses" else []
+        cols = ["id", "geom", *extra]
+        query = sa.select(*[table.c[c] for c in cols]).order_by(table.c.id)
+        with self._read() as conn:
+            return frames.from_rows(conn.execute(query), cols)
+
+    def replace_assignments(self, layer_id: str, assignments: dict[str, tuple]) -> None:
+        """Replace one layer's assignments: {record: (ids, codes)}, in one transaction."""
+        with self._write() as conn:
+            conn.execute(sa.delete(s.assignments).where(s.assignments.c.layer_id == layer_id))
+            rows = [{"record": record, "record_id": int(rid), "layer_id": layer_id,
+                     "code": None if code is None else str(code)}
+                    for record, (ids, codes) in assignments.items()
+                    for rid, code in zip(ids, codes, strict=True)]
+            for start in range(0, len(rows), INSERT_CHUNK * 4):
+                conn.execute(sa.insert(s.assignments), rows[start:start + INSERT_CHUNK * 4])
+
+    def drop_assignments(self, keep_layers: list[str]) -> None:
+        """Remove assignments to layers no longer current."""
+        with self._write() as conn:
+            conn.execute(sa.delete(s.assignments).where(
+                s.assignments.c.layer_id.not_in(keep_layers)))
+
+    def assigned_codes(self, record: str, layer_id: str) -> pd.DataFrame:
+        """Columns record_id, code (None: outside) for every row of `record` in `layer_id`."""
+        a = s.assignments.c
+        query = (sa.select(a.record_id, a.code)
+                 .where((a.record == record) & (a.layer_id == layer_id)).order_by(a.record_id))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return pd.DataFrame(rows, columns=["record_id", "code"])
+
+    def assigned_layers(self) -> dict[str, int]:
+        """Rows per layer in the assignments table."""
+        a = s.assignments.c
+        with self._read() as conn:
+            rows = conn.execute(sa.select(a.layer_id, sa.func.count()).group_by(a.layer_id))
+            return dict(rows.all())
+
+    def replace_plan_coverage(self, layer_id: str, coverage: pd.DataFrame) -> None:
+        """Replace the coverage rows of one layer (COVERAGE_COLUMNS but layer_id)."""
+        with self._write() as conn:
+            conn.execute(sa.delete(s.plan_coverage).where(s.plan_coverage.c.layer_id == layer_id))
+            rows = [{"plan_id": int(r.plan_id), "layer_id": layer_id, "code": str(r.code),
+                     "overlap_m2": float(r.overlap_m2), "share_of_area": float(r.share_of_area),
+                     "share_of_plan": float(r.share_of_plan)}
+                    for r in coverage.itertuples(index=False)]
+            for start in range(0, len(rows), INSERT_CHUNK * 4):
+                conn.execute(sa.insert(s.plan_coverage), rows[start:start + INSERT_CHUNK * 4])
+
+    def plan_coverage(self, layer_id: str) -> pd.DataFrame:
+        """Stored coverage rows of one layer: COVERAGE_COLUMNS, by plan then code."""
+        c = s.plan_coverage.c
+        query = (sa.select(*[c[n] for n in COVERAGE_COLUMNS]).where(c.layer_id == layer_id)
+                 .order_by(c.plan_id, c.code))
+        with self._read() as conn:
+            frame = pd.DataFrame(conn.execute(query).all(), columns=COVERAGE_COLUMNS)
+        return frame.astype({"overlap_m2": np.float64, "share_of_area": np.float64,
+                             "share_of_plan": np.float64})

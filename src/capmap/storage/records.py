@@ -1,0 +1,157 @@
+"""Plans, actions, responses, pins and postcodes in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import sqlalchemy as sa
+
+from capmap.errors import ValidationError
+from capmap.storage import frames
+from capmap.storage import schema as s
+
+PLAN_COLUMNS = ["id", "ref", "type", "title", "owner", "council_code", "period_start",
+                "period_end", "review_due", "status", "themes", "link", "summary", "area_layer",
+                "area_codes", "geom"]
+ACTION_COLUMNS = ["id", "ref", "plan_id", "title", "description", "theme", "lead", "lead_type",
+                  "partners", "resources", "measure", "target_date", "status", "progress_note",
+                  "updated", "geom"]
+RESPONSE_COLUMNS = ["id", "ref", "campaign", "channel", "date", "themes", "area_layer",
+                    "area_code", "age_band", "geom"]
+PIN_COLUMNS = ["id", "ref", "category", "description", "created", "status", "contact", "geom",
+               "public_geom"]
+INSERT_CHUNK = 5000
+
+Progress = Callable[[int, int], None]
+# Per layer id, the area code of each inserted row (None: outside every area).
+Assignments = dict[str, np.ndarray]
+
+
+class RecordsMixin:
+    """Record tables of the Store. Point records are written with their area assignments."""
+
+    def put_plans(self, plans: gpd.GeoDataFrame) -> list[int]:
+        """Add plans; refs must be new (a duplicate is refused with the refs listed)."""
+        self._refuse_existing(s.plans, plans["ref"])
+        return self._insert(s.plans, plans, PLAN_COLUMNS[1:], bumps=("plans_version",))
+
+    def plans(self) -> gpd.GeoDataFrame:
+        """Every plan, by id."""
+        return self._select(s.plans, PLAN_COLUMNS)
+
+    def plan_ids(self) -> dict[str, int]:
+        """Plan ref to id."""
+        with self._read() as conn:
+            return dict(conn.execute(sa.select(s.plans.c.ref, s.plans.c.id)).all())
+
+    def put_actions(self, actions: gpd.GeoDataFrame, assignments: Assignments | None = None
+                    ) -> list[int]:
+        """Add actions (plan_id already resolved); refs must be new."""
+        self._refuse_existing(s.actions, actions["ref"])
+        return self._insert(s.actions, actions, ACTION_COLUMNS[1:], assignments=assignments,
+                            bumps=("plans_version",))
+
+    def actions(self) -> gpd.GeoDataFrame:
+        """Every action, by id; geometry None where the action has no location of its own."""
+        return self._select(s.actions, ACTION_COLUMNS)
+
+    def put_responses(self, responses: gpd.GeoDataFrame, assignments: Assignments | None = None,
+                      progress: Progress | None = None) -> list[int]:
+        """Add engagement responses; `progress(done, total)` is called as chunks are written."""
+        return self._insert(s.responses, responses, RESPONSE_COLUMNS[1:],
+                            assignments=assignments, progress=progress)
+
+    def responses(self) -> gpd.GeoDataFrame:
+        """Every engagement response, by id."""
+        return self._select(s.responses, RESPONSE_COLUMNS)
+
+    def put_pins(self, pins: gpd.GeoDataFrame, assignments: Assignments | None = None
+                 ) -> list[int]:
+        """Add pins; each row has its exact `geom` and its displaced `public_geom`."""
+        return self._insert(s.pins, pins, PIN_COLUMNS[1:], geom_cols=("geom", "public_geom"),
+                            assignments=assignments)
+
+    def pins(self) -> gpd.GeoDataFrame:
+        """Every pin with exact location and contact: for server-side use only."""
+        return self._select(s.pins, PIN_COLUMNS, geom_cols=("geom", "public_geom"))
+
+    def put_postcodes(self, postcodes: gpd.GeoDataFrame) -> int:
+        """Add or replace postcode points (`postcode`, `geom`)."""
+        rows = frames.to_rows(postcodes, ["postcode", "geom"])
+        with self._write() as conn:
+            conn.execute(sa.delete(s.postcodes).where(
+                s.postcodes.c.postcode.in_(list(postcodes["postcode"]))))
+            if rows:
+                conn.execute(sa.insert(s.postcodes), rows)
+        return len(rows)
+
+    def postcodes(self) -> gpd.GeoDataFrame:
+        """Every postcode point."""
+        return self._select(s.postcodes, ["postcode", "geom"], order="postcode")
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of the main tables."""
+        tables = (s.layers, s.areas, s.plans, s.actions, s.responses, s.pins, s.postcodes)
+        with self._read() as conn:
+            return {t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
+                    for t in tables}
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table, frame: gpd.GeoDataFrame, columns: list[str],
+                geom_cols: tuple[str, ...] = ("geom",), assignments: Assignments | None = None,
+                progress: Progress | None = None, bumps: tuple[str, ...] = ()) -> list[int]:
+        """Insert rows and their assignments in one transaction; the new ids, in row order."""
+        rows = frames.to_rows(frame, [c for c in columns if c not in geom_cols], geom_cols)
+        _fill_defaults(table, rows)
+        ids: list[int] = []
+        insert = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        with self._write(*bumps) as conn:
+            for start in range(0, len(rows), INSERT_CHUNK):
+                chunk = rows[start:start + INSERT_CHUNK]
+                ids += conn.execute(insert, chunk).scalars().all()
+                if progress:
+                    progress(start + len(chunk), len(rows))
+            if assignments and ids:
+                # A record with neither a point nor an area code (an action placed only by its
+                # plan) has no area to be in: it gets no assignment rows.
+                located = [r["geom"] is not None or bool(r.get("area_code")) for r in rows]
+                _insert_assignments(conn, table.name, ids, assignments, located)
+        return ids
+
+    def _select(self, table: sa.Table, columns: list[str], geom_cols: tuple[str, ...] = ("geom",),
+                order: str = "id") -> gpd.GeoDataFrame:
+        query = sa.select(*[table.c[c] for c in columns]).order_by(table.c[order])
+        with self._read() as conn:
+            return frames.from_rows(conn.execute(query), columns, geom_cols)
+
+    def _refuse_existing(self, table: sa.Table, refs) -> None:
+        refs = [str(r) for r in refs]
+        with self._read() as conn:
+            taken = sorted(conn.execute(sa.select(table.c.ref).where(table.c.ref.in_(refs)))
+                           .scalars())
+        if taken:
+            more = f" and {len(taken) - 20} more" if len(taken) > 20 else ""
+            raise ValidationError(f"{table.name}: refs already stored: {', '.join(taken[:20])}{more}")
+
+
+def _fill_defaults(table: sa.Table, rows: list[dict]) -> None:
+    """NULL where a NOT NULL column has a default means "use the default"."""
+    defaults = {c.name: c.default.arg for c in table.columns
+                if c.default is not None and c.default.is_scalar}
+    for row in rows:
+        for name, value in defaults.items():
+            if row.get(name) is None:
+                row[name] = value
+
+
+def _insert_assignments(conn: sa.Connection, record: str, ids: list[int],
+                        assignments: Assignments, located: list[bool]) -> None:
+    rows = [{"record": record, "record_id": rid, "layer_id": layer_id,
+             "code": None if code is None else str(code)}
+            for layer_id, codes in assignments.items()
+            for rid, code, here in zip(ids, codes, located, strict=True) if here]
+    for start in range(0, len(rows), INSERT_CHUNK * 4):
+        conn.execute(sa.insert(s.assignments), rows[start:start + INSERT_CHUNK * 4])
