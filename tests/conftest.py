@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 import sqlalchemy as sa
 
-from capmap.crs import bng_to_lonlat
+from capmap import pipeline
+from capmap.crs import bng_to_lonlat, geoms_bng_to_lonlat
+from capmap.io.prepare import PlanFields
+from capmap.models import LayerDef
 from capmap.storage import open_store
 from capmap.storage.schema import metadata
 
@@ -86,6 +91,44 @@ def squares_bng() -> gpd.GeoDataFrame:
         geometry=[bng_square(x0 + i * 1000, y0 + j * 1000, 1000) for _, i, j in cells],
         crs="EPSG:27700",
     )
+
+
+X0, Y0 = GRID_ORIGIN
+SQUARES_Q = LayerDef(id="squares", kind="neighbourhood", vintage="2026", population_field="pop",
+                   parent_field="council", simd_quintile_field="q")
+
+
+@pytest.fixture
+def loaded(store, squares_bng, tmp_path):
+    """Squares A-D (pop 500-800; A and B in SIMD quintile 1) with three plans:
+    LP-AB, a Locality Plan of A and B; CAP-D, a drawn plan over the east half of D;
+    LOIP, the whole grid."""
+    squares_bng["q"] = [1, 1, 3, 5]
+    path = tmp_path / "squares.gpkg"
+    squares_bng.to_file(path, layer="squares", driver="GPKG")
+    pipeline.import_boundaries(store, SQUARES_Q, path)
+    plans_csv = tmp_path / "plans.csv"
+    plans_csv.write_text("ref,type,title,review_due,layer,area_codes\n"
+                         "LP-AB,locality_plan,South locality,2020-01-01,squares,A;B\n"
+                         "LOIP,loip,Council LOIP,2030-01-01,squares,A;B;C;D\n")
+    pipeline.import_plans(store, plans_csv, PlanFields())
+    drawn = geoms_bng_to_lonlat(np.array([shapely.box(X0 + 1500, Y0 + 1000, X0 + 2000,
+                                                      Y0 + 2000)]))[0]
+    plans_json = tmp_path / "cap.geojson"
+    plans_json.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": shapely.geometry.mapping(drawn),
+        "properties": {"ref": "CAP-D", "type": "community_action_plan", "title": "East D"}}]}))
+    pipeline.import_plans(store, plans_json, PlanFields())
+    responses = tmp_path / "responses.csv"
+    rows = ["campaign,channel,date,themes,easting,northing,area_code"]
+    rows += [f"C1,online,2025-01-0{1 + i % 9},health,{X0 + 100 + i},{Y0 + 100},"
+             for i in range(3)]                                   # 3 in A
+    rows += [f"C1,paper,2025-02-01,housing,{X0 + 1100 + i},{Y0 + 1100}," for i in range(12)]  # D
+    rows += ["C2,event,2025-03-01,health,,,C"] * 6                # 6 in C by code
+    responses.write_text("\n".join(rows) + "\n")
+    pipeline.import_responses(store, responses)
+    return store
+
 
 
 def lonlat_of(x: float, y: float) -> tuple[float, float]:

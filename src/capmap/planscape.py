@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import geopandas as gpd
 import numpy as np
 import shapely
 
-from capmap.crs import SCOTLAND, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
+from capmap.crs import SCOTLAND, STORAGE_CRS, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
 from capmap.engine import Engine
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.validate import listed
@@ -212,3 +213,22 @@ def lookup(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND) ->
     covering = candidates[shapely.intersects_xy(plans.plans.geometry.values[candidates], lon, lat)]
     return {"lon": lon, "lat": lat, "areas": areas,
             "plans": [plan_json(plans.plans.iloc[i]) for i in covering]}
+
+
+def overlap_pieces(engine: Engine, query: Query) -> gpd.GeoDataFrame:
+    """The part of each plan inside the query, as polygons in EPSG:4326 with the plan's ref,
+    type, title and shares: the overlaps a planner downloads."""
+    q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
+    plans = engine.plans()
+    hits = np.sort(plans.bng_tree.query(q_bng, predicate="intersects"))
+    pieces = shapely.intersection(plans.bng[hits], q_bng)
+    keep = shapely.area(pieces) > 0
+    hits, pieces = hits[keep], pieces[keep]
+    overlap = shapely.area(pieces)
+    chosen = plans.plans.iloc[hits]
+    return gpd.GeoDataFrame(
+        {"plan_id": chosen["id"].to_numpy(), "ref": chosen["ref"].to_numpy(),
+         "type": chosen["type"].to_numpy(), "title": chosen["title"].to_numpy(),
+         "overlap_km2": overlap / 1e6, "share_of_query": np.minimum(overlap / q_bng.area, 1.0),
+         "share_of_plan": np.minimum(overlap / shapely.area(plans.bng[hits]), 1.0)},
+        geometry=geoms_bng_to_lonlat(pieces), crs=STORAGE_CRS)

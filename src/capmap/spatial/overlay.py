@@ -7,9 +7,16 @@ size, so only areas that cross a plan edge pay for an intersection.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 import shapely
+
+# Batches smaller than this are not worth a thread pool.
+PARALLEL_MIN = 2000
+MAX_THREADS = 8
 
 
 def overlap_pairs(covers: np.ndarray, areas: np.ndarray,
@@ -26,10 +33,22 @@ def overlap_pairs(covers: np.ndarray, areas: np.ndarray,
     overlap = np.empty(len(cover_i))
     overlap[whole] = shapely.area(areas[area_i[whole]])
     cut = ~whole
-    overlap[cut] = shapely.area(shapely.intersection(covers[cover_i[cut]], areas[area_i[cut]]))
+    overlap[cut] = _intersection_areas(covers[cover_i[cut]], areas[area_i[cut]])
     keep = overlap > 0
     return pd.DataFrame({"cover": cover_i[keep], "area": area_i[keep],
                          "overlap_m2": overlap[keep]})
+
+
+def _intersection_areas(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Areas of pairwise intersections. Shapely releases the GIL inside GEOS, so large batches
+    are split across the machine's cores."""
+    workers = min(os.cpu_count() or 1, MAX_THREADS)
+    if workers < 2 or len(a) < PARALLEL_MIN:
+        return shapely.area(shapely.intersection(a, b))
+    chunks = np.array_split(np.arange(len(a)), workers)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = pool.map(lambda idx: shapely.area(shapely.intersection(a[idx], b[idx])), chunks)
+        return np.concatenate(list(parts))
 
 
 def coverage_shares(covers: np.ndarray, areas: np.ndarray,

@@ -6,6 +6,12 @@ shared edge differently and opens slivers of gap and overlap between neighbours,
 simplified as one coverage (`shapely.coverage_simplify`, GEOS >= 3.12), in metres in the British
 National Grid, and its lon/lat coordinates are then rounded vertex by vertex: a vertex shared by
 several polygons is rounded once, the same way in each, so shared edges stay identical.
+
+Every non-empty area comes back non-empty and valid, however small, so it stays on the map and
+clickable: simplification keeps at least a triangle, rounding backs off to more decimals where it
+would collapse or fold a polygon, and anything that still came out empty gets its unsimplified
+geometry back. Islands smaller than the simplification tolerance that touch no other area are
+dropped from multi-part areas (the largest part always stays).
 """
 
 from __future__ import annotations
@@ -56,6 +62,9 @@ def decimals_for(zoom: int) -> int:
 
 def simplify_coverage(frame: gpd.GeoDataFrame, zoom: int) -> gpd.GeoDataFrame:
     """A copy of a polygon layer (EPSG:4326) simplified and rounded for a zoom; neighbours still meet."""
+    # Steps: repair invalid polygons (make_valid, polygon parts kept); to BNG; coverage simplification
+    # (or the fallback of _simplify_bng when the layer is not a valid coverage); drop islands too small
+    # to see; back to lon/lat; round (_round_coverage). Missing and empty geometries pass through.
     frame = to_storage(frame)
     geoms = np.asarray(frame.geometry.values, dtype=object)
     active = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -63,6 +72,9 @@ def simplify_coverage(frame: gpd.GeoDataFrame, zoom: int) -> gpd.GeoDataFrame:
     if others:
         raise ValidationError(f"simplify_coverage: expected Polygon or MultiPolygon geometries, "
                               f"found {', '.join(sorted(others))}")
+    out = frame.copy()
+    if not active.any():
+        return out
     source = _polygonal(geoms[active])
     tolerance = tolerance_m(zoom)
     bng = _simplify_bng(geoms_lonlat_to_bng(source), tolerance)
@@ -70,7 +82,6 @@ def simplify_coverage(frame: gpd.GeoDataFrame, zoom: int) -> gpd.GeoDataFrame:
     rounded = _round_coverage(geoms_bng_to_lonlat(bng), decimals_for(zoom))
     out_geoms = geoms.copy()
     out_geoms[active] = _never_empty(rounded, source)
-    out = frame.copy()
     out.geometry.values[:] = out_geoms
     return out.set_crs(STORAGE_CRS, allow_override=True)
 
@@ -95,36 +106,44 @@ def payload(frame: gpd.GeoDataFrame, zoom: int, properties: list[str]) -> dict:
 
 def coverage_defects(geoms: np.ndarray, reference_union: shapely.Geometry | None = None) -> dict:
     """Overlaps and gaps between neighbours of an EPSG:4326 polygon array, measured in m² (EPSG:27700)."""
-    # overlap_m2 is the sum of areas minus the area of the union (zero for a coverage, float noise
-    # aside); overlap_pairs counts pairs whose interiors meet, which is exact. A gap is a hole in the
-    # union that does not meet a hole of `reference_union` (the unsimplified layer, EPSG:4326), so
-    # lochs and enclaves that were holes already are not counted; a notch open to the outside cannot
-    # be told apart from a simplified coastline and is not counted either. Topology is worked out in
-    # lon/lat, where the rounded coordinates are exact, and only areas in metres.
+    # overlap_pairs counts pairs of polygons whose interiors meet and overlap_m2 is the area they
+    # share; both are exactly zero for a coverage. A gap is a hole in the union that does not meet a
+    # hole of `reference_union` (the unsimplified layer, EPSG:4326), so lochs and enclaves that were
+    # holes already are not counted; a notch open to the outside cannot be told apart from a
+    # simplified coastline and is not counted either. Topology is worked out in lon/lat, where the
+    # rounded coordinates are exact, and only areas in metres.
     geoms = np.asarray(geoms, dtype=object)
     geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    union = shapely.union_all(geoms)
     left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = left < right
-    touching = shapely.relate_pattern(geoms[left[keep]], geoms[right[keep]], "T********")
-    holes = _holes(union)
-    if reference_union is not None and len(holes):
-        old = _holes(reference_union)
-        if len(old):
-            holes = holes[shapely.area(shapely.intersection(holes, shapely.union_all(old))) == 0]
-    union_m2 = _area_m2(np.array([union], dtype=object))
+    left, right = left[keep], right[keep]
+    meet = shapely.relate_pattern(geoms[left], geoms[right], "T********")
+    overlaps = shapely.intersection(geoms[left[meet]], geoms[right[meet]])
+    union = shapely.union_all(geoms)
+    holes = _new_holes(union, reference_union)
     return {
-        "overlap_m2": _area_m2(geoms) - union_m2,
-        "overlap_pairs": int(touching.sum()),
+        "overlap_m2": _area_m2(overlaps),
+        "overlap_pairs": int(meet.sum()),
         "gap_m2": _area_m2(holes),
         "gaps": len(holes),
-        "union_m2": union_m2,
+        "union_m2": _area_m2(np.array([union], dtype=object)),
     }
 
 
 def _area_m2(geoms: np.ndarray) -> float:
     """Total area in square metres of EPSG:4326 geometries, measured in EPSG:27700."""
     return float(shapely.area(geoms_lonlat_to_bng(geoms)).sum()) if len(geoms) else 0.0
+
+
+def _new_holes(union: shapely.Geometry, reference: shapely.Geometry | None) -> np.ndarray:
+    """The holes of `union`, as polygons, that do not meet a hole of `reference` (all when None)."""
+    holes = _holes(union)
+    if reference is None or not len(holes):
+        return holes
+    old = _holes(reference)
+    if not len(old):
+        return holes
+    return holes[shapely.area(shapely.intersection(holes, shapely.union_all(old))) == 0]
 
 
 def _holes(geom: shapely.Geometry) -> np.ndarray:
@@ -201,17 +220,23 @@ def _drop_islets(geoms: np.ndarray, min_area: float) -> np.ndarray:
 def _round_coverage(geoms: np.ndarray, decimals: int) -> np.ndarray:
     """Coordinates rounded vertex by vertex, with extra decimals where rounding would break a polygon."""
     # Every occurrence of a vertex gets the same number of decimals, so shared edges stay identical.
-    # Rounding can collapse a small polygon or fold an edge across a neighbour's: the vertices of any
-    # polygon that rounding broke get one more decimal (in all polygons that share them) until none is
-    # broken, with full precision as the last step. Polygons broken before rounding are not chased.
+    # Rounding can collapse a small polygon, fold an edge across a neighbour's, or pinch the mouth of
+    # an inlet shut (two coasts that did not meet now touch, enclosing sea as a false gap). The
+    # vertices of every polygon that rounding broke get one more decimal, in all polygons that share
+    # them, until none is broken, with full precision as the last step. Polygons that were broken
+    # before rounding are not chased.
     coords, owner = shapely.get_coordinates(geoms, return_index=True)
     _, vertex = np.unique(coords, axis=0, return_inverse=True)
     vertex = vertex.ravel()
     places = np.full(vertex.max() + 1 if len(vertex) else 0, decimals)
     before = _broken(geoms)
+    exact = not before.any()
+    union_before = _union(geoms, exact)
     while True:
         out = shapely.transform(geoms, lambda _c: _round_rows(coords, places[vertex]))
         broken = _broken(out) & ~before
+        if not broken.any():
+            broken = _pinched(out, union_before, exact)
         grow = np.unique(vertex[broken[owner]])
         grow = grow[places[grow] < _UNROUNDED]
         if not len(grow):
@@ -220,6 +245,24 @@ def _round_coverage(geoms: np.ndarray, decimals: int) -> np.ndarray:
     still = ~shapely.is_valid(out)
     out[still] = _polygonal(out[still])
     return shapely.remove_repeated_points(out)
+
+
+def _pinched(geoms: np.ndarray, union_before: shapely.Geometry, exact: bool) -> np.ndarray:
+    """True for polygons on the edge of a hole in their union that `union_before` does not have."""
+    holes = _new_holes(_union(geoms, exact), union_before)
+    flags = np.zeros(len(geoms), dtype=bool)
+    if len(holes):
+        flags[shapely.STRtree(geoms).query(holes, predicate="intersects")[1]] = True
+    return flags
+
+
+def _union(geoms: np.ndarray, coverage: bool) -> shapely.Geometry:
+    """The union of polygons; the fast coverage union when they are known to form a coverage."""
+    if not coverage:
+        return shapely.union_all(geoms)
+    # The coverage union leaves a pinched inlet as a self-touching ring; make_valid turns that into
+    # the hole it encloses.
+    return shapely.make_valid(shapely.coverage_union_all(geoms))
 
 
 def _round_rows(coords: np.ndarray, places: np.ndarray) -> np.ndarray:

@@ -52,7 +52,8 @@ class DerivedMixin:
                  .where((a.record == record) & (a.layer_id == layer_id)).order_by(a.record_id))
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return pd.DataFrame(rows, columns=["record_id", "code"])
+        return pd.DataFrame({"record_id": pd.Series([r[0] for r in rows], dtype="int64"),
+                             "code": pd.Series([r[1] for r in rows], dtype=object)})
 
     def assigned_layers(self) -> dict[str, int]:
         """Rows per layer in the assignments table."""

@@ -1,0 +1,98 @@
+"""The JSON API over the squares: answers, and a 400 or 422 with a message for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import shapely
+
+from app import create_app
+from capmap.crs import geoms_bng_to_lonlat
+from tests.conftest import X0, Y0, lonlat_of
+
+
+@pytest.fixture
+def api(loaded):
+    app = create_app({"TESTING": True, "DATABASE_URL": loaded.url, "TILES_URL": "",
+                      "SECRET_KEY": "test"})
+    yield app.test_client()
+    for key in ("capmap_store",):
+        if key in app.extensions:
+            app.extensions[key].close()
+
+
+def test_lookup(api):
+    lon, lat = lonlat_of(X0 + 1500, Y0 + 1500)
+    body = api.get(f"/api/lookup?lon={lon}&lat={lat}").get_json()
+    assert body["areas"]["squares"]["code"] == "D"
+    assert sorted(p["ref"] for p in body["plans"]) == ["CAP-D", "LOIP"]
+
+
+def test_planscape_by_codes_and_by_point(api):
+    by_codes = api.get("/api/planscape?layer=squares&codes=A,B").get_json()
+    assert [p["ref"] for p in by_codes["plans"]] == ["LP-AB", "LOIP"]
+    lon, lat = lonlat_of(X0 + 1700, Y0 + 1700)
+    by_point = api.get(f"/api/planscape?lon={lon}&lat={lat}").get_json()
+    assert by_point["query"]["codes"] == ["D"]
+
+
+def test_planscape_by_posted_feature(api):
+    north = geoms_bng_to_lonlat(np.array([shapely.box(X0, Y0 + 1000, X0 + 2000, Y0 + 2000)]))[0]
+    feature = {"type": "Feature", "properties": {}, "geometry": shapely.geometry.mapping(north)}
+    answer = api.post("/api/planscape", data=json.dumps(feature),
+                      content_type="application/json")
+    assert answer.status_code == 200
+    assert {p["ref"] for p in answer.get_json()["plans"]} == {"CAP-D", "LOIP"}
+
+
+def test_coverage_endpoints(api):
+    plans = api.get("/api/coverage/plans").get_json()
+    assert [r["code"] for r in plans["without_any_plan"]] == ["C"]
+    engagement = api.get("/api/coverage/engagement?layer=squares&channel=paper").get_json()
+    counts = {r["code"]: r["responses"] for r in engagement["areas"]}
+    assert counts == {"A": 0, "B": 0, "C": 0, "D": 12}
+    assert engagement["exact"] is False
+
+
+@pytest.mark.parametrize("url, status, words", [
+    ("/api/lookup?lon=abc&lat=56", 400, "lon must be a number"),
+    ("/api/lookup?lon=nan&lat=56", 400, "finite"),
+    ("/api/lookup?lon=-3.4", 400, "lat is required"),
+    ("/api/lookup?lon=56.4&lat=-3.4", 422, "wrong order"),
+    ("/api/lookup?lon=200&lat=56", 422, "not lon/lat"),
+    ("/api/planscape?layer=nope&codes=A", 422, "'nope' not found"),
+    ("/api/planscape?layer=squares&codes=Z", 422, "codes not in layer squares: Z"),
+    ("/api/planscape?layer=squares", 422, "no area codes"),
+    ("/api/planscape?codes=A", 400, "layer is required"),
+    ("/api/planscape?lon=-2.0&lat=57.5", 422, "in no area"),
+    ("/api/coverage/engagement?layer=nope", 422, "not found"),
+    ("/api/coverage/engagement?layer=squares&from=2025-13-01", 400, "YYYY-MM-DD"),
+    ("/api/coverage/engagement?layer=squares&from=2025-05-01&to=2025-01-01", 422, "after"),
+])
+def test_bad_queries_get_a_message(api, url, status, words):
+    answer = api.get(url)
+    assert answer.status_code == status, answer.get_data(as_text=True)
+    assert words in answer.get_json()["message"]
+
+
+@pytest.mark.parametrize("body, status", [
+    ("not json", 400),
+    ('{"type": "Polygon", "coordinates": [[[NaN, 56], [-3, 56], [-3, 57], [NaN, 56]]]}', 422),
+    ('{"type": "LineString", "coordinates": [[-3, 56], [-3.1, 56]]}', 422),
+    ('{"type": "Feature", "geometry": null}', 422),
+    ("", 400),
+])
+def test_bad_posts_get_a_message(api, body, status):
+    answer = api.post("/api/planscape", data=body, content_type="application/json")
+    assert answer.status_code == status
+    assert answer.get_json()["message"]
+
+
+def test_an_oversized_body_is_refused(loaded):
+    app = create_app({"TESTING": True, "DATABASE_URL": loaded.url, "TILES_URL": "",
+                      "SECRET_KEY": "t", "MAX_CONTENT_LENGTH": 1000})
+    answer = app.test_client().post("/api/planscape", data="x" * 5000,
+                                    content_type="application/json")
+    assert answer.status_code == 413 and answer.get_json()["error"]
