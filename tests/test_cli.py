@@ -1,0 +1,90 @@
+"""The command line through click's runner: the same pipeline as every other caller."""
+
+from __future__ import annotations
+
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from capmap.cli import cli
+from tests.conftest import BOUNDARIES, SAMPLE
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path, runner):
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    assert runner.invoke(cli, ["--db", url, "init"]).exit_code == 0
+    return url
+
+
+def test_init_twice_is_harmless(runner, db):
+    result = runner.invoke(cli, ["--db", db, "init"])
+    assert result.exit_code == 0 and "already initialised" in result.output
+
+
+def test_import_from_toml_and_options_then_list_and_export(runner, db, squares_bng, tmp_path):
+    toml = runner.invoke(cli, ["--db", db, "import", "boundaries",
+                               str(BOUNDARIES / "sample_wards.toml")])
+    assert toml.exit_code == 0, toml.output
+    assert "layer sample_wards (2026): read" in toml.output and "rejected 0" in toml.output
+    path = tmp_path / "squares.gpkg"
+    squares_bng.to_file(path, layer="squares", driver="GPKG")
+    result = runner.invoke(cli, ["--db", db, "import", "boundaries", str(path), "--layer", "sq",
+                                 "--kind", "neighbourhood", "--population-field", "pop",
+                                 "--vintage", "2026"])
+    assert result.exit_code == 0, result.output
+    assert "read 4, stored 4, repaired 0, rejected 0" in result.output
+    listing = runner.invoke(cli, ["--db", db, "layers"])
+    assert "sq" in listing.output and "sample_wards" in listing.output
+    out = tmp_path / "sq.gpkg"
+    export = runner.invoke(cli, ["--db", db, "export", "sq", "--format", "gpkg", "-o", str(out),
+                                 "--crs", "EPSG:27700"])
+    assert export.exit_code == 0, export.output
+    back = pyogrio.read_dataframe(out)
+    assert back.crs.to_epsg() == 27700 and list(back["code"]) == ["A", "B", "C", "D"]
+    # Round trip through lon/lat and back to BNG lands within a centimetre of the original.
+    assert back.geometry.values[0].equals_exact(squares_bng.geometry.values[0], tolerance=0.01)
+
+
+def test_failure_is_one_line_and_non_zero(runner, db, tmp_path):
+    path = tmp_path / "nothing.geojson"
+    path.write_text("")
+    result = runner.invoke(cli, ["--db", db, "import", "boundaries", str(path), "--layer", "x",
+                                 "--kind", "ward"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_bad_kind_is_refused_by_the_parser(runner, db, tmp_path):
+    result = runner.invoke(cli, ["--db", db, "import", "boundaries", "x.geojson", "--layer", "x",
+                                 "--kind", "parish"])
+    assert result.exit_code == 2 and "'parish' is not one of" in result.output
+
+
+def test_commands_refuse_a_database_without_schema(runner, tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    result = runner.invoke(cli, ["--db", url, "layers"])
+    assert result.exit_code == 1 and "capmap init" in result.output
+
+
+def test_load_sample_loads_once(runner, db):
+    first = runner.invoke(cli, ["--db", db, "load-sample", "--data", str(SAMPLE),
+                                "--boundaries", str(BOUNDARIES)])
+    assert first.exit_code == 0, first.output
+    assert "plans: read" in first.output and "responses: read" in first.output
+    second = runner.invoke(cli, ["--db", db, "load-sample", "--data", str(SAMPLE),
+                                 "--boundaries", str(BOUNDARIES)])
+    assert "already loaded" in second.output
+
+
+def test_help_everywhere(runner):
+    for args in ([], ["import"], ["import", "boundaries"], ["import", "plans"], ["export"],
+                 ["serve"], ["demo"], ["load-sample"], ["generate-sample"]):
+        result = runner.invoke(cli, [*args, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, args
