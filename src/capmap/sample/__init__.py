@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from capmap.sample_actions import ACTION_COLUMNS, build_actions
-from capmap.sample_areas import (
+from capmap.sample.actions import ACTION_COLUMNS, build_actions
+from capmap.sample.areas import (
     COUNCIL_CODE,
     COUNCIL_NAME,
     Geography,
@@ -20,16 +20,16 @@ from capmap.sample_areas import (
     decile,
     quintile,
 )
-from capmap.sample_io import write_csv, write_geojson
-from capmap.sample_people import (
+from capmap.sample.io import write_csv, write_geojson
+from capmap.sample.people import (
     POSTCODE_COLUMNS,
     RESPONSE_COLUMNS,
     build_pins,
     build_postcodes,
     build_responses,
 )
-from capmap.sample_plans import PLAN_COLUMNS, Plan, build_plans, to_lonlat
-from capmap.sample_readme import readme_text
+from capmap.sample.plans import PLAN_COLUMNS, Plan, build_plans, to_lonlat
+from capmap.sample.readme import readme_text
 
 SEED = 20251
 AREA_LAYER = "sample_dz"  # the boundary layer id that plans_by_area.csv codes refer to

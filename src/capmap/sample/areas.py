@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from capmap.sample_geo import (
+from capmap.sample.geo import (
     GRID,
     PLACES,
     Place,
@@ -22,7 +22,7 @@ from capmap.sample_geo import (
     make_seeds,
     tessellate,
 )
-from capmap.sample_regions import (
+from capmap.sample.regions import (
     grow_regions,
     is_contiguous,
     kmeans_seeds,

@@ -8,8 +8,8 @@ import numpy as np
 import shapely
 
 from capmap.crs import geoms_bng_to_lonlat
-from capmap.sample_areas import COUNCIL_CODE, COUNCIL_NAME, Geography
-from capmap.sample_geo import GRID, PLACES, blob
+from capmap.sample.areas import COUNCIL_CODE, COUNCIL_NAME, Geography
+from capmap.sample.geo import GRID, PLACES, blob
 
 THEMES = ("health", "housing", "transport", "employment", "community_safety", "environment",
           "children_young_people", "food", "greenspace", "poverty")

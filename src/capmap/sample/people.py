@@ -8,9 +8,9 @@ import numpy as np
 import shapely
 
 from capmap.crs import bng_to_lonlat
-from capmap.sample_areas import Geography, quintile
-from capmap.sample_geo import points_in
-from capmap.sample_plans import THEMES
+from capmap.sample.areas import Geography, quintile
+from capmap.sample.geo import points_in
+from capmap.sample.plans import THEMES
 
 RESPONSE_COLUMNS = ("ref", "campaign", "channel", "date", "themes", "easting", "northing",
                     "area_code", "age_band")

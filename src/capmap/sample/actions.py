@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import numpy as np
 
 from capmap.crs import bng_to_lonlat
-from capmap.sample_areas import COUNCIL_NAME
-from capmap.sample_geo import PLACES, points_in
-from capmap.sample_plans import Plan
+from capmap.sample.areas import COUNCIL_NAME
+from capmap.sample.geo import PLACES, points_in
+from capmap.sample.plans import Plan
 
 AS_OF = date(2026, 11, 1)
 ACTION_COLUMNS = ("ref", "plan_ref", "title", "description", "theme", "lead", "lead_type",
