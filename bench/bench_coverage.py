@@ -3,7 +3,8 @@ capmap's overlap pairs against geopandas.overlay on the same frames in the same 
 
     python bench/bench_coverage.py
 
-Both work in EPSG:27700 on frames already projected (capmap's engine keeps its layers projected in
+Two sets of localities: built from whole data zones (as most Locality Plans are drawn), and
+PHS's generalised outlines, whose edges cut through data zones. Both work in EPSG:27700 on frames already projected (capmap's engine keeps its layers projected in
 memory). The result compared is the share of each data zone covered by each plan.
 """
 
@@ -57,7 +58,12 @@ def overlay_shares(plans: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> pd.DataF
 
 def main() -> None:
     zones = bng_frame("datazones_2011_scotland.geojson", ["code"])
-    localities = bng_frame("localities_hscp_phs2020.geojson", ["code"])
+    for name in ("localities_hscp_dzbuilt.geojson", "localities_hscp_phs2020.geojson"):
+        print(f"-- localities from {name}")
+        compare(zones, bng_frame(name, ["code"]))
+
+
+def compare(zones: gpd.GeoDataFrame, localities: gpd.GeoDataFrame) -> None:
     plans = np.concatenate([localities.geometry.values, drawn_plans(zones)])
     print(f"{len(plans)} plans ({len(localities)} localities + {len(plans) - len(localities)} "
           f"drawn) against {len(zones)} data zones")
