@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from app.store import get_engine, get_store
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
 from capmap.errors import InputError
+from capmap.mapdata import layer_payload
 from capmap.planscape import codes_query, lookup, planscape, point_query, polygon_query
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -66,6 +67,16 @@ def api_planscape_polygon():
                           max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
                           crs=request.args.get("crs"))
     return jsonify(planscape(get_engine(), get_store(), query))
+
+
+@bp.get("/layers/<layer_id>/areas")
+def api_layer_areas(layer_id: str):
+    """A layer's areas simplified for ?zoom= (default 10), as GeoJSON or ?format=compact."""
+    raw = request.args.get("zoom", "10")
+    if not raw.isdigit():
+        raise InputError(f"zoom must be a whole number from 0 to 18, got {raw[:20]!r}")
+    body = layer_payload(get_engine(), layer_id, int(raw), request.args.get("format", "geojson"))
+    return jsonify(body)
 
 
 @bp.get("/coverage/plans")

@@ -3,9 +3,11 @@ capmap's overlap pairs against geopandas.overlay on the same frames in the same 
 
     python bench/bench_coverage.py
 
-Two sets of localities: built from whole data zones (as most Locality Plans are drawn), and
-PHS's generalised outlines, whose edges cut through data zones. Both work in EPSG:27700 on frames already projected (capmap's engine keeps its layers projected in
-memory). The result compared is the share of each data zone covered by each plan.
+Two sets of localities: built from whole data zones (as most Locality Plans are drawn, though from
+full-resolution zones, so their edges still wander across the generalised ones), and PHS's
+generalised outlines. Both tools work in EPSG:27700 on frames already projected (capmap's engine
+keeps its layers projected in memory). The result compared is the share of each data zone covered by
+each plan.
 """
 
 from __future__ import annotations

@@ -96,3 +96,23 @@ def test_an_oversized_body_is_refused(loaded):
     answer = app.test_client().post("/api/planscape", data="x" * 5000,
                                     content_type="application/json")
     assert answer.status_code == 413 and answer.get_json()["error"]
+
+
+def test_layer_payloads_in_both_formats(api):
+    geojson = api.get("/api/layers/squares/areas?zoom=12").get_json()
+    assert geojson["type"] == "FeatureCollection" and len(geojson["features"]) == 4
+    assert set(geojson["features"][0]["properties"]) == {"code", "name", "population",
+                                                         "simd_quintile"}
+    compact = api.get("/api/layers/squares/areas?zoom=12&format=compact").get_json()
+    assert compact["type"] == "CompactFeatureCollection" and len(compact["features"]) == 4
+
+
+@pytest.mark.parametrize("url, status", [
+    ("/api/layers/squares/areas?zoom=99", 400),
+    ("/api/layers/squares/areas?zoom=x", 400),
+    ("/api/layers/squares/areas?format=svg", 400),
+    ("/api/layers/nope/areas", 422),
+])
+def test_bad_layer_payload_requests(api, url, status):
+    answer = api.get(url)
+    assert answer.status_code == status and answer.get_json()["message"]

@@ -35,15 +35,17 @@ def _rings(polygon: shapely.Polygon, scale: float) -> list[list[int]]:
 
 
 def encode_geometry(geom: shapely.Geometry | None) -> dict | None:
-    """{"scale": 10**d, "polygons": [[ring, …], …]} where a ring is [x0, y0, dx1, dy1, …] in
-    units of 1/scale degree, closing vertex left out. None for a missing geometry."""
+    """{"scale": 10**d, "multi": bool, "polygons": [[ring, …], …]} where a ring is
+    [x0, y0, dx1, dy1, …] in units of 1/scale degree, closing vertex left out. None for a
+    missing geometry."""
     if geom is None or geom.is_empty:
         return None
     if shapely.get_type_id(geom) not in (3, 6):
         raise ValidationError(f"only polygons are encoded, not {geom.geom_type}")
     scale = 10 ** decimals_needed(shapely.get_coordinates(geom))
     parts = shapely.get_parts(geom)
-    return {"scale": scale, "polygons": [_rings(p, scale) for p in parts]}
+    return {"scale": scale, "multi": geom.geom_type == "MultiPolygon",
+            "polygons": [_rings(p, scale) for p in parts]}
 
 
 def compact_collection(frame: gpd.GeoDataFrame, properties: list[str]) -> dict:
@@ -71,4 +73,4 @@ def decode_geometry(encoded: dict | None) -> shapely.Geometry | None:
         coords = [np.cumsum(np.asarray(r, dtype=np.int64).reshape(-1, 2), axis=0) / scale
                   for r in rings]
         polygons.append(shapely.Polygon(coords[0], coords[1:]))
-    return polygons[0] if len(polygons) == 1 else shapely.MultiPolygon(polygons)
+    return shapely.MultiPolygon(polygons) if encoded["multi"] else polygons[0]
