@@ -6,8 +6,9 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
-from app import api, assets, errors, public
+from app import api, assets, auth, errors, public
 from app.config import DEFAULTS
 
 
@@ -24,11 +25,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     errors.register(app)
+    csrf.init_app(app)
+    # The JSON API only reads (POST /api/planscape sends a query, not a change): no CSRF token.
+    csrf.exempt(api.bp)
+    auth.init_app(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.after_request(_security_headers)
     return app
+
+
+csrf = CSRFProtect()
 
 
 def _instance_secret(folder: Path) -> str:

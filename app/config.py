@@ -28,3 +28,12 @@ DEFAULTS.update({
     "DEPRIVED_QUINTILE": 1,
     "LOCALITY_SHARE": 0.5,
 })
+
+DEFAULTS.update({
+    # Logged-in sessions end after this many seconds (8 hours: a working day).
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # Set True behind HTTPS so session cookies are never sent in clear.
+    "SESSION_COOKIE_SECURE": False,
+})

@@ -157,11 +157,54 @@ def app(sample_db, tmp_path):
 
     db = tmp_path / "capmap.sqlite"
     shutil.copy(sample_db, db)
-    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "TILES_URL": "",
-                       "SECRET_KEY": "test-secret"})
+    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "TILES_URL": "",
+                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
+    yield app
+    if "capmap_store" in app.extensions:
+        app.extensions["capmap_store"].close()
 
 
 @pytest.fixture
 def client(app):
-    """A test client of the app."""
+    """A test client of the app, not logged in."""
     return app.test_client()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def logged_in(app, username: str, roles: list[str]):
+    """A test client logged in as a new user holding `roles`."""
+    from app.auth import hash_password
+
+    store = open_store(app.config["DATABASE_URL"])
+    store.add_user(username, hash_password(PASSWORD), roles)
+    store.close()
+    client = app.test_client()
+    answer = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def officer(app):
+    """A client logged in as an engagement officer."""
+    return logged_in(app, "olivia", ["officer"])
+
+
+@pytest.fixture
+def planner(app):
+    """A client logged in as a planner."""
+    return logged_in(app, "pat", ["planner"])
+
+
+@pytest.fixture
+def moderator(app):
+    """A client logged in as a moderator."""
+    return logged_in(app, "morag", ["moderator"])
+
+
+@pytest.fixture
+def admin(app):
+    """A client logged in as an admin (who holds every role)."""
+    return logged_in(app, "ada", ["admin"])

@@ -131,3 +131,19 @@ def test_every_write_bumps_the_data_version(store):
     before = store.data_version()
     store.put_plans(_plans())
     assert store.data_version() == before + 1
+
+
+def test_upgrade_from_version_1_adds_accounts(store):
+    import sqlalchemy as sa
+
+    from capmap.storage import schema
+
+    with store.engine.begin() as conn:
+        schema.users.drop(conn)
+        conn.execute(sa.update(schema.meta).where(schema.meta.c.key == "schema_version")
+                     .values(value="1"))
+    with pytest.raises(SchemaError, match="capmap upgrade"):
+        store.check()
+    assert store.upgrade() == [2]
+    store.check()
+    assert store.users() == []

@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class Geometry(UserDefinedType):
@@ -214,6 +214,19 @@ plan_coverage = sa.Table(
     sa.Column("share_of_area", sa.Float, nullable=False),
     sa.Column("share_of_plan", sa.Float, nullable=False),
     sa.Index("ix_plan_coverage_layer_code", "layer_id", "code"),
+)
+
+# People who log in. Roles: officer, moderator, planner, admin (";"-separated). No default user.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(80), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("roles", sa.Text, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_login", sa.DateTime(timezone=True)),
 )
 
 postcodes = sa.Table(

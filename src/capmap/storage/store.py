@@ -17,6 +17,7 @@ from capmap.storage import frames
 from capmap.storage import schema as s
 from capmap.storage.derived import DerivedMixin
 from capmap.storage.records import RecordsMixin
+from capmap.storage.users import UsersMixin
 
 AREA_COLUMNS = ["code", "name", "parent_code", "population", "simd_rank", "simd_decile",
                 "simd_quintile", "geom"]
@@ -24,10 +25,12 @@ AREA_COLUMNS = ["code", "name", "parent_code", "population", "simd_rank", "simd_
 VERSIONS = ("data_version", "boundaries_version", "plans_version")
 
 # Schema upgrades, by the version they bring the database to. Each runs in its own transaction.
-MIGRATIONS: dict[int, object] = {}
+MIGRATIONS = {
+    2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
+}
 
 
-class Store(RecordsMixin, DerivedMixin):
+class Store(RecordsMixin, DerivedMixin, UsersMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:

@@ -1,0 +1,133 @@
+"""Logging in: officers, moderators, planners and admins. Residents never need an account.
+
+Passwords are hashed (werkzeug's scrypt); sessions expire after PERMANENT_SESSION_LIFETIME; an
+admin holds every role. Routes say which roles may use them with `role_required`.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.store import get_store
+from capmap.errors import NotFound
+from capmap.storage.users import ROLES, User
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to see that page."
+
+JSON_PREFIXES = ("/api/", "/ogc", "/export")
+# Hashing an unknown user's attempt too keeps login time from telling which usernames exist.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class Account(UserMixin):
+    """The logged-in person, as Flask-Login sees them."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = str(user.id)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(ROLES) if "admin" in self.user.roles else self.user.roles
+
+    @property
+    def is_active(self) -> bool:
+        return self.user.active
+
+
+@login_manager.user_loader
+def _load(user_id: str) -> Account | None:
+    user = get_store().user_by_id(int(user_id)) if user_id.isdigit() else None
+    return Account(user) if user and user.active else None
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    if request.path.startswith(JSON_PREFIXES):
+        abort(401, "log in to use this")
+    return redirect(url_for("auth.login", next=request.full_path))
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of a password."""
+    return generate_password_hash(password)
+
+
+def current_roles() -> frozenset[str]:
+    """The roles of whoever makes this request (none for anonymous)."""
+    return current_user.roles if current_user.is_authenticated else frozenset()
+
+
+def has_role(*roles: str) -> bool:
+    """True if the current person holds any of `roles`."""
+    return bool(current_roles() & set(roles))
+
+
+def role_required(*roles: str):
+    """Let only people holding one of `roles` in: anonymous users are sent to log in (401 for
+    JSON routes), others get 403."""
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not has_role(*roles):
+                abort(403, f"this needs one of the roles: {', '.join(roles)}")
+            return view(*args, **kwargs)
+        wrapped.capmap_roles = roles
+        return wrapped
+    return decorate
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an absolute URL an attacker could plant."""
+    if not target or urlsplit(target).netloc or not target.startswith("/") or \
+            target.startswith("//"):
+        return url_for("public.home")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The login form."""
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        try:
+            user = get_store().user(username)
+        except NotFound:
+            user = None
+        if user is None or not user.active:
+            check_password_hash(_DUMMY_HASH, password)
+        elif check_password_hash(user.password_hash, password):
+            session.clear()
+            session.permanent = True
+            login_user(Account(user))
+            get_store().record_login(user.id)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("That username and password do not match an active account.")
+        return render_template("login.html"), 401
+    return render_template("login.html")
+
+
+@bp.post("/logout")
+def logout():
+    """Log out (a POST, so another site cannot log people out with a link)."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("public.home"))
+
+
+def init_app(app) -> None:
+    """Install logins on the app."""
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(has_role=has_role, current_roles=current_roles)
