@@ -1,20 +1,20 @@
 """Logging in: officers, moderators, planners and admins. Residents never need an account.
 
-Passwords are hashed (werkzeug's scrypt); sessions expire after PERMANENT_SESSION_LIFETIME; an
+Passwords are hashed with scrypt (capmap.passwords); sessions expire after PERMANENT_SESSION_LIFETIME; an
 admin holds every role. Routes say which roles may use them with `role_required`.
 """
 
 from __future__ import annotations
 
-from functools import wraps
+from functools import cache, wraps
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.store import get_store
 from capmap.errors import NotFound
+from capmap.passwords import check_password, hash_password
 from capmap.storage.users import ROLES, User
 
 bp = Blueprint("auth", __name__)
@@ -23,8 +23,13 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see that page."
 
 JSON_PREFIXES = ("/api/", "/ogc", "/export")
-# Hashing an unknown user's attempt too keeps login time from telling which usernames exist.
-_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checking an unknown user's attempt against this keeps login time from telling which
+    usernames exist."""
+    return hash_password("not a real password")
 
 
 class Account(UserMixin):
@@ -54,11 +59,6 @@ def _unauthorized():
     if request.path.startswith(JSON_PREFIXES):
         abort(401, "log in to use this")
     return redirect(url_for("auth.login", next=request.full_path))
-
-
-def hash_password(password: str) -> str:
-    """A salted scrypt hash of a password."""
-    return generate_password_hash(password)
 
 
 def current_roles() -> frozenset[str]:
@@ -106,8 +106,8 @@ def login():
         except NotFound:
             user = None
         if user is None or not user.active:
-            check_password_hash(_DUMMY_HASH, password)
-        elif check_password_hash(user.password_hash, password):
+            check_password(_dummy_hash(), password)
+        elif check_password(user.password_hash, password):
             session.clear()
             session.permanent = True
             login_user(Account(user))

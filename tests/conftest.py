@@ -175,7 +175,7 @@ PASSWORD = "correct horse battery staple"
 
 def logged_in(app, username: str, roles: list[str]):
     """A test client logged in as a new user holding `roles`."""
-    from app.auth import hash_password
+    from capmap.passwords import hash_password
 
     store = open_store(app.config["DATABASE_URL"])
     store.add_user(username, hash_password(PASSWORD), roles)

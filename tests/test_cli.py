@@ -88,3 +88,35 @@ def test_help_everywhere(runner):
                  ["serve"], ["demo"], ["load-sample"], ["generate-sample"]):
         result = runner.invoke(cli, [*args, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_users_add_list_disable(runner, db):
+    added = runner.invoke(cli, ["--db", db, "users", "add", "olivia", "--role", "officer",
+                                "--role", "planner"])
+    assert added.exit_code == 0, added.output
+    password = added.output.split("password: ")[1].strip()
+    assert len(password) >= 16
+    from capmap.passwords import check_password
+    from capmap.storage import open_store
+
+    store = open_store(db)
+    assert check_password(store.user("olivia").password_hash, password)
+    assert password not in store.user("olivia").password_hash
+    store.close()
+    listed = runner.invoke(cli, ["--db", db, "users", "list"])
+    assert "olivia" in listed.output and "officer,planner" in listed.output
+    assert runner.invoke(cli, ["--db", db, "users", "disable", "olivia"]).exit_code == 0
+    assert "disabled" in runner.invoke(cli, ["--db", db, "users", "list"]).output
+    again = runner.invoke(cli, ["--db", db, "users", "add", "olivia", "--role", "officer"])
+    assert again.exit_code == 1 and "already exists" in again.output
+    bad = runner.invoke(cli, ["--db", db, "users", "add", "x", "--role", "king"])
+    assert bad.exit_code == 2
+
+
+def test_a_password_from_stdin_is_not_echoed(runner, db):
+    result = runner.invoke(cli, ["--db", db, "users", "add", "pat", "--role", "planner",
+                                 "--password-stdin"], input="a long enough secret\n")
+    assert result.exit_code == 0 and "password:" not in result.output
+    short = runner.invoke(cli, ["--db", db, "users", "add", "sam", "--role", "planner",
+                                "--password-stdin"], input="short\n")
+    assert short.exit_code == 1 and "12 characters" in short.output

@@ -14,7 +14,9 @@ from capmap.errors import CapmapError
 from capmap.io.prepare import PlanFields
 from capmap.layers import load_layer_def, make_layer_def
 from capmap.models import LAYER_KINDS, PLAN_TYPES, ImportReport
+from capmap.passwords import hash_password, new_password
 from capmap.storage import database_url, open_store
+from capmap.storage.users import ROLES
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -202,6 +204,59 @@ def generate_sample(out_dir: str) -> None:
         click.echo(str(path))
 
 
+@cli.group()
+def users() -> None:
+    """Accounts for officers, moderators, planners and admins."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES),
+              help="A role to give (repeat for several).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input "
+              "instead of generating one.")
+@click.pass_context
+def users_add(ctx: click.Context, username: str, roles: tuple[str, ...], password_stdin: bool
+              ) -> None:
+    """Create an account; prints a generated password once unless one is given on stdin."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin \
+        else new_password()
+    if len(password) < 12:
+        raise click.ClickException("a password needs at least 12 characters")
+    user = _store(ctx).add_user(username, hash_password(password), list(roles))
+    click.echo(f"created {user.username} ({', '.join(sorted(user.roles))})")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    """List accounts with their roles and state."""
+    for user in _store(ctx).users():
+        state = "active" if user.active else "disabled"
+        click.echo(f"{user.username:<24} {','.join(sorted(user.roles)):<32} {state:<9} "
+                   f"last login {user.last_login or 'never'}")
+
+
+@users.command("disable")
+@click.argument("username")
+@click.pass_context
+def users_disable(ctx: click.Context, username: str) -> None:
+    """Stop an account from logging in (its history is kept)."""
+    _store(ctx).set_user_active(username, False)
+    click.echo(f"disabled {username}")
+
+
+@users.command("enable")
+@click.argument("username")
+@click.pass_context
+def users_enable(ctx: click.Context, username: str) -> None:
+    """Let a disabled account log in again."""
+    _store(ctx).set_user_active(username, True)
+    click.echo(f"enabled {username}")
+
+
 @cli.command("layers")
 @click.pass_context
 def list_layers(ctx: click.Context) -> None:
@@ -250,6 +305,12 @@ def demo(ctx: click.Context, host: str, port: int) -> None:
     """Create the database, load the sample data and serve the app."""
     ctx.invoke(init)
     ctx.invoke(load_sample)
+    store = _store(ctx)
+    if not store.users():
+        # Never a shipped default password: the demo's admin gets a fresh one, shown once.
+        password = new_password()
+        store.add_user("admin", hash_password(password), ["admin"])
+        click.echo(f"demo admin account: admin / {password}")
     ctx.invoke(serve, host=host, port=port)
 
 
