@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from app import api, assets, auth, errors, public
+from app import api, assets, auth, dashboard, errors, public
 from app.config import DEFAULTS
 
 
@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(assets.bp)
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(dashboard.bp)
     app.after_request(_security_headers)
     return app
 

@@ -39,6 +39,13 @@ def _date(name: str) -> date | None:
         raise InputError(f"{name} must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
 
 
+def parse_filters() -> EngagementFilters:
+    """Engagement filters from ?campaign=&channel=&theme=&from=&to= (dates as YYYY-MM-DD)."""
+    return EngagementFilters(
+        campaign=request.args.get("campaign") or None, channel=request.args.get("channel") or None,
+        theme=request.args.get("theme") or None, date_from=_date("from"), date_to=_date("to"))
+
+
 @bp.get("/lookup")
 def api_lookup():
     """Areas of every layer and the plans at ?lon=&lat=."""
@@ -97,10 +104,7 @@ def api_engagement_coverage():
         if hoods is None:
             raise InputError("layer is required, e.g. ?layer=dz11")
         layer = hoods.layer.id
-    filters = EngagementFilters(
-        campaign=request.args.get("campaign") or None, channel=request.args.get("channel") or None,
-        theme=request.args.get("theme") or None, date_from=_date("from"), date_to=_date("to"))
     config = current_app.config
-    return jsonify(engagement_coverage(get_store(), engine, layer, filters, exact=False,
+    return jsonify(engagement_coverage(get_store(), engine, layer, parse_filters(), exact=False,
                                        gap_ratio=config["GAP_RATIO"],
                                        threshold=config["SUPPRESS_BELOW"]))

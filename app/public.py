@@ -12,7 +12,8 @@ from capmap.overview import overview_map
 bp = Blueprint("public", __name__)
 
 
-def _tiles() -> Tiles | None:
+def tiles() -> Tiles | None:
+    """The configured basemap, or None."""
     url = current_app.config["TILES_URL"]
     return Tiles(url, current_app.config["TILES_ATTRIBUTION"]) if url else None
 
@@ -22,7 +23,7 @@ def home():
     """The map of the area: boundary layers and plans, with the same lists below it."""
     store = get_store()
     store.check()
-    parts = overview_map(store, map_assets(), _tiles())
+    parts = overview_map(store, map_assets(), tiles())
     return render_template("home.html", map=parts, layers=store.layers(),
                            plans=store.plans().drop(columns="geom").to_dict("records"))
 

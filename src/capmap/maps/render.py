@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.maps.style import PLAN_COLOURS, PLAN_LABELS, area_style, quintile_fill
+from capmap.maps.style import NO_DATA_COLOUR, PLAN_COLOURS, PLAN_LABELS, area_style, quintile_fill
 
 # About 1 m at Scotland's latitudes: finer than a screen pixel at any zoom the maps allow.
 DISPLAY_DECIMALS = 5
@@ -118,3 +118,33 @@ def render(fmap: folium.Map) -> MapParts:
     root.render()
     return MapParts(header=root.header.render(), html=root.html.render(),
                     script=root.script.render())
+
+
+def add_choropleth(fmap: folium.Map, frame: gpd.GeoDataFrame, value: str, bins: list[float],
+                   colours: list[str], name: str, fields: list[str], aliases: list[str]) -> None:
+    """Areas filled by which of `bins` their `value` falls in (grey where unknown)."""
+    shown = display_frame(frame, sorted(set(fields) | {value}))
+
+    def style(feature):
+        v = feature["properties"][value]
+        fill = NO_DATA_COLOUR
+        if isinstance(v, int | float):
+            fill = colours[min(sum(v >= b for b in bins[1:]), len(colours) - 1)]
+        return {"color": "#555555", "weight": 0.4, "fillOpacity": 0.7, "fillColor": fill}
+
+    folium.GeoJson(shown, name=html.escape(name), style_function=style,
+                   tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases)).add_to(fmap)
+
+
+def add_action_markers(fmap: folium.Map, actions: gpd.GeoDataFrame, colours: dict[str, str]) -> None:
+    """Located actions as circles coloured by status; overdue ones larger and dark red."""
+    shown = display_frame(actions, ["title", "status"])
+    group = folium.FeatureGroup(name="Actions with a location")
+    for (_, row), late in zip(shown.iterrows(), actions["overdue"], strict=True):
+        folium.CircleMarker(
+            [row.geometry.y, row.geometry.x], radius=6 if late else 4,
+            color="#b30000" if late else colours.get(row["status"], "#999999"),
+            fill=True, fill_opacity=0.9,
+            tooltip=f"{row['title']} ({row['status']}{', overdue' if late else ''})",
+        ).add_to(group)
+    group.add_to(fmap)

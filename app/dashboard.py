@@ -1,0 +1,93 @@
+"""Officers' dashboards: engagement coverage, plan coverage and action progress, with CSVs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from app.api import parse_filters
+from app.assets import map_assets
+from app.auth import has_role, role_required
+from app.public import tiles
+from app.store import get_engine, get_store
+from capmap.coverage import PlanGapRules
+from capmap.dashboards import csv_text, engagement_view, plans_view, response_options
+from capmap.errors import InputError
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+STAFF = ("officer", "planner", "admin")
+ENGAGEMENT_TABLES = ("areas", "gaps", "equity", "outreach")
+
+
+def _layer() -> str:
+    layer = request.args.get("layer", "").strip()
+    if layer:
+        return layer
+    hoods = get_engine().neighbourhoods()
+    if hoods is None:
+        raise InputError("no neighbourhood layer is loaded; import one first")
+    return hoods.layer.id
+
+
+def _engagement():
+    config = current_app.config
+    return engagement_view(get_store(), get_engine(), _layer(), parse_filters(),
+                           exact=has_role(*STAFF), gap_ratio=config["GAP_RATIO"],
+                           threshold=config["SUPPRESS_BELOW"], assets=map_assets(), tiles=tiles())
+
+
+@bp.get("/engagement")
+@role_required(*STAFF)
+def engagement():
+    """Where have we not heard from people? Rates per 1,000 by area, gaps and equity."""
+    layers = [s.layer for s in get_engine().layers().values()]
+    return render_template("dashboard_engagement.html", view=_engagement(), layers=layers,
+                           options=response_options(get_store()), args=request.args)
+
+
+@bp.get("/engagement.csv")
+@role_required(*STAFF)
+def engagement_csv():
+    """One table of the engagement dashboard as CSV (?table=areas|gaps|equity|outreach)."""
+    table = request.args.get("table", "areas")
+    if table not in ENGAGEMENT_TABLES:
+        raise InputError(f"table {table!r} is not offered; expected one of "
+                         f"{', '.join(ENGAGEMENT_TABLES)}")
+    rows = _engagement()["report"][table]
+    return _csv(csv_text(rows), f"engagement-{table}.csv")
+
+
+def _plans():
+    config = current_app.config
+    rules = PlanGapRules(quintile=config["DEPRIVED_QUINTILE"],
+                         locality_share=config["LOCALITY_SHARE"])
+    return plans_view(get_store(), get_engine(), rules, date.today(), map_assets(), tiles())
+
+
+@bp.get("/plans")
+@role_required(*STAFF)
+def plans():
+    """Plan coverage by type, the gaps, plans past review, and action progress."""
+    return render_template("dashboard_plans.html", view=_plans())
+
+
+@bp.get("/plans.csv")
+@role_required(*STAFF)
+def plans_csv():
+    """Plan coverage per neighbourhood (?table=areas), the gaps, or action progress as CSV."""
+    table = request.args.get("table", "areas")
+    view = _plans()
+    tables = {"areas": view["coverage"]["areas"],
+              "deprived_without_locality_plan": view["coverage"]["deprived_without_locality_plan"],
+              "without_any_plan": view["coverage"]["without_any_plan"],
+              "past_review": view["coverage"]["past_review"], "per_plan": view["per_plan"],
+              "overdue": view["overdue"]}
+    if table not in tables:
+        raise InputError(f"table {table!r} is not offered; expected one of {', '.join(tables)}")
+    return _csv(csv_text(tables[table]), f"plans-{table}.csv")
+
+
+def _csv(text: str, filename: str) -> Response:
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,123 @@
+"""What the officers' dashboards show: engagement coverage and plan coverage with action progress,
+as tables, SVG charts and folium maps."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import geopandas as gpd
+import pandas as pd
+
+from capmap.charts import paired_bars
+from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
+from capmap.engine import Engine
+from capmap.maps.render import Assets, Tiles, add_action_markers, add_choropleth, add_plans, base_map, render
+from capmap.progress import action_table, per_plan, progress_summary
+from capmap.spatial.simplify import simplify_coverage
+from capmap.storage import Store
+
+MAP_ZOOM = 11
+RATE_COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
+STATUS_COLOURS = {"completed": "#1a9850", "in_progress": "#4575b4", "not_started": "#999999",
+                  "stalled": "#d73027", "cancelled": "#666666"}
+
+
+def _map_areas(engine: Engine, layer_id: str) -> gpd.GeoDataFrame:
+    state = engine.layer(layer_id)
+    return engine.memo(f"map-areas:{layer_id}", lambda: simplify_coverage(state.areas, MAP_ZOOM))
+
+
+def response_options(store: Store) -> dict[str, list[str]]:
+    """Campaigns, channels and themes present in the responses, for filter menus."""
+    responses = store.responses()
+    themes = sorted({t.strip() for v in responses["themes"].dropna() for t in str(v).split(";")
+                     if t.strip()})
+    return {"campaigns": sorted(responses["campaign"].dropna().unique()),
+            "channels": sorted(responses["channel"].dropna().unique()), "themes": themes}
+
+
+def engagement_view(store: Store, engine: Engine, layer_id: str, filters: EngagementFilters, *,
+                    exact: bool, gap_ratio: float, threshold: int, assets: Assets,
+                    tiles: Tiles | None) -> dict:
+    """The engagement dashboard: report tables, a choropleth of rates and the equity chart."""
+    report = engagement_coverage(store, engine, layer_id, filters, exact=exact,
+                                 gap_ratio=gap_ratio, threshold=threshold)
+    rows = pd.DataFrame(report["areas"])[["code", "responses", "rate_per_1000",
+                                          "council_rate_per_1000", "gap"]]
+    frame = _map_areas(engine, layer_id).merge(rows, on="code", how="left")
+    frame["rate_per_1000"] = pd.to_numeric(frame["rate_per_1000"], errors="coerce")
+    overall = _overall_rate(report)
+    bins = [0.0] + [overall * m for m in (0.5, 0.75, 1.0, 1.5)]
+    fmap = base_map(tuple(frame.total_bounds), assets, tiles)
+    add_choropleth(fmap, frame, "rate_per_1000", bins, RATE_COLOURS, "Responses per 1,000",
+                   ["name", "code", "responses", "rate_per_1000"],
+                   ["Area", "Code", "Responses", "Per 1,000"])
+    equity = report["equity"]
+    svg = paired_bars([f"Q{r['quintile']}" for r in equity],
+                      {"Share of population": [r["share_of_population"] for r in equity],
+                       "Share of responses": [r["share_of_responses"] for r in equity]},
+                      ["#bbbbbb", "#2b8cbe"],
+                      "Share of responses against share of population by SIMD quintile "
+                      "(Q1 most deprived)")
+    legend = [(RATE_COLOURS[i], _band(bins, i)) for i in range(len(RATE_COLOURS))]
+    return {"report": report, "map": render(fmap), "equity_svg": svg, "legend": legend,
+            "overall_rate": overall}
+
+
+def _overall_rate(report: dict) -> float:
+    people = sum(r["population"] or 0 for r in report["equity"]) or sum(
+        r["population"] or 0 for r in report["areas"])
+    heard = sum(r["responses"] for r in report["equity"]) if report["equity"] else report[
+        "responses"]
+    return 1000 * heard / people if people else 0.0
+
+
+def _band(bins: list[float], i: int) -> str:
+    if i == len(bins) - 1:
+        return f"{bins[i]:.1f} and over per 1,000"
+    return f"{bins[i]:.1f} to {bins[i + 1]:.1f} per 1,000"
+
+
+def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date, assets: Assets,
+               tiles: Tiles | None) -> dict:
+    """Plan coverage by type with the gaps, and action progress with a map of located actions."""
+    coverage = plan_coverage(engine, rules, today)
+    hoods = engine.neighbourhoods()
+    shares = pd.DataFrame(coverage["areas"])[["code", "locality_plan", "any_local_plan"]]
+    frame = _map_areas(engine, hoods.layer.id).merge(shares, on="code", how="left")
+    frame["cover_class"] = 0.0
+    frame.loc[frame["any_local_plan"] >= rules.min_share, "cover_class"] = 1.0
+    frame.loc[frame["locality_plan"] >= rules.locality_share, "cover_class"] = 2.0
+    fmap = base_map(tuple(frame.total_bounds), assets, tiles)
+    add_choropleth(fmap, frame, "cover_class", [0.0, 1.0, 2.0], ["#fdae61", "#abd9e9", "#2c7bb6"],
+                   "Coverage by local plans", ["name", "code"], ["Area", "Code"])
+    add_plans(fmap, engine.plans().plans)
+    actions = store.actions()
+    table = action_table(actions, store.plans(), today)
+    located = actions[actions.geometry.notna()].copy()
+    located["overdue"] = located["id"].isin(set(table.loc[table["overdue"], "id"]))
+    add_action_markers(fmap, located, STATUS_COLOURS)
+    return {"coverage": coverage, "map": render(fmap), "summary": progress_summary(table),
+            "per_plan": per_plan(table),
+            "overdue": table[table["overdue"]].sort_values("target_date").to_dict("records")}
+
+
+def csv_text(rows: list[dict], columns: list[str] | None = None) -> str:
+    """Rows as CSV; cells that a spreadsheet would run as a formula are prefixed with '."""
+    columns = columns or (list(rows[0]) if rows else [])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return str(value)

@@ -1,0 +1,52 @@
+"""Action progress: what plans promised and how far they have got (CPPs report this publicly)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from capmap.models import ACTION_STATUSES, LEAD_TYPES
+from capmap.serialise import plain
+
+CLOSED = ("completed", "cancelled")
+
+
+def action_table(actions: pd.DataFrame, plans: pd.DataFrame, today: date) -> pd.DataFrame:
+    """Actions with their plan's ref, type and title, and an `overdue` flag (target date past and
+    not completed or cancelled)."""
+    info = plans[["id", "ref", "type", "title"]].rename(
+        columns={"id": "plan_id", "ref": "plan_ref", "type": "plan_type", "title": "plan_title"})
+    table = actions.drop(columns="geom").merge(info, on="plan_id", how="left")
+    target = table["target_date"]
+    table["overdue"] = target.notna() & ~table["status"].isin(CLOSED) & target.map(
+        lambda d: d is not None and d == d and d < today)
+    return table
+
+
+def progress_summary(table: pd.DataFrame) -> dict:
+    """Counts by status, theme and lead type; overdue count; the share led by communities."""
+    total = len(table)
+    by = {
+        "status": {s: int((table["status"] == s).sum()) for s in ACTION_STATUSES},
+        "lead_type": {t: int((table["lead_type"] == t).sum()) for t in LEAD_TYPES},
+        "theme": {str(k): int(v) for k, v in table["theme"].value_counts().sort_index().items()},
+    }
+    return {"total": total, "overdue": int(table["overdue"].sum()), **by,
+            "community_led_share": (by["lead_type"]["community"] / total) if total else None}
+
+
+def per_plan(table: pd.DataFrame) -> list[dict]:
+    """For each plan: actions done (completed), in progress (in progress or not started),
+    stalled, cancelled and overdue."""
+    rows = []
+    for (plan_id, ref, title, plan_type), group in table.groupby(
+            ["plan_id", "plan_ref", "plan_title", "plan_type"], sort=True):
+        status = group["status"]
+        rows.append({"plan_id": plain(plan_id), "ref": ref, "title": title, "type": plan_type,
+                     "actions": len(group), "done": int((status == "completed").sum()),
+                     "in_progress": int(status.isin(["in_progress", "not_started"]).sum()),
+                     "stalled": int((status == "stalled").sum()),
+                     "cancelled": int((status == "cancelled").sum()),
+                     "overdue": int(group["overdue"].sum())})
+    return rows
