@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from app import api, assets, auth, dashboard, errors, public
+from app import api, assets, auth, dashboard, errors, imports, public
 from app.config import DEFAULTS
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/capmap.cfg, then CAPMAP_* variables, then
-    `test_config`. Nothing touches the database until a request needs it."""
-    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"),
-                instance_relative_config=True)
+    `test_config`. The instance folder (uploads, secret key) is ./instance unless
+    CAPMAP_INSTANCE_PATH says otherwise. Nothing touches the database until a request needs it."""
+    instance = ((test_config or {}).get("INSTANCE_PATH") or os.environ.get("CAPMAP_INSTANCE_PATH")
+                or str(Path.cwd() / "instance"))
+    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
     app.config.from_mapping(DEFAULTS)
     app.config.from_pyfile("capmap.cfg", silent=True)
     app.config.from_prefixed_env("CAPMAP")
@@ -33,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(imports.bp)
     app.after_request(_security_headers)
     return app
 

@@ -158,7 +158,8 @@ def app(sample_db, tmp_path):
     db = tmp_path / "capmap.sqlite"
     shutil.copy(sample_db, db)
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "TILES_URL": "",
-                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False})
+                      "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
+                      "INSTANCE_PATH": str(tmp_path / "instance")})
     yield app
     if "capmap_store" in app.extensions:
         app.extensions["capmap_store"].close()

@@ -35,10 +35,11 @@ def make_layer_def(**values) -> LayerDef:
     """A checked LayerDef from keyword values (CLI options or a TOML table)."""
     unknown = sorted(set(values) - _KNOWN)
     if unknown:
-        raise ConfigError(f"unknown layer settings {unknown}; known are {sorted(_KNOWN)}")
+        raise ValidationError(f"unknown layer settings {unknown}; known are {sorted(_KNOWN)}")
     clean = {k: v for k, v in values.items() if v is not None and v != ""}
     if "id" not in clean or "kind" not in clean:
-        raise ConfigError("a layer definition needs at least 'id' and 'kind'")
+        raise ValidationError("a layer needs at least an id and a kind, e.g. --layer dz11 "
+                              "--kind neighbourhood")
     check_layer_id(clean["id"])
     check_kind(clean["kind"])
     clean["vintage"] = str(clean.get("vintage", "current"))

@@ -65,6 +65,8 @@ class ImportReport:
     repaired: list[str] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
+    # In a preview, the rows that would be stored (a GeoDataFrame in EPSG:4326).
+    preview: object = None
 
     def lines(self, limit: int = 20) -> list[str]:
         """A short human summary, listing at most `limit` repaired codes and rejected rows."""

@@ -39,6 +39,8 @@ class ImportOptions:
     limits: ReadLimits = field(default_factory=ReadLimits)
     pin_offset_m: tuple[float, float] = (75.0, 150.0)
     progress: Progress | None = None
+    # Read and check everything but store nothing: the report carries the prepared rows.
+    preview: bool = False
 
 
 DEFAULT_OPTIONS = ImportOptions()
@@ -57,6 +59,9 @@ def import_boundaries(store: Store, layer: LayerDef, path: str | Path | None = N
         raise ValidationError(f"layer {layer.id}: no file given and no source in its definition")
     raw = read_vector(source, layer=layer.file_layer, crs=layer.crs, limits=options.limits)
     areas, repaired = prepare.prepare_areas(raw, layer, _name(source), options.region)
+    if options.preview:
+        return ImportReport(f"layer {layer.id} ({layer.vintage})", read=len(raw), repaired=repaired,
+                            seconds=time.perf_counter() - start, preview=areas)
     store.put_layer(replace(layer, source=_name(source)), areas)
     engine = Engine(store)
     refresh_assignments(store, engine, [layer.id])
@@ -84,6 +89,9 @@ def import_plans(store: Store, path: str | Path, fields: prepare.PlanFields, *,
     plans = _keep_code_columns(plans, raw, row_errors) if by_codes else plans
     seen = {row for row, _ in errors.rows}
     errors.rows += [(row, why) for row, why in row_errors.rows if row not in seen]
+    if options.preview:
+        return ImportReport("plans", read=len(raw), rejected=sorted(errors.rows),
+                            seconds=time.perf_counter() - start, preview=plans)
     stored = len(store.put_plans(plans)) if len(plans) else 0
     refresh_plan_coverage(store, Engine(store))
     return ImportReport("plans", read=len(raw), stored=stored, rejected=sorted(errors.rows),
@@ -133,6 +141,9 @@ def import_actions(store: Store, path: str | Path, *,
     start = time.perf_counter()
     raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
     actions, errors = prepare.prepare_actions(raw, store.plan_ids(), _name(path), options.region)
+    if options.preview:
+        return ImportReport("actions", read=len(raw), rejected=errors.rows,
+                            seconds=time.perf_counter() - start, preview=actions)
     stored = len(store.put_actions(actions, _assign(store, actions))) if len(actions) else 0
     return ImportReport("actions", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
@@ -145,6 +156,9 @@ def import_responses(store: Store, path: str | Path, *,
     raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
     codes = {la.id: set(store.areas(la.id)["code"]) for la in store.layers() if la.is_current}
     responses, errors = prepare.prepare_responses(raw, codes, _name(path), options.region)
+    if options.preview:
+        return ImportReport("responses", read=len(raw), rejected=errors.rows,
+                            seconds=time.perf_counter() - start, preview=responses)
     assignments = _assign(store, responses) if len(responses) else None
     stored = len(store.put_responses(responses, assignments, progress=options.progress))
     return ImportReport("responses", read=len(raw), stored=stored, rejected=errors.rows,
@@ -178,6 +192,9 @@ def import_postcodes(store: Store, path: str | Path, *,
     start = time.perf_counter()
     raw = read_vector(path, limits=options.limits)
     postcodes = prepare.prepare_postcodes(raw, _name(path), options.region)
+    if options.preview:
+        return ImportReport("postcodes", read=len(raw), seconds=time.perf_counter() - start,
+                            preview=postcodes)
     stored = store.put_postcodes(postcodes)
     return ImportReport("postcodes", read=len(raw), stored=stored,
                         seconds=time.perf_counter() - start)

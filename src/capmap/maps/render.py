@@ -148,3 +148,16 @@ def add_action_markers(fmap: folium.Map, actions: gpd.GeoDataFrame, colours: dic
             tooltip=f"{row['title']} ({row['status']}{', overdue' if late else ''})",
         ).add_to(group)
     group.add_to(fmap)
+
+
+def preview_map(frame: gpd.GeoDataFrame, assets: Assets, tiles: Tiles | None,
+                limit: int = 2000) -> MapParts | None:
+    """The first `limit` geometries of an import preview on a map (None when none are located)."""
+    located = frame[frame.geometry.notna() & ~frame.geometry.is_empty].head(limit)
+    if located.empty:
+        return None
+    fmap = base_map(tuple(located.total_bounds), assets, tiles)
+    folium.GeoJson(display_frame(located, []), name="Preview",
+                   style_function=lambda _f: {"color": "#d55e00", "weight": 1.5,
+                                              "fillOpacity": 0.15}).add_to(fmap)
+    return render(fmap)

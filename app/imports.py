@@ -1,0 +1,95 @@
+"""Imports through the web, for admins: upload, see the preview and validation report, confirm."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from werkzeug.utils import secure_filename
+
+from app.assets import map_assets
+from app.auth import role_required
+from app.public import tiles
+from app.store import get_store
+from capmap.errors import InputError
+from capmap.maps.render import preview_map
+from capmap.models import LAYER_KINDS, PLAN_TYPES
+from capmap.serialise import plain
+from capmap.uploads import KINDS, clean_settings, run_import, web_limits
+
+bp = Blueprint("imports", __name__, url_prefix="/admin/import")
+PREVIEW_ROWS = 10
+EXTENSIONS = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".fgb", ".csv")
+
+
+def _upload_dir() -> Path:
+    return Path(current_app.instance_path) / "uploads"
+
+
+def _pending(token: str) -> dict:
+    pending = session.get("imports", {}).get(token)
+    if pending is None or not token.isalnum():
+        abort(404, "that upload is not waiting for confirmation (it may have been used already)")
+    return pending
+
+
+def _run(pending: dict, preview: bool):
+    path = _upload_dir() / pending["token"] / pending["filename"]
+    limits = web_limits(current_app.config["MAX_CONTENT_LENGTH"])
+    return run_import(get_store(), pending["kind"], path, pending["settings"], limits=limits,
+                      preview=preview)
+
+
+@bp.get("")
+@role_required("admin")
+def form():
+    """The upload form."""
+    return render_template("import_form.html", kinds=KINDS, layer_kinds=LAYER_KINDS,
+                           plan_types=PLAN_TYPES, extensions=EXTENSIONS)
+
+
+@bp.post("")
+@role_required("admin")
+def upload():
+    """Keep the upload aside, read and check it, and show what would be stored."""
+    kind = request.form.get("kind", "")
+    settings = clean_settings(kind, request.form.to_dict())
+    upload = request.files.get("file")
+    filename = secure_filename(upload.filename or "") if upload else ""
+    if not filename or not filename.lower().endswith(EXTENSIONS):
+        raise InputError(f"choose a file ending in one of {', '.join(EXTENSIONS)}")
+    token = secrets.token_hex(16)
+    folder = _upload_dir() / token
+    folder.mkdir(parents=True)
+    upload.save(folder / filename)
+    pending = {"token": token, "kind": kind, "settings": settings, "filename": filename}
+    try:
+        report = _run(pending, preview=True)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    session.setdefault("imports", {})[token] = pending
+    session.modified = True
+    frame = report.preview
+    rows = [{k: plain(v) for k, v in r.items()}
+            for r in frame.drop(columns=frame.geometry.name).head(PREVIEW_ROWS).to_dict("records")]
+    return render_template("import_preview.html", pending=pending, report=report, rows=rows,
+                           total=len(frame), map=preview_map(frame, map_assets(), tiles()))
+
+
+@bp.post("/<token>")
+@role_required("admin")
+def decide(token: str):
+    """Confirm (store it, as the CLI would) or cancel a previewed upload."""
+    pending = _pending(token)
+    session["imports"].pop(token)
+    session.modified = True
+    try:
+        if request.form.get("action") != "confirm":
+            return redirect(url_for("imports.form"))
+        report = _run(pending, preview=False)
+    finally:
+        shutil.rmtree(_upload_dir() / token, ignore_errors=True)
+    return render_template("import_done.html", report=report, pending=pending)

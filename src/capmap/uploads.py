@@ -1,0 +1,57 @@
+"""Imports from the web: a form's settings turned into the same pipeline calls the CLI makes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from capmap import pipeline
+from capmap.errors import InputError
+from capmap.io.prepare import PlanFields
+from capmap.io.readers import ReadLimits
+from capmap.layers import make_layer_def
+from capmap.models import ImportReport, LayerDef
+from capmap.storage import Store
+
+KINDS = ("boundaries", "plans", "actions", "responses", "postcodes")
+BOUNDARY_SETTINGS = ("id", "vintage", "title", "licence", "file_layer", "code_field",
+                     "name_field", "population_field", "parent_field", "simd_rank_field",
+                     "simd_decile_field", "simd_quintile_field", "crs")
+PLAN_SETTINGS = ("plan_type", "area_layer", "title_field")
+
+
+def web_limits(max_bytes: int) -> ReadLimits:
+    """Tighter limits for files uploaded through the web than for the operator's CLI."""
+    return ReadLimits(max_bytes=max_bytes, max_zip_entries=50, max_uncompressed_bytes=4 * max_bytes,
+                      max_features=250_000, max_vertices=5_000_000,
+                      max_vertices_per_feature=500_000)
+
+
+def clean_settings(kind: str, form: dict[str, str]) -> dict[str, str]:
+    """The settings that apply to `kind`, blanks dropped; unknown kinds refused."""
+    if kind not in KINDS:
+        raise InputError(f"import kind {kind!r} is not offered; expected one of {', '.join(KINDS)}")
+    allowed = BOUNDARY_SETTINGS if kind == "boundaries" else PLAN_SETTINGS if kind == "plans" else ()
+    settings = {k: form[k].strip() for k in allowed if form.get(k, "").strip()}
+    if kind == "boundaries" and form.get("kind_of_layer", "").strip():
+        # The form's own "kind" says what the file holds; the layer's kind has its own field.
+        settings["kind"] = form["kind_of_layer"].strip()
+    return settings
+
+
+def run_import(store: Store, kind: str, path: Path, settings: dict[str, str], *,
+               limits: ReadLimits, preview: bool) -> ImportReport:
+    """Read, check and (unless `preview`) store an uploaded file as the CLI would."""
+    options = pipeline.ImportOptions(limits=limits, preview=preview)
+    if kind == "boundaries":
+        layer: LayerDef = make_layer_def(**settings)
+        return pipeline.import_boundaries(store, replace(layer, source=str(path)), path,
+                                          options=options)
+    if kind == "plans":
+        fields = PlanFields(plan_type=settings.get("plan_type") or None,
+                            title=settings.get("title_field") or "title")
+        return pipeline.import_plans(store, path, fields, area_layer=settings.get("area_layer"),
+                                     options=options)
+    func = {"actions": pipeline.import_actions, "responses": pipeline.import_responses,
+            "postcodes": pipeline.import_postcodes}[kind]
+    return func(store, path, options=options)

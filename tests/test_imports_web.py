@@ -1,0 +1,98 @@
+"""Imports through the web: preview first, store on confirmation, the same result as the CLI."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import shapely
+from click.testing import CliRunner
+
+from capmap.cli import cli
+from capmap.storage import open_store
+
+
+def _gpkg_bytes(squares_bng, tmp_path) -> bytes:
+    path = tmp_path / "squares.gpkg"
+    squares_bng.to_file(path, layer="squares", driver="GPKG")
+    return path.read_bytes()
+
+
+FORM = {"kind": "boundaries", "id": "sq", "kind_of_layer": "neighbourhood", "vintage": "2026",
+        "population_field": "pop", "parent_field": "council"}
+
+
+def _upload(client, data: bytes, name: str, **form):
+    fields = {**form, "file": (io.BytesIO(data), name)}
+    return client.post("/admin/import", data=fields, content_type="multipart/form-data")
+
+
+def test_only_admins_import(client, officer):
+    assert client.get("/admin/import").status_code == 302
+    assert officer.get("/admin/import").status_code == 403
+
+
+def test_preview_then_confirm_matches_the_cli(app, admin, squares_bng, tmp_path):
+    data = _gpkg_bytes(squares_bng, tmp_path)
+    preview = _upload(admin, data, "squares.gpkg", **FORM)
+    page = preview.get_data(as_text=True)
+    assert preview.status_code == 200, page
+    assert "read 4, stored 0" in page and "Nothing has been stored yet" in page
+    store = open_store(app.config["DATABASE_URL"])
+    assert "sq" not in {la.id for la in store.layers()}
+    token = page.split("/admin/import/")[1].split('"')[0]
+    done = admin.post(f"/admin/import/{token}", data={"action": "confirm"})
+    assert done.status_code == 200 and "stored 4" in done.get_data(as_text=True)
+    web = store.areas("sq")
+    store.close()
+    # The same file through the command line, into another database.
+    path = tmp_path / "cli.gpkg"
+    path.write_bytes(data)
+    url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    runner = CliRunner()
+    runner.invoke(cli, ["--db", url, "init"])
+    result = runner.invoke(cli, ["--db", url, "import", "boundaries", str(path), "--layer", "sq",
+                                 "--kind", "neighbourhood", "--vintage", "2026",
+                                 "--population-field", "pop", "--parent-field", "council"])
+    assert result.exit_code == 0, result.output
+    other = open_store(url)
+    by_cli = other.areas("sq")
+    other.close()
+    assert list(web["code"]) == list(by_cli["code"])
+    assert list(web["population"]) == list(by_cli["population"])
+    assert all(shapely.equals_exact(web.geometry.values, by_cli.geometry.values, tolerance=0))
+    # A token works once.
+    assert admin.post(f"/admin/import/{token}", data={"action": "confirm"}).status_code == 404
+
+
+def test_cancel_stores_nothing_and_removes_the_upload(app, admin, squares_bng, tmp_path):
+    page = _upload(admin, _gpkg_bytes(squares_bng, tmp_path), "squares.gpkg",
+                   **FORM).get_data(as_text=True)
+    token = page.split("/admin/import/")[1].split('"')[0]
+    assert (Path(app.instance_path) / "uploads" / token).exists()
+    admin.post(f"/admin/import/{token}", data={"action": "cancel"})
+    assert not (Path(app.instance_path) / "uploads" / token).exists()
+    store = open_store(app.config["DATABASE_URL"])
+    assert "sq" not in {la.id for la in store.layers()}
+    store.close()
+
+
+def test_a_hostile_upload_is_refused_and_removed(app, admin):
+    vrt = (b'<OGRVRTDataSource><OGRVRTLayer name="x"><SrcDataSource>/etc/passwd'
+           b"</SrcDataSource></OGRVRTLayer></OGRVRTDataSource>")
+    answer = _upload(admin, vrt, "boundary.geojson", **FORM)
+    assert answer.status_code == 400
+    assert "VRT" in answer.get_data(as_text=True) or "GeoJSON" in answer.get_data(as_text=True)
+    uploads = Path(app.instance_path) / "uploads"
+    assert not uploads.exists() or not any(uploads.iterdir())
+
+
+def test_missing_layer_settings_are_a_422(admin, squares_bng, tmp_path):
+    form = {k: v for k, v in FORM.items() if k != "id"}
+    answer = _upload(admin, _gpkg_bytes(squares_bng, tmp_path), "squares.gpkg", **form)
+    assert answer.status_code == 422 and "needs at least an id" in answer.get_data(as_text=True)
+
+
+def test_wrong_extension_is_refused(admin):
+    answer = _upload(admin, b"hello", "notes.txt", kind="actions")
+    assert answer.status_code == 400 and "choose a file" in answer.get_data(as_text=True)
