@@ -10,10 +10,12 @@ query parameters in and sends the dicts out, so nothing here knows about a web f
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import geopandas as gpd
 import numpy as np
@@ -21,13 +23,10 @@ import pandas as pd
 import shapely
 
 from capmap.engine import Engine, LayerState
-from capmap.errors import NotFound
-from capmap.ogc_query import ItemQuery, parse_query
+from capmap.errors import InputError, NotFound
 from capmap.pipeline import public_pins
 from capmap.serialise import plain
 from capmap.storage import Store
-
-__all__ = ["ItemQuery", "parse_query"]
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 _SPEC = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
@@ -35,6 +34,15 @@ CONFORMANCE = [_SPEC + name for name in ("core", "geojson", "html", "oas30")]
 RECORDS = ("plans", "actions", "pins")
 OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 TYPES = {"json": "application/json", "geojson": "application/geo+json", "html": "text/html"}
+DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+# The names of CRS84 and EPSG:4326 a client may use in crs and bbox-crs; EPSG:4326 is lat/lon.
+_LONLAT = {CRS84, CRS84.replace("http:", "https:"), "OGC:CRS84", "[OGC:CRS84]",
+           "urn:ogc:def:crs:OGC:1.3:CRS84"}
+EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
+_LATLON = {EPSG4326, EPSG4326.replace("http:", "https:"), "EPSG:4326", "[EPSG:4326]",
+           "urn:ogc:def:crs:EPSG::4326"}
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIME = _DATE + r"[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})?"
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,107 @@ def _layer_collection(state: LayerState) -> Collection:
     if layer.licence:
         text += f" Licence: {layer.licence}"
     return Collection(layer.id, layer.title or layer.id, text, state.areas, "code")
+
+
+# -- query parameters -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ItemQuery:
+    """An items request: page, bbox (lon/lat), datetime interval (UTC, None: open) and whether
+    coordinates are answered lat/lon (crs=EPSG:4326)."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    bbox: tuple[float, float, float, float] | None = None
+    interval: tuple[pd.Timestamp | None, pd.Timestamp | None] | None = None
+    swap: bool = False
+
+
+def parse_query(params: Mapping[str, str]) -> ItemQuery:
+    """The items parameters of a request, or InputError saying what was wrong. Unknown
+    parameters are ignored; crs and bbox-crs may only name CRS84 or EPSG:4326."""
+    limit = min(_whole(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
+    return ItemQuery(limit=limit, offset=_whole(params, "offset", 0, 0),
+                     bbox=_bbox(params.get("bbox"), swap_axes(params.get("bbox-crs"), "bbox-crs")),
+                     interval=_interval(params.get("datetime")),
+                     swap=swap_axes(params.get("crs"), "crs"))
+
+
+def swap_axes(value: str | None, name: str) -> bool:
+    """False for CRS84 (or none given), True for EPSG:4326 (lat/lon), InputError otherwise."""
+    if value is None or value.strip() in _LONLAT:
+        return False
+    if value.strip() in _LATLON:
+        return True
+    raise InputError(f"{name} {value[:80]!r} is not offered; this API serves only {CRS84} "
+                     f"(lon/lat) and {EPSG4326} (lat/lon)")
+
+
+def _whole(params: Mapping[str, str], name: str, default: int, least: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 12) or int(text) < least:
+        raise InputError(f"{name} must be a whole number of at least {least}, got {raw[:20]!r}")
+    return int(text)
+
+
+def _bbox(raw: str | None, swap: bool) -> tuple[float, float, float, float] | None:
+    if raw is None:
+        return None
+    parts = raw.split(",")
+    if len(parts) not in (4, 6):
+        raise InputError(f"bbox must be 4 numbers minx,miny,maxx,maxy in lon/lat, got "
+                         f"{len(parts)} values: {raw[:80]!r}")
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise InputError(f"bbox must be numbers, got {raw[:80]!r}") from None
+    if not all(math.isfinite(n) for n in nums):
+        raise InputError(f"bbox must be finite numbers, got {raw[:80]!r}")
+    minx, miny, maxx, maxy = nums if len(nums) == 4 else nums[:2] + nums[3:5]
+    if swap:
+        minx, miny, maxx, maxy = miny, minx, maxy, maxx
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+        raise InputError(f"bbox {raw[:80]!r} is out of range: longitude is -180 to 180, "
+                         "latitude -90 to 90")
+    if minx > maxx or miny > maxy:
+        raise InputError(f"bbox {raw[:80]!r} has a minimum above its maximum; expected "
+                         "minx,miny,maxx,maxy")
+    return minx, miny, maxx, maxy
+
+
+def _interval(raw: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None] | None:
+    if raw is None:
+        return None
+    text = raw.strip()
+    if "/" not in text:
+        return _moment(text, end=False), _moment(text, end=True)
+    parts = text.split("/")
+    if len(parts) != 2:
+        raise InputError(f"datetime must be an instant or an interval a/b, got {raw[:60]!r}")
+    low, high = (None if p in ("", "..") else _moment(p, end=i == 1) for i, p in enumerate(parts))
+    if low is not None and high is not None and low > high:
+        raise InputError(f"datetime interval {raw[:60]!r} ends before it starts")
+    return None if low is None and high is None else (low, high)
+
+
+def _moment(text: str, end: bool) -> pd.Timestamp:
+    """An RFC 3339 date-time (UTC when it has no offset), or a date: its first or last instant."""
+    whole_day = re.fullmatch(_DATE, text) is not None
+    if not whole_day and re.fullmatch(_TIME, text) is None:
+        raise InputError(f"datetime {text[:60]!r} is not an RFC 3339 date-time such as "
+                         "2024-05-01T12:00:00Z or a date such as 2024-05-01")
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise InputError(f"datetime {text[:60]!r} is not a real date or time") from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    stamp = pd.Timestamp(moment)
+    if whole_day and end:
+        stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return stamp
 
 
 # -- documents --------------------------------------------------------------------------------
@@ -261,7 +370,7 @@ def item(coll: Collection, feature_id: str, root: str, fmt: str = "json", swap: 
     if not len(rows):
         raise NotFound(f"feature {feature_id[:60]!r} not found in collection {coll.id!r}")
     feature = features(coll, rows[:1], swap)[0]
-    url = f"{root}/collections/{coll.id}/items/{feature_id}"
+    url = f"{root}/collections/{coll.id}/items/{quote(feature_id, safe='')}"
     feature["links"] = [*_pair(url, fmt, "geojson"),
                         _link(f"{root}/collections/{coll.id}?f={fmt}", "collection",
                               "json" if fmt == "json" else "html", "the collection")]

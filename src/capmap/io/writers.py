@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
@@ -107,8 +107,7 @@ def _prepared(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
         if pd.api.types.is_datetime64_any_dtype(values):
             out[column] = [None if pd.isna(v) else v.isoformat() for v in values]
         elif values.dtype == object and values.map(lambda v: isinstance(v, date)).any():
-            out[column] = [v.isoformat() if isinstance(v, date | datetime) else None
-                           for v in values]
+            out[column] = [v.isoformat() if isinstance(v, date) else None for v in values]
     return to_area_crs(out) if epsg_of(crs) == 27700 else out
 
 
@@ -196,7 +195,7 @@ def _kml(parts: list[Part], path: Path, about: dict) -> dict:
     return about
 
 
-def _zipped(write_data: Callable[[list[Part], Path], list[Path]]) -> Writer:
+def _zipped(write_data: Callable[[list[Part], Path, dict], list[Path]]) -> Writer:
     """A writer that puts the data files and README.txt (the metadata) in one .zip."""
     def writer(parts: list[Part], path: Path, about: dict) -> dict:
         with tempfile.TemporaryDirectory(dir=path.parent, prefix="parts-") as work:
