@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from app import api, assets, auth, dashboard, errors, imports, public
+from app import api, assets, auth, dashboard, errors, imports, public, security
 from app.config import DEFAULTS
 
 
@@ -37,7 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(imports.bp)
-    app.after_request(_security_headers)
+    security.init_app(app)
     return app
 
 
@@ -56,10 +56,3 @@ def _instance_secret(folder: Path) -> str:
         except FileExistsError:
             pass
     return path.read_text(encoding="ascii").strip()
-
-
-def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response

@@ -53,3 +53,16 @@ def test_health_reports_the_data_version(client):
 def test_unknown_page_is_a_404_page(client):
     page = client.get("/no/such/page")
     assert page.status_code == 404 and "Not Found" in page.get_data(as_text=True)
+
+
+def test_only_nonced_inline_scripts_run(client):
+    answer = client.get("/")
+    policy = answer.headers["Content-Security-Policy"]
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert "script-src 'self' 'nonce-" in policy and "unsafe-inline' " not in policy.split(
+        "style-src")[0]
+    html = answer.get_data(as_text=True)
+    inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+    assert inline and all(f'nonce="{nonce}"' in attrs for attrs in inline)
+    assert client.get("/").headers["Content-Security-Policy"] != policy  # fresh per response
+    assert answer.headers["X-Frame-Options"] == "DENY"
