@@ -239,22 +239,17 @@ def users_list(ctx: click.Context) -> None:
                    f"last login {user.last_login or 'never'}")
 
 
-@users.command("disable")
-@click.argument("username")
-@click.pass_context
-def users_disable(ctx: click.Context, username: str) -> None:
-    """Stop an account from logging in (its history is kept)."""
-    _store(ctx).set_user_active(username, False)
-    click.echo(f"disabled {username}")
+def _set_active(name: str, active: bool, help_text: str) -> None:
+    @users.command(name, help=help_text)
+    @click.argument("username")
+    @click.pass_context
+    def command(ctx: click.Context, username: str) -> None:
+        _store(ctx).set_user_active(username, active)
+        click.echo(f"{name}d {username}")
 
 
-@users.command("enable")
-@click.argument("username")
-@click.pass_context
-def users_enable(ctx: click.Context, username: str) -> None:
-    """Let a disabled account log in again."""
-    _store(ctx).set_user_active(username, True)
-    click.echo(f"enabled {username}")
+_set_active("disable", False, "Stop an account from logging in (its history is kept).")
+_set_active("enable", True, "Let a disabled account log in again.")
 
 
 @cli.command("layers")

@@ -24,8 +24,24 @@ from capmap.spatial.assign import AreaIndex
 from capmap.storage import Store
 
 
+class _Measured:
+    """Geometries of `lonlat` (EPSG:4326) also kept in EPSG:27700 for measuring, made on first use."""
+
+    lonlat: np.ndarray
+
+    @cached_property
+    def bng(self) -> np.ndarray:
+        """The geometries in EPSG:27700."""
+        return geoms_lonlat_to_bng(self.lonlat)
+
+    @cached_property
+    def bng_tree(self) -> shapely.STRtree:
+        """An STRtree over `bng`."""
+        return shapely.STRtree(self.bng)
+
+
 @dataclass
-class LayerState:
+class LayerState(_Measured):
     """One current boundary layer: its areas (EPSG:4326, by code) and their point index."""
 
     layer: Layer
@@ -34,22 +50,13 @@ class LayerState:
 
     def __post_init__(self) -> None:
         self.areas = self.areas.reset_index(drop=True)
-        self.index = AreaIndex(self.areas["code"].to_numpy(), self.areas.geometry.values)
+        self.lonlat = self.areas.geometry.values
+        self.index = AreaIndex(self.areas["code"].to_numpy(), self.lonlat)
 
     @cached_property
     def row_of(self) -> dict[str, int]:
         """Area code to row of `areas`."""
         return {code: i for i, code in enumerate(self.areas["code"])}
-
-    @cached_property
-    def bng(self) -> np.ndarray:
-        """The area geometries in EPSG:27700."""
-        return geoms_lonlat_to_bng(self.areas.geometry.values)
-
-    @cached_property
-    def bng_tree(self) -> shapely.STRtree:
-        """An STRtree over `bng`."""
-        return shapely.STRtree(self.bng)
 
     @cached_property
     def inner_points(self) -> np.ndarray:
@@ -64,25 +71,18 @@ class LayerState:
 
 
 @dataclass
-class PlanState:
+class PlanState(_Measured):
     """Every plan, in EPSG:4326 and EPSG:27700."""
 
     plans: gpd.GeoDataFrame
+
+    def __post_init__(self) -> None:
+        self.lonlat = self.plans.geometry.values
 
     @cached_property
     def tree(self) -> shapely.STRtree:
         """An STRtree over the lon/lat plan geometries."""
         return shapely.STRtree(self.plans.geometry.values)
-
-    @cached_property
-    def bng(self) -> np.ndarray:
-        """Plan geometries in EPSG:27700."""
-        return geoms_lonlat_to_bng(self.plans.geometry.values)
-
-    @cached_property
-    def bng_tree(self) -> shapely.STRtree:
-        """An STRtree over `bng`."""
-        return shapely.STRtree(self.bng)
 
 
 class Engine:
