@@ -95,8 +95,8 @@ def collection(collection_id: str):
 def items(collection_id: str):
     """A page of a collection's items: ?bbox=, ?datetime=, ?limit=, ?offset=."""
     fmt = _format()
-    query = ogc.parse_query(request.args)
     coll = ogc.get_collection(get_engine(), get_store(), collection_id)
+    query = ogc.parse_query(request.args)
     body = ogc.items(coll, query, _root(), _params(), fmt)
     columns = list(body["features"][0]["properties"]) if body["features"] else []
     return _answer(body, fmt, "ogc_items.html", "application/geo+json", coll=coll,
