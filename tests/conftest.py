@@ -29,12 +29,11 @@ POSTGIS_URL = os.environ.get("CAPMAP_TEST_POSTGIS_URL",
 
 def _postgis_or_skip() -> str:
     """The PostGIS URL, or a skip (a failure when CAPMAP_REQUIRE_POSTGIS is set)."""
+    engine = sa.create_engine(POSTGIS_URL.replace("postgresql://", "postgresql+psycopg://"),
+                              connect_args={"connect_timeout": 3}, poolclass=sa.pool.NullPool)
     try:
-        engine = sa.create_engine(POSTGIS_URL.replace("postgresql://", "postgresql+psycopg://"),
-                                  connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT postgis_version()")
-        engine.dispose()
     except Exception as exc:  # noqa: BLE001 - any failure means "not available here"
         reason = f"PostGIS not reachable at {POSTGIS_URL}: {type(exc).__name__}"
         if os.environ.get("CAPMAP_REQUIRE_POSTGIS"):
