@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from app import api, assets, auth, dashboard, errors, imports, public, security
+from app import api, assets, auth, dashboard, errors, exports, finder, imports, ogc, pins, public, security
 from app.config import DEFAULTS
 
 
@@ -34,9 +34,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth.init_app(app)
     app.register_blueprint(assets.bp)
     app.register_blueprint(public.bp)
+    app.register_blueprint(finder.bp)
     app.register_blueprint(api.bp)
+    csrf.exempt(ogc.bp)  # read-only
+    app.register_blueprint(ogc.bp)
+    app.register_blueprint(ogc.api_docs_bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(imports.bp)
+    app.register_blueprint(exports.bp)
+    pins.init_app(app)
     security.init_app(app)
     return app
 

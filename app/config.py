@@ -37,3 +37,23 @@ DEFAULTS.update({
     # Set True behind HTTPS so session cookies are never sent in clear.
     "SESSION_COOKIE_SECURE": False,
 })
+
+DEFAULTS.update({
+    # Residents' pins.
+    "PIN_DESCRIPTION_MAX": 1000,        # characters
+    "PIN_CONTACT_MAX": 200,             # characters
+    "PIN_PUBLIC_MODE": "displace",      # "displace": moved PIN_OFFSET_MIN_M..MAX_M; "grid"
+    "PIN_OFFSET_MIN_M": 75.0,           # metres (EPSG:27700), a guaranteed minimum
+    "PIN_OFFSET_MAX_M": 150.0,
+    "PIN_GRID_M": 250.0,                # grid mode: public point = centre of this BNG square
+    "PIN_MAX_POINTS": 5000,             # above this many pins in view, send counts per cell
+    "PIN_RATE_LIMIT": "5 per minute;30 per day",   # per client IP, on POST /pins
+    "RATELIMIT_STORAGE_URI": "memory://",          # "redis://127.0.0.1:6379" for many workers
+    "RATELIMIT_SWALLOW_ERRORS": True,   # a lost Redis must not stop residents reporting
+    "RATELIMIT_KEY_PREFIX": "capmap",   # apps sharing one Redis for different sites differ here
+    "MODERATION_PAGE_SIZE": 20,
+    # Exports: the licence stated in every exported file (each boundary layer adds its own
+    # attribution), and where files are built before streaming (None: the system temp folder).
+    "EXPORT_LICENCE": "Open Government Licence v3.0",
+    "EXPORT_TMP_DIR": None,
+})

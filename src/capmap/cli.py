@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from capmap import pipeline
+from capmap import exports, pipeline
 from capmap.errors import CapmapError
 from capmap.io.prepare import PlanFields
+from capmap.io.writers import EXPORT_CRS, FORMATS
 from capmap.layers import load_layer_def, make_layer_def
 from capmap.models import LAYER_KINDS, PLAN_TYPES, ImportReport
 from capmap.passwords import hash_password, new_password
@@ -263,17 +264,33 @@ def list_layers(ctx: click.Context) -> None:
 
 
 @cli.command("export")
-@click.argument("layer")
-@click.option("--format", "fmt", type=click.Choice(["geojson", "gpkg"]), default="geojson",
+@click.argument("layers")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="geojson",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
-@click.option("--crs", type=click.Choice(["EPSG:4326", "EPSG:27700"]), default="EPSG:4326",
-              show_default=True)
+@click.option("--crs", type=click.Choice(list(EXPORT_CRS)), default="EPSG:4326", show_default=True)
+@click.option("--bbox", help="Features meeting a lon/lat box: minlon,minlat,maxlon,maxlat.")
+@click.option("--area", help="Features inside an area: LAYER:CODE.")
+@click.option("--plan", help="Plan ids, separated by commas: those plans, or their actions.")
+@click.option("--theme", help="Plans, actions or responses with this theme.")
+@click.option("--from", "date_from", help="From this date (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="To this date (YYYY-MM-DD).")
+@click.option("--by", help="The layer engagement is counted by (default: the neighbourhoods).")
+@click.option("--licence", envvar="CAPMAP_EXPORT_LICENCE", default=exports.DEFAULT_LICENCE,
+              show_default=True, help="Licence of this deployment's own data.")
 @click.pass_context
-def export(ctx: click.Context, layer: str, fmt: str, output: str, crs: str) -> None:
-    """Export LAYER (a boundary layer id, plans, actions, responses or pins) to a file."""
-    count = pipeline.export_layer(_store(ctx), layer, Path(output), fmt, crs)
-    click.echo(f"wrote {count} features to {output}")
+def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by: str | None,
+           licence: str, **filters) -> None:
+    """Export LAYERS to a file: boundary layer ids, plans, actions, responses, pins,
+    plan_coverage or engagement (several, joined by commas, into one gpkg). Operators get exact
+    points and figures; contact details are never exported."""
+    request = exports.ExportRequest(tuple(layers.split(",")), fmt, crs,
+                                    exports.parse_filters(**filters), by=by,
+                                    roles=exports.FULL_ACCESS)
+    about = exports.export(_store(ctx), request, Path(output),
+                           exports.ExportSettings(licence=licence))
+    for name, layer in about["layers"].items():
+        click.echo(f"wrote {layer['features']} features of {name} to {output}")
 
 
 @cli.command()
@@ -299,6 +316,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
 def demo(ctx: click.Context, host: str, port: int) -> None:
     """Create the database, load the sample data and serve the app."""
     ctx.invoke(init)
+    ctx.invoke(upgrade)  # a database made by an older capmap is brought up to date, and says so
     ctx.invoke(load_sample)
     store = _store(ctx)
     if not store.users():

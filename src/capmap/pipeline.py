@@ -17,10 +17,13 @@ import shapely
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
+from capmap.exports import RECORD_LAYERS as RECORD_LAYERS  # exports live in capmap.exports
+from capmap.exports import export_layer as export_layer
+from capmap.exports import layer_frame as layer_frame
+from capmap.exports import public_pins as public_pins
 from capmap.io import prepare
 from capmap.io.readers import ReadLimits, read_vector
 from capmap.io.validate import RowErrors, listed, text
-from capmap.io.writers import check_format, write_frame
 from capmap.layers import load_layer_defs
 from capmap.models import ImportReport, LayerDef
 from capmap.refresh import refresh_assignments, refresh_plan_coverage
@@ -216,36 +219,3 @@ def load_sample(store: Store, data_dir: Path, boundaries_dir: Path, *,
     reports.append(import_pins(store, data_dir / "pins.geojson", options=options))
     reports.append(import_postcodes(store, data_dir / "postcodes.csv", options=options))
     return reports
-
-
-RECORD_LAYERS = ("plans", "actions", "responses", "pins")
-
-
-def public_pins(pins: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Published pins at their moved points, with no contact details and no exact location."""
-    shown = pins[pins["status"] == "published"]
-    return gpd.GeoDataFrame(
-        shown[["id", "category", "description", "created", "status"]].copy(),
-        geometry=gpd.GeoSeries(shown["public_geom"].values, crs=STORAGE_CRS, index=shown.index),
-    )
-
-
-def layer_frame(store: Store, name: str) -> gpd.GeoDataFrame:
-    """The frame behind an export name: a boundary layer id, or plans/actions/responses/pins."""
-    if name == "plans":
-        return store.plans()
-    if name == "actions":
-        return store.actions()
-    if name == "responses":
-        return store.responses()
-    if name == "pins":
-        return public_pins(store.pins())
-    return store.areas(name)
-
-
-def export_layer(store: Store, name: str, path: Path, fmt: str, crs: str = STORAGE_CRS) -> int:
-    """Write one layer to a file; returns the number of features written."""
-    check_format(fmt, crs)
-    frame = layer_frame(store, name)
-    write_frame(frame, path, fmt, layer=name, crs=crs)
-    return len(frame)

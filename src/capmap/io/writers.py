@@ -2,14 +2,15 @@
 
 Every export carries its metadata (licence, attribution, CRS, time, filters) inside the file where
 the format has a place for it: a top-level "metadata" member in GeoJSON (RFC 7946 allows foreign
-members), the gpkg_metadata extension plus an `about` table in a GeoPackage, the header title and
-description of a FlatGeobuf file, the Document description in KML. Shapefiles and CSV have no such
-place, so they come as a .zip holding the data files and a README.txt.
+members), the gpkg_metadata extension and each table's description in a GeoPackage, the header
+title and description of a FlatGeobuf file, the Document description in KML. Shapefiles and CSV
+have no such place, so they come as a .zip holding the data files and a README.txt.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -33,8 +34,8 @@ SHP_TEXT_BYTES = 254   # dBASE text fields
 
 @dataclass(frozen=True)
 class Part:
-    """One layer of an export: its name, frame (EPSG:4326) and geometry type (Point or
-    MultiPolygon; polygons are promoted so that every feature of a layer has one type)."""
+    """One layer of an export: its name, frame (EPSG:4326) and geometry type (Point or Polygon;
+    a layer holding some multi-part features is written as Multi throughout)."""
 
     name: str
     frame: gpd.GeoDataFrame
@@ -71,6 +72,21 @@ def check_format(name: str, crs: str = STORAGE_CRS) -> Format:
     return fmt
 
 
+def check_export(fmt_name: str, crs: str, layers: dict[str, str]) -> Format:
+    """The Format for an export of `layers` (name: geometry type), refusing several layers where
+    the format holds one and polygons where it holds points."""
+    fmt = check_format(fmt_name, crs)
+    if len(layers) > 1 and not fmt.several_layers:
+        several = [n for n, f in FORMATS.items() if f.several_layers]
+        raise InputError(f"{fmt_name} holds one layer; {len(layers)} were asked for "
+                         f"({', '.join(layers)}); use {', '.join(several)}")
+    polygons = [name for name, kind in layers.items() if kind != "Point"]
+    if fmt.points_only and polygons:
+        raise ValidationError(f"{fmt_name} holds points only and {', '.join(polygons)} "
+                              "holds polygons; use csv (geometry as WKT)")
+    return fmt
+
+
 def write_frame(frame: gpd.GeoDataFrame, path: Path, fmt_name: str, layer: str,
                 crs: str = STORAGE_CRS, append: bool = False) -> Path:
     """Write a stored (EPSG:4326) frame to `path` in `fmt_name`, in `crs` (BNG via OSTN15),
@@ -86,15 +102,16 @@ def write_frame(frame: gpd.GeoDataFrame, path: Path, fmt_name: str, layer: str,
 def write_export(parts: list[Part], path: Path, fmt_name: str, crs: str, about: dict) -> dict:
     """Write `parts` to the file `path` in `fmt_name` and `crs` with the metadata `about`;
     returns `about` as written (with the Shapefile field-name mapping, if any)."""
-    fmt = check_format(fmt_name, crs)
-    if len(parts) > 1 and not fmt.several_layers:
-        several = [n for n, f in FORMATS.items() if f.several_layers]
-        raise InputError(f"{fmt_name} holds one layer; {len(parts)} were asked for "
-                         f"({', '.join(p.name for p in parts)}); use {', '.join(several)}")
+    fmt = check_export(fmt_name, crs, {p.name: p.geometry_type for p in parts})
     ready = [Part(p.name, _prepared(p.frame, crs), p.geometry_type) for p in parts]
-    if fmt.points_only:
-        _refuse_non_points(ready, fmt_name)
-    return fmt.writer(ready, Path(path), about)
+    path = Path(path)
+    # Built in a fresh folder beside the target and moved into place whole: a failed export
+    # leaves no partial file, and an existing GeoPackage is replaced, never added to.
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".capmap-export-") as work:
+        built = Path(work) / f"export{fmt.suffix}"
+        about = fmt.writer(ready, built, about)
+        os.replace(built, path)
+    return about
 
 
 def _prepared(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
@@ -111,18 +128,12 @@ def _prepared(frame: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
     return to_area_crs(out) if epsg_of(crs) == 27700 else out
 
 
-def _refuse_non_points(parts: list[Part], fmt_name: str) -> None:
-    for part in parts:
-        kinds = set(shapely.get_type_id(part.frame.geometry.values)) - {-1, 0}
-        if kinds:
-            raise ValidationError(f"{fmt_name} holds points only; {part.name} has "
-                                  "polygons; use csv (geometry as WKT) instead")
-
-
 def _write(part: Part, path: Path, driver: str, **kwargs) -> None:
+    # One geometry type per layer: the Multi form only when some feature needs it.
+    multi = bool(set(shapely.get_type_id(part.frame.geometry.values)) & {4, 5, 6, 7})
     pyogrio.write_dataframe(part.frame, path, layer=part.name, driver=driver,
-                            geometry_type=part.geometry_type,
-                            promote_to_multi=part.geometry_type.startswith("Multi"), **kwargs)
+                            geometry_type=("Multi" if multi else "") + part.geometry_type,
+                            promote_to_multi=multi, **kwargs)
 
 
 # -- metadata as text, rows and JSON ---------------------------------------------------------
@@ -143,14 +154,14 @@ def about_text(about: dict, indent: str = "") -> str:
 
 
 def about_rows(about: dict, prefix: str = "") -> list[tuple[str, str]]:
-    """The metadata as (key, value) rows, nested keys joined with dots, one row per list item."""
+    """The metadata as (key, value) rows: nested keys joined with dots, list items numbered."""
     rows: list[tuple[str, str]] = []
     for key, value in about.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
             rows += about_rows(value, name + ".")
         elif isinstance(value, list):
-            rows += [(name, str(item)) for item in value]
+            rows += [(f"{name}.{i}", str(item)) for i, item in enumerate(value, 1)]
         else:
             rows.append((name, str(value)))
     return rows
@@ -166,16 +177,13 @@ def _geojson(parts: list[Part], path: Path, about: dict) -> dict:
 
 
 def _gpkg(parts: list[Part], path: Path, about: dict) -> dict:
-    # The gpkg_metadata extension holds the metadata for software that reads it (GDAL, QGIS's
-    # layer properties); the `about` table shows the same rows to anyone who opens the file.
-    flat = dict(about_rows({k: v for k, v in about.items() if k != "layers"}))
+    # Dataset metadata goes to the gpkg_metadata extension; each layer's DESCRIPTION becomes its
+    # gpkg_contents description, which GIS software shows as the layer's abstract.
+    flat = dict(about_rows(about))
+    text = about_text(about)
     for i, part in enumerate(parts):
-        layer_about = about.get("layers", {}).get(part.name, {})
         _write(part, path, "GPKG", dataset_metadata=flat if i == 0 else None,
-               layer_metadata={k: str(v) for k, v in layer_about.items()} or None)
-    rows = about_rows(about)
-    table = pd.DataFrame({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
-    pyogrio.write_dataframe(table, path, layer="about", driver="GPKG")
+               layer_metadata={"IDENTIFIER": part.name, "DESCRIPTION": text})
     return about
 
 
@@ -183,6 +191,9 @@ def _fgb(parts: list[Part], path: Path, about: dict) -> dict:
     part = parts[0]
     # The packed spatial index cannot hold features without geometry (unlocated actions).
     index = "YES" if not shapely.is_missing(part.frame.geometry.values).any() else "NO"
+    if index == "YES":
+        about = {**about, "notes": [*about.get("notes", []),
+                                    "Features are in the order of the file's spatial index."]}
     _write(part, path, "FlatGeobuf", layer_options={
         "TITLE": about.get("title", part.name), "DESCRIPTION": about_text(about),
         "SPATIAL_INDEX": index})
@@ -190,21 +201,27 @@ def _fgb(parts: list[Part], path: Path, about: dict) -> dict:
 
 
 def _kml(parts: list[Part], path: Path, about: dict) -> dict:
-    _write(parts[0], path, "LIBKML", dataset_options={
-        "NAME": about.get("title", parts[0].name), "DESCRIPTION": about_text(about)})
+    # KML keeps `id` for the Placemark's own XML id, so a record's id travels as record_id.
+    part = parts[0]
+    if "id" in part.frame.columns:
+        about = {**about, "field_names": {part.name: {"id": "record_id"}}}
+        part = Part(part.name, part.frame.rename(columns={"id": "record_id"}), part.geometry_type)
+    _write(part, path, "LIBKML", dataset_options={
+        "NAME": about.get("title", part.name), "DESCRIPTION": about_text(about)})
     return about
 
 
 def _zipped(write_data: Callable[[list[Part], Path, dict], list[Path]]) -> Writer:
     """A writer that puts the data files and README.txt (the metadata) in one .zip."""
     def writer(parts: list[Part], path: Path, about: dict) -> dict:
-        with tempfile.TemporaryDirectory(dir=path.parent, prefix="parts-") as work:
-            about = dict(about)
-            files = write_data(parts, Path(work), about)
-            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for file in files:
-                    archive.write(file, file.name)
-                archive.writestr("README.txt", about_text(about) + "\n")
+        folder = path.parent / "parts"
+        folder.mkdir()
+        about = dict(about)
+        files = write_data(parts, folder, about)
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for file in files:
+                archive.write(file, file.name)
+            archive.writestr("README.txt", about_text(about) + "\n")
         return about
     return writer
 

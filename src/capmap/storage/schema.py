@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class Geometry(UserDefinedType):
@@ -235,4 +235,19 @@ postcodes = sa.Table(
     sa.Column("postcode", sa.String(10), primary_key=True),
     sa.Column("geom", Geometry, nullable=False),
     *_bbox(),
+)
+
+# Every moderation decision on a pin, with who made it and when: the pin's history.
+pin_decisions = sa.Table(
+    "pin_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pin_id", sa.Integer, sa.ForeignKey("pins.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("decision", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    # The username, not a key into users: the history outlives any change to the account.
+    sa.Column("moderator", sa.String(80), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("decision IN ('publish', 'hide', 'resolve')", name="ck_pin_decision"),
+    sa.Index("ix_pin_decisions_pin", "pin_id"),
 )

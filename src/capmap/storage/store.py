@@ -16,6 +16,7 @@ from capmap.models import Layer, LayerDef
 from capmap.storage import frames
 from capmap.storage import schema as s
 from capmap.storage.derived import DerivedMixin
+from capmap.storage.moderation import ModerationMixin
 from capmap.storage.records import RecordsMixin
 from capmap.storage.users import UsersMixin
 
@@ -27,10 +28,11 @@ VERSIONS = ("data_version", "boundaries_version", "plans_version")
 # Schema upgrades, by the version they bring the database to. Each runs in its own transaction.
 MIGRATIONS = {
     2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
+    3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
 }
 
 
-class Store(RecordsMixin, DerivedMixin, UsersMixin):
+class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
@@ -85,8 +87,9 @@ class Store(RecordsMixin, DerivedMixin, UsersMixin):
         """Create the schema in an empty database; True if it was created, False if present."""
         version = self.schema_version()
         if version is not None:
-            self.check()
-            return False
+            if version > s.SCHEMA_VERSION:
+                self.check()  # refuses a schema newer than this code
+            return False  # an older schema is left for an explicit `capmap upgrade`
         with self._write() as conn:
             self.backend.prepare(conn)
             s.metadata.create_all(conn)

@@ -1,0 +1,305 @@
+"""The planscape finder: "which plans cover our area?" for community groups, its result pages with
+downloads, and a public page per plan.
+
+A group finds its area by clicking the map, searching (postcode, name, code), ticking
+neighbourhoods in a list, drawing a polygon, or uploading a boundary file; every way that needs the
+map has one that does not. Every result is a GET URL where it can be (a drawn or uploaded polygon
+travels as compact GeoJSON in ?geometry= when small enough), so it can be shared and reproduced.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tempfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from werkzeug.utils import secure_filename
+
+from app.assets import map_assets
+from app.public import tiles
+from app.store import get_engine, get_store
+from capmap.crs import STORAGE_CRS
+from capmap.dashboards import STATUS_COLOURS, csv_text
+from capmap.engine import Engine
+from capmap.errors import InputError
+from capmap.io.writers import FORMATS as FILE_FORMATS
+from capmap.io.writers import Part, write_export
+from capmap.maps.render import add_action_markers, add_boundaries, add_plans, base_map, render
+from capmap.maps.style import PLAN_LABELS
+from capmap.models import ACTION_STATUSES
+from capmap.planscape import Query, codes_query, planscape, point_query
+from capmap.progress import CLOSED
+from capmap.search import (
+    KIND_ORDER,
+    choice_groups,
+    compact_geojson,
+    display_frames,
+    drawn_query,
+    neighbourhood_choices,
+    normalise_postcode,
+    overlaps_frame,
+    plan_page,
+    postcode_query,
+    search_places,
+    upload_query,
+)
+from capmap.spatial.simplify import simplify_coverage
+from capmap.uploads import web_limits
+
+bp = Blueprint("finder", __name__)
+OUTPUTS = ("html", "csv", "geojson", "gpkg")
+QUERY_ARGS = ("lon", "lat", "layer", "codes", "postcode", "geometry")
+UPLOAD_EXTENSIONS = (".geojson", ".json", ".gpkg", ".zip", ".kml")
+LINK_CHARS = 6000     # a polygon longer than this as GeoJSON is not put in a link
+FORM_CHARS = 400_000  # ... nor in a download form (Flask reads at most 500 kB of form fields)
+MAX_CODES = 5000
+FINDER_ZOOM = 10
+CSV_COLUMNS = ["ref", "title", "type", "owner", "council_code", "period_start", "period_end",
+               "review_due", "status", "share_of_query", "share_of_plan", "population_share",
+               "overlap_km2", "link", "page"]
+
+
+@bp.get("/planscape")
+def finder():
+    """The finder: search, the map to click or draw on, upload, and the lists of areas."""
+    engine = get_engine()
+    parts, name = _finder_map(engine)
+    return render_template("finder.html", map=parts, map_name=name, groups=choice_groups(engine),
+                           extensions=UPLOAD_EXTENSIONS,
+                           max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
+
+
+def _finder_map(engine: Engine):
+    shown = sorted((s for s in engine.layers().values() if s.layer.kind in ("council", "ward")),
+                   key=lambda s: KIND_ORDER.index(s.layer.kind))
+    frames = [(s.layer, engine.memo(f"finder-map:{s.layer.id}",
+                                    lambda s=s: simplify_coverage(s.areas, FINDER_ZOOM)))
+              for s in shown]
+    boxes = [f.total_bounds for _, f in frames if len(f)]
+    bounds = ((min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
+               max(b[3] for b in boxes)) if boxes else (-7.6, 54.6, -0.7, 60.9))
+    fmap = base_map(bounds, map_assets(), tiles())
+    for layer, frame in reversed(frames):
+        add_boundaries(fmap, layer.title or layer.id, layer.kind, frame)
+    return render(fmap), fmap.get_name()
+
+
+@bp.get("/planscape/search")
+def search():
+    """Places matching ?q=; straight to the result for an exact postcode or code, or one match."""
+    text = request.args.get("q", "")
+    matches = search_places(get_engine(), get_store(), text)
+    if matches and (matches[0]["exact"] or len(matches) == 1):
+        return redirect(_match_url(matches[0]))
+    message = None
+    if not matches:
+        postcode = normalise_postcode(text)
+        message = (f"Postcode {postcode} is not in our postcode list." if postcode else
+                   f"No postcode, place or area matches “{text.strip()[:100]}”.")
+    for match in matches:
+        match["url"] = _match_url(match)
+    return render_template("finder_search.html", q=text, matches=matches,
+                           message=message), 200 if matches else 404
+
+
+def _match_url(match: dict) -> str:
+    if match["kind"] == "postcode":
+        return url_for("finder.result", postcode=match["code"])
+    return url_for("finder.result", layer=match["layer"], codes=match["code"])
+
+
+@bp.get("/planscape/choose")
+def choose():
+    """The neighbourhoods in one area (?layer=&code=, a ward), to tick and ask about together."""
+    layer, code = request.args.get("layer", "").strip(), request.args.get("code", "").strip()
+    if not layer or not code:
+        return redirect(url_for("finder.finder", _anchor="choose"))
+    return render_template("finder_choose.html",
+                           choices=neighbourhood_choices(get_engine(), layer, code))
+
+
+@bp.route("/planscape/result", methods=["GET", "POST"])
+def result():
+    """The plans covering the area asked for, as a page or (?format=) csv, geojson or gpkg."""
+    output = (request.values.get("format") or "html").strip().lower()
+    if output not in OUTPUTS:
+        raise InputError(f"format {output[:20]!r} is not offered; expected one of {', '.join(OUTPUTS)}")
+    engine, store = get_engine(), get_store()
+    query = _query(engine, store)
+    if output in ("geojson", "gpkg"):
+        return _overlaps_file(engine, query, output)
+    answer = planscape(engine, store, query)
+    if output == "csv":
+        return Response(csv_text(_csv_rows(answer), CSV_COLUMNS), mimetype="text/csv",
+                        headers={"Content-Disposition": 'attachment; filename="planscape.csv"'})
+    return render_template("finder_result.html", **_result_view(engine, query, answer))
+
+
+def _query(engine: Engine, store) -> Query:
+    """The query the request asks: an upload or drawn polygon (POST); else ?geometry=,
+    ?postcode=, ?layer=&codes= (repeated or comma-separated) or ?lon=&lat=."""
+    max_km2 = current_app.config["PLANSCAPE_MAX_KM2"]
+    if request.method == "POST":
+        upload = request.files.get("file")
+        if upload is not None and upload.filename:
+            return _uploaded(upload, max_km2)
+        text = request.form.get("geometry", "").strip()
+        if not text:
+            raise InputError("no area given: draw a polygon on the map, paste a GeoJSON polygon, "
+                             "or choose a boundary file to upload")
+        return drawn_query(text, max_km2=max_km2)
+    args = request.args
+    if args.get("geometry", "").strip():
+        return drawn_query(args["geometry"], max_km2=max_km2, source="link")
+    if args.get("postcode", "").strip():
+        return postcode_query(engine, store, args["postcode"])
+    if "codes" in args or "layer" in args:
+        codes = [c for value in args.getlist("codes") for c in value.split(",")]
+        if len(codes) > MAX_CODES:
+            raise InputError(f"{len(codes)} codes given; at most {MAX_CODES} can be asked at once")
+        hoods = engine.neighbourhoods()
+        layer = args.get("layer", "").strip() or (hoods.layer.id if hoods else "")
+        return codes_query(engine, layer, codes)
+    if "lon" in args or "lat" in args:
+        return point_query(engine, _coordinate("lon"), _coordinate("lat"))
+    raise InputError("say which area: search for it, click the map, or give ?postcode=, "
+                     "?layer=&codes=, ?lon=&lat= or ?geometry=")
+
+
+def _coordinate(name: str) -> float:
+    raw = request.args.get(name, "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise InputError(f"{name} must be a number, e.g. lon=-3.79&lat=56.39; got {raw[:40]!r}") from None
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number; got {raw[:40]!r}")
+    return value
+
+
+def _uploaded(upload, max_km2: float) -> Query:
+    """Save the upload in a private temporary folder, read it as a query, remove the folder."""
+    name = secure_filename(upload.filename or "")
+    if not name.lower().endswith(UPLOAD_EXTENSIONS):
+        raise InputError(f"choose a boundary file ending in {', '.join(UPLOAD_EXTENSIONS)} "
+                         "(a shapefile as a .zip of its .shp, .shx, .dbf and .prj)")
+    folder = Path(tempfile.mkdtemp(prefix="capmap-finder-"))
+    try:
+        path = folder / name
+        upload.save(path)
+        limits = web_limits(current_app.config["MAX_CONTENT_LENGTH"])
+        return upload_query(path, name, limits=limits, max_km2=max_km2)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _overlaps_file(engine: Engine, query: Query, output: str) -> Response:
+    """The overlaps written to a temporary file, read back, the file removed, then sent."""
+    spec = FILE_FORMATS[output]
+    about = {"title": "Plans overlapping an area (capmap planscape)", "crs": STORAGE_CRS,
+             "created": datetime.now(UTC).isoformat(timespec="seconds"),
+             "query": dict(query.described),
+             "notes": ["One feature per plan: the part of the plan's area inside the area asked "
+                       "about. Shares are measured in EPSG:27700."]}
+    folder = Path(tempfile.mkdtemp(prefix="capmap-finder-"))
+    try:
+        path = folder / f"planscape-overlaps{spec.suffix}"
+        write_export([Part("overlaps", overlaps_frame(engine, query), "Polygon")], path,
+                     output, STORAGE_CRS, about)
+        body = path.read_bytes()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return Response(body, mimetype=spec.media_type, headers={
+        "Content-Disposition": f'attachment; filename="planscape-overlaps{spec.suffix}"'})
+
+
+def _csv_rows(answer: dict) -> list[dict]:
+    rows = []
+    for plan in answer["plans"]:
+        row = {k: plan.get(k) for k in CSV_COLUMNS}
+        for k in ("share_of_query", "share_of_plan", "population_share", "overlap_km2"):
+            row[k] = None if row[k] is None else round(float(row[k]), 4)
+        row["page"] = url_for("finder.plan", plan_id=plan["id"], _external=True)
+        rows.append(row)
+    return rows
+
+
+def _links(query: Query) -> dict:
+    """How the result can be asked again: a GET `url` with `downloads` URLs per format, else
+    `form` (the polygon, for POST download forms), else neither (too large to carry)."""
+    if request.method == "GET":
+        params = {k: request.args.getlist(k) for k in QUERY_ARGS if k in request.args}
+    else:
+        text = compact_geojson(query.geometry)
+        if len(text) > LINK_CHARS:
+            return {"url": None, "downloads": None,
+                    "form": text if len(text) <= FORM_CHARS else None}
+        params = {"geometry": text}
+    return {"url": url_for("finder.result", _external=True, **params), "form": None,
+            "downloads": {f: url_for("finder.result", format=f, **params) for f in OUTPUTS[1:]}}
+
+
+def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
+    outline, plans = display_frames(engine, query, [p["id"] for p in answer["plans"]])
+    fmap = base_map(query.geometry.bounds, map_assets(), tiles())
+    add_plans(fmap, plans)
+    add_boundaries(fmap, "Your area", "council", outline)
+    today = date.today().isoformat()
+    for plan in answer["plans"]:
+        plan["review_overdue"] = bool(plan["review_due"] and plan["review_due"] < today)
+    for action in answer["actions"]:
+        action["overdue"] = bool(action["target_date"] and action["target_date"] < today
+                                 and action["status"] not in CLOSED)
+    layers = engine.layers()
+    touched = [{"layer": layers[k].layer, "areas": v} for k, v in answer["areas"].items() if v]
+    touched.sort(key=lambda t: (_kind_rank(t["layer"].kind), t["layer"].id))
+    return {"result": answer, "map": render(fmap), "areas": touched, "links": _links(query),
+            "title": _describe(engine, answer), "themes": _by_theme(answer["actions"]),
+            "statuses": ACTION_STATUSES, "labels": PLAN_LABELS}
+
+
+def _kind_rank(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def _by_theme(actions: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Actions per theme (alphabetical), each theme's in the order of ACTION_STATUSES."""
+    order = {s: i for i, s in enumerate(ACTION_STATUSES)}
+    themes: dict[str, list[dict]] = {}
+    for action in actions:
+        themes.setdefault(action["theme"] or "other", []).append(action)
+    return [(theme, sorted(items, key=lambda a: (order.get(a["status"], 99), a["title"])))
+            for theme, items in sorted(themes.items())]
+
+
+def _describe(engine: Engine, answer: dict) -> str:
+    """The area asked about, in words."""
+    asked = answer["query"]
+    if asked.get("source") == "upload":
+        return f"the boundary in {asked['file']}"
+    if asked["kind"] == "polygon":
+        return "the area you drew" if asked.get("source") == "drawn" else "the area in this link"
+    names = {a["code"]: a["name"] for a in answer["areas"].get(asked["layer"], [])}
+    shown = [names.get(c, c) for c in asked["codes"][:3]]
+    more = len(asked["codes"]) - len(shown)
+    words = ", ".join(shown) + (f" and {more} more" if more else "")
+    if asked.get("postcode"):
+        return f"postcode {asked['postcode']} ({words})"
+    return words
+
+
+@bp.get("/plans/<int:plan_id>")
+def plan(plan_id: int):
+    """A plan's public page: its area, details, and its actions by status with progress."""
+    page = plan_page(get_engine(), get_store(), plan_id, date.today())
+    area = page["geometry"]
+    fmap = base_map(tuple(area.total_bounds), map_assets(), tiles())
+    outline = area.assign(code=area["ref"], name=area["title"], simd_quintile=None)
+    add_boundaries(fmap, "Plan area", "council", outline)
+    if len(page["located"]):
+        add_action_markers(fmap, page["located"], STATUS_COLOURS)
+    return render_template("plan.html", page=page, plan=page["plan"], map=render(fmap),
+                           labels=PLAN_LABELS)

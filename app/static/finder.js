@@ -1,0 +1,51 @@
+/* The planscape finder's map: a click asks about the neighbourhood there; the drawing control
+ * (draw.js) posts a drawn polygon. On result pages, adds a Print button. Everything here has a
+ * route that works without JavaScript (the forms on the same pages). */
+(function () {
+  "use strict";
+
+  function addPrintButton() {
+    var holder = document.querySelector("[data-print]");
+    if (!holder || !window.print) { return; }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Print this page";
+    button.addEventListener("click", function () { window.print(); });
+    holder.textContent = "";
+    holder.appendChild(button);
+  }
+
+  function setUpFinderMap() {
+    var holder = document.querySelector("[data-finder-map]");
+    if (!holder || !window.L) { return; }
+    var map = window[holder.getAttribute("data-finder-map")];
+    if (!map || typeof map.on !== "function") { return; }
+    var status = document.getElementById("map-status");
+    var pointForm = document.getElementById("point-form");
+    var drawForm = document.getElementById("draw-form");
+
+    function announce(message) { if (status) { status.textContent = message; } }
+
+    var draw = null;
+    if (L.control.capmapDraw && drawForm) {
+      draw = L.control.capmapDraw({
+        announce: announce,
+        onFinish: function (polygon) {
+          drawForm.elements.geometry.value = JSON.stringify(polygon);
+          drawForm.submit();
+        }
+      }).addTo(map);
+    }
+
+    map.on("click", function (event) {
+      if ((draw && draw.isDrawing()) || !pointForm) { return; }
+      pointForm.elements.lon.value = event.latlng.lng.toFixed(6);
+      pointForm.elements.lat.value = event.latlng.lat.toFixed(6);
+      announce("Finding the plans for the neighbourhood you clicked.");
+      pointForm.submit();
+    });
+  }
+
+  setUpFinderMap();
+  addPrintButton();
+}());
