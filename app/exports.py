@@ -18,6 +18,7 @@ from app.auth import current_roles
 from app.store import get_engine, get_store
 from capmap.coverage import PlanGapRules
 from capmap.errors import InputError
+from capmap.export_filters import parse_crs, parse_filters
 from capmap.exports import (
     DEFAULT_LICENCE,
     RECORD_LAYERS,
@@ -30,8 +31,6 @@ from capmap.exports import (
     download_name,
     export,
     export_view,
-    parse_crs,
-    parse_filters,
 )
 from capmap.io.writers import EXPORT_CRS, FORMATS
 

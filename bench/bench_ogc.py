@@ -67,7 +67,7 @@ def clean_env() -> dict[str, str]:
 def main() -> None:
     source = realdata("datazones_2011_scotland.geojson")
     from app import create_app
-    from capmap import pipeline
+    from capmap import exports, pipeline
     from capmap.layers import load_layer_def
     from capmap.storage import open_store
 
@@ -78,7 +78,7 @@ def main() -> None:
         report = pipeline.import_boundaries(store, load_layer_def(ROOT / "boundaries" / "dz11.toml"),
                                             source)
         gpkg = Path(tmp) / "dz11.gpkg"
-        written = pipeline.export_layer(store, "dz11", gpkg, "gpkg")
+        written = exports.export_layer(store, "dz11", gpkg, "gpkg")
         store.close()
         print(f"imported {report.stored} data zones; GeoPackage export of {written} features, "
               f"{gpkg.stat().st_size / 1e6:.1f} MB")

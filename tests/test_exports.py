@@ -21,13 +21,13 @@ from capmap.coverage import engagement_coverage
 from capmap.crs import STORAGE_CRS
 from capmap.engine import Engine
 from capmap.errors import InputError, NotFound, ValidationError
+from capmap.export_filters import parse_filters
 from capmap.exports import (
     FULL_ACCESS,
     ExportRequest,
     NotPermitted,
     export,
     export_view,
-    parse_filters,
 )
 from capmap.io.writers import FORMATS, check_format, short_names
 from capmap.storage import open_store

@@ -11,6 +11,7 @@ import click
 
 from capmap import exports, pipeline
 from capmap.errors import CapmapError
+from capmap.export_filters import parse_filters
 from capmap.io.prepare import PlanFields
 from capmap.io.writers import EXPORT_CRS, FORMATS
 from capmap.layers import load_layer_def, make_layer_def
@@ -285,7 +286,7 @@ def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by:
     plan_coverage or engagement (several, joined by commas, into one gpkg). Operators get exact
     points and figures; contact details are never exported."""
     request = exports.ExportRequest(tuple(layers.split(",")), fmt, crs,
-                                    exports.parse_filters(**filters), by=by,
+                                    parse_filters(**filters), by=by,
                                     roles=exports.FULL_ACCESS)
     about = exports.export(_store(ctx), request, Path(output),
                            exports.ExportSettings(licence=licence))

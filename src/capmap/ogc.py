@@ -24,7 +24,7 @@ import shapely
 
 from capmap.engine import Engine, LayerState
 from capmap.errors import InputError, NotFound
-from capmap.pipeline import public_pins
+from capmap.exports import public_pins
 from capmap.serialise import plain
 from capmap.storage import Store
 

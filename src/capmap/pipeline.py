@@ -17,10 +17,6 @@ import shapely
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
-from capmap.exports import RECORD_LAYERS as RECORD_LAYERS  # exports live in capmap.exports
-from capmap.exports import export_layer as export_layer
-from capmap.exports import layer_frame as layer_frame
-from capmap.exports import public_pins as public_pins
 from capmap.io import prepare
 from capmap.io.readers import ReadLimits, read_vector
 from capmap.io.validate import RowErrors, listed, text
