@@ -1,0 +1,167 @@
+"""The `capmap` command. Each command parses options and calls one pipeline or store function."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from capmap import exports, pipeline
+from capmap.cli.common import CapmapGroup, import_options, print_report, project_path, store_of
+from capmap.cli.imports import import_group
+from capmap.cli.users import users
+from capmap.export_filters import parse_filters
+from capmap.io.writers import EXPORT_CRS, FORMATS
+from capmap.passwords import hash_password, new_password
+from capmap.storage import database_url, open_store
+
+
+@click.group(cls=CapmapGroup)
+@click.option("--db", envvar="CAPMAP_DATABASE_URL", default=None,
+              help="Database URL: sqlite:///path (default instance/capmap.sqlite) or "
+                   "postgresql://user@host/db. Also CAPMAP_DATABASE_URL.")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None) -> None:
+    """capmap: plans, actions, engagement and pins over Scottish boundary layers."""
+    ctx.obj = {"db": database_url(db)}
+
+
+cli.add_command(import_group)
+cli.add_command(users)
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the database schema (does nothing if it is already there)."""
+    created = open_store(ctx.obj["db"]).init()
+    click.echo(f"{'created' if created else 'already initialised'}: {_safe_url(ctx.obj['db'])}")
+
+
+@cli.command()
+@click.pass_context
+def upgrade(ctx: click.Context) -> None:
+    """Apply pending schema upgrades."""
+    applied = open_store(ctx.obj["db"]).upgrade()
+    click.echo(f"applied upgrades {applied}" if applied else "schema is up to date")
+
+
+@cli.command("load-sample")
+@click.option("--data", type=click.Path(file_okay=False), default=None,
+              help="Sample data folder (default sample_geodata/).")
+@click.option("--boundaries", type=click.Path(file_okay=False), default=None,
+              help="Layer definitions folder (default boundaries/).")
+@click.pass_context
+def load_sample(ctx: click.Context, data: str | None, boundaries: str | None) -> None:
+    """Load the fictional demo data set (skipped if it is already loaded)."""
+    data_dir = Path(data) if data else project_path("sample_geodata")
+    defs_dir = Path(boundaries) if boundaries else project_path("boundaries")
+    reports = pipeline.load_sample(store_of(ctx), data_dir, defs_dir, options=import_options())
+    if not reports:
+        click.echo("sample data already loaded")
+    for report in reports:
+        print_report(report)
+
+
+@cli.command("generate-sample")
+@click.argument("out_dir", type=click.Path(file_okay=False), default="sample_geodata")
+def generate_sample(out_dir: str) -> None:
+    """Regenerate the fictional sample data set into OUT_DIR (byte for byte the same)."""
+    from capmap.sample import generate
+
+    for path in generate(Path(out_dir)):
+        click.echo(str(path))
+
+
+@cli.command("layers")
+@click.pass_context
+def list_layers(ctx: click.Context) -> None:
+    """List stored boundary layers and their vintages."""
+    for layer in store_of(ctx).layers():
+        mark = "*" if layer.is_current else " "
+        click.echo(f"{mark} {layer.id:<20} {layer.vintage:<10} {layer.kind:<14} "
+                   f"{layer.area_count:>6} areas  {layer.title}")
+
+
+@cli.command("export")
+@click.argument("layers")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="geojson",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True)
+@click.option("--crs", type=click.Choice(list(EXPORT_CRS)), default="EPSG:4326", show_default=True)
+@click.option("--bbox", help="Features meeting a lon/lat box: minlon,minlat,maxlon,maxlat.")
+@click.option("--area", help="Features inside an area: LAYER:CODE.")
+@click.option("--plan", help="Plan ids, separated by commas: those plans, or their actions.")
+@click.option("--theme", help="Plans, actions or responses with this theme.")
+@click.option("--from", "date_from", help="From this date (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="To this date (YYYY-MM-DD).")
+@click.option("--by", help="The layer engagement is counted by (default: the neighbourhoods).")
+@click.option("--licence", envvar="CAPMAP_EXPORT_LICENCE", default=exports.DEFAULT_LICENCE,
+              show_default=True, help="Licence of this deployment's own data.")
+@click.pass_context
+def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by: str | None,
+           licence: str, **filters) -> None:
+    """Export LAYERS to a file: boundary layer ids, plans, actions, responses, pins,
+    plan_coverage or engagement (several, joined by commas, into one gpkg). Operators get exact
+    points and figures; contact details are never exported."""
+    request = exports.ExportRequest(tuple(layers.split(",")), fmt, crs,
+                                    parse_filters(**filters), by=by,
+                                    roles=exports.FULL_ACCESS)
+    about = exports.export(store_of(ctx), request, Path(output),
+                           exports.ExportSettings(licence=licence))
+    for name, layer in about["layers"].items():
+        click.echo(f"wrote {layer['features']} features of {name} to {output}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Serve the web app with gunicorn (a production WSGI server)."""
+    store_of(ctx)
+    os.environ["CAPMAP_DATABASE_URL"] = ctx.obj["db"]
+    click.echo(f"capmap on http://{host}:{port}/ ({_safe_url(ctx.obj['db'])})")
+    # The server runs the Flask app in its own process: the capmap library never imports Flask.
+    args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
+            str(workers), "--access-logfile", "-", "app:create_app()"]
+    os.execv(sys.executable, args)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int) -> None:
+    """Create the database, load the sample data and serve the app."""
+    ctx.invoke(init)
+    ctx.invoke(upgrade)  # a database made by an older capmap is brought up to date, and says so
+    ctx.invoke(load_sample)
+    store = store_of(ctx)
+    if not store.users():
+        # Never a shipped default password: the demo's admin gets a fresh one, shown once.
+        password = new_password()
+        store.add_user("admin", hash_password(password), ["admin"])
+        click.echo(f"demo admin account: admin / {password}")
+    ctx.invoke(serve, host=host, port=port)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Entry point. Unexpected failures also end in one line (CAPMAP_DEBUG=1 shows tracebacks)."""
+    try:
+        cli.main(prog_name="capmap")
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the command line
+        if os.environ.get("CAPMAP_DEBUG"):
+            raise
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,73 @@
+"""What the command's parts share: the store of the --db option, progress, error handling."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from capmap import pipeline
+from capmap.errors import CapmapError
+from capmap.models import ImportReport
+from capmap.storage import open_store
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+
+
+def project_path(name: str) -> Path:
+    """A folder of the project checkout (sample_geodata, boundaries), else of the working dir."""
+    here = PROJECT_DIR / name
+    return here if here.is_dir() else Path(name)
+
+
+def store_of(ctx: click.Context):
+    """The store named by --db, refusing one without the current schema."""
+    store = open_store(ctx.obj["db"])
+    store.check()
+    return store
+
+
+class ProgressBar:
+    """A progress bar on stderr for writes of more than a few thousand rows."""
+
+    MIN_ROWS = 2000
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < self.MIN_ROWS:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="storing", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+        if done >= total:
+            self.bar.__exit__(None, None, None)
+            self.bar, self.done = None, 0
+
+
+def import_options() -> pipeline.ImportOptions:
+    """Import settings for the command line: the defaults with a progress bar."""
+    return pipeline.ImportOptions(progress=ProgressBar())
+
+
+class CapmapGroup(click.Group):
+    """Turns a CapmapError into click's one-line error and exit status 1: no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CapmapError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+def print_report(report: ImportReport) -> None:
+    """An import's summary lines."""
+    for line in report.lines():
+        click.echo(line)
+
+
