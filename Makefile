@@ -9,7 +9,8 @@ BIN = $(VENV)/bin
 run: $(VENV)/.installed
 	$(BIN)/capmap demo
 
-# Install the test dependencies and run the whole suite.
+# Install the test dependencies and run the whole suite. The browser tests (tests/browser) drive
+# Debian's Chromium (apt-get install chromium) through Playwright and skip without it.
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check src app tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)

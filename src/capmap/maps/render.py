@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 
 import folium
@@ -15,6 +16,9 @@ from capmap.maps.style import NO_DATA_COLOUR, PLAN_COLOURS, PLAN_LABELS, area_st
 
 # About 1 m at Scotland's latitudes: finer than a screen pixel at any zoom the maps allow.
 DISPLAY_DECIMALS = 5
+# folium's header brings a viewport meta with user-scalable=no and maximum-scale=1, which stops
+# people zooming the page (WCAG 1.4.4; axe's meta-viewport rule). The pages set their own viewport.
+_VIEWPORT_META = re.compile(r"<meta\s+name=\"viewport\"[^>]*>\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ def render(fmap: folium.Map) -> MapParts:
     folium.LayerControl(collapsed=False).add_to(fmap)
     root = fmap.get_root()
     root.render()
-    return MapParts(header=root.header.render(), html=root.html.render(),
+    return MapParts(header=_VIEWPORT_META.sub("", root.header.render()), html=root.html.render(),
                     script=root.script.render())
 
 

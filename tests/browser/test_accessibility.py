@@ -1,0 +1,116 @@
+"""axe-core on every page (no serious or critical violation), and no sideways scrolling at 320 px.
+
+axe-core comes bundled in the axe-playwright-python wheel (axe.min.js inside the package) and is
+injected through Playwright, so nothing is fetched at run time and the page's CSP does not apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from capmap.storage import open_store
+from tests.browser.conftest import log_in
+
+pytestmark = pytest.mark.browser
+
+BAD_IMPACTS = ("serious", "critical")
+NARROW = 320
+# The page's scroll width, and the outermost elements sticking out past the window (for the message).
+WIDEST = """() => {
+  const out = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if (e.getBoundingClientRect().right <= window.innerWidth + 1) continue;
+    if (out.some(o => o.contains(e))) continue;
+    out.push(e);
+  }
+  return {scroll: document.documentElement.scrollWidth,
+          widest: out.slice(0, 5).map(e => e.outerHTML.slice(0, 120))};
+}"""
+
+
+def _plan_id(live_server) -> int:
+    """The id of the sample's LOC-01 Locality Plan."""
+    store = open_store(live_server.database_url)
+    try:
+        return int(store.plans().set_index("ref").loc["LOC-01", "id"])
+    finally:
+        store.close()
+
+
+def _thanks(page, live_server) -> None:
+    """The thank-you page, reached by sending a report through the form."""
+    page.goto("/pins")
+    page.get_by_label("Neighbourhood").select_option(index=3)
+    page.get_by_role("button", name="Use this neighbourhood").click()
+    page.wait_for_url("**/pins?area=*")
+    page.get_by_label("What kind of problem?").select_option("litter_flytipping")
+    page.get_by_label("What is the problem?").fill("Bags of rubbish dumped by the bus stop.")
+    page.get_by_role("button", name="Send report").click()
+    page.wait_for_url("**/pins")
+    page.get_by_role("heading", name="Thank you: we have your report").wait_for()
+
+
+def _visit(path: str | Callable, role: str | None = None) -> Callable:
+    """A step that opens `path` (a URL, or a function that gets there), logged in with `role`."""
+    def visit(page, live_server) -> None:
+        """Open the page and check it answered 200."""
+        if role:
+            log_in(page, live_server, f"a11y-{role}", [role])
+        if callable(path):
+            path(page, live_server)
+        else:
+            target = path.format(plan=_plan_id(live_server) if "{plan}" in path else 0)
+            answer = page.goto(target)
+            assert answer is not None and answer.status == 200, f"{target}: {answer and answer.status}"
+    return visit
+
+
+PAGES = {
+    "home": _visit("/"),
+    "finder": _visit("/planscape"),
+    "finder-result": _visit("/planscape/result?layer=sample_wards&codes=S13900004"),
+    "finder-search": _visit("/planscape/search?q=kirkton"),
+    "finder-choose": _visit("/planscape/choose?layer=sample_wards&code=S13900004"),
+    "plan": _visit("/plans/{plan}"),
+    "pins": _visit("/pins"),
+    "pins-thanks": _visit(_thanks),
+    "login": _visit("/login"),
+    "moderate": _visit("/moderate", "moderator"),
+    "dashboard-engagement": _visit("/dashboard/engagement", "officer"),
+    "dashboard-plans": _visit("/dashboard/plans", "officer"),
+    "export": _visit("/export/"),
+    "ogc-landing": _visit("/ogc?f=html"),
+    "ogc-collections": _visit("/ogc/collections?f=html"),
+}
+
+
+def _report(violations: list[dict]) -> str:
+    """axe violations as readable lines, with the first few elements of each."""
+    lines = []
+    for v in violations:
+        lines.append(f"{v['id']} ({v['impact']}): {v['help']} [{len(v['nodes'])} nodes]")
+        for node in v["nodes"][:5]:
+            lines.append(f"    {', '.join(map(str, node['target']))}: {node['html'][:160]}")
+            lines.append(f"      {node.get('failureSummary', '').replace(chr(10), ' ')[:300]}")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_serious_axe_violation_and_no_sideways_scroll_at_320px(name, page, live_server):
+    from axe_playwright_python.sync_playwright import Axe
+
+    PAGES[name](page, live_server)
+    page.wait_for_load_state("load")
+    results = Axe().run(page).response
+    bad = [v for v in results["violations"] if v["impact"] in BAD_IMPACTS]
+    if results["violations"]:
+        print(f"\naxe on {name} ({page.url}):\n{_report(results['violations'])}")
+    assert not bad, f"axe found serious or critical violations on {name}:\n{_report(bad)}"
+
+    page.set_viewport_size({"width": NARROW, "height": 640})
+    page.wait_for_function(f"window.innerWidth === {NARROW}")
+    page.wait_for_timeout(150)  # Leaflet redraws on resize after a short debounce
+    widths = page.evaluate(WIDEST)
+    assert widths["scroll"] <= NARROW + 1, f"{name} scrolls sideways at {NARROW} px: {widths}"
