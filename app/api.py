@@ -16,7 +16,8 @@ from capmap.planscape import codes_query, lookup, planscape, point_query, polygo
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def _number(name: str) -> float:
+def number_arg(name: str) -> float:
+    """A required finite number from the query string (400 with an example otherwise)."""
     raw = request.args.get(name)
     if raw is None or raw.strip() == "":
         raise InputError(f"{name} is required, e.g. ?lon=-3.19&lat=55.95")
@@ -49,7 +50,7 @@ def parse_filters() -> EngagementFilters:
 @bp.get("/lookup")
 def api_lookup():
     """Areas of every layer and the plans at ?lon=&lat=."""
-    return jsonify(lookup(get_engine(), _number("lon"), _number("lat")))
+    return jsonify(lookup(get_engine(), number_arg("lon"), number_arg("lat")))
 
 
 @bp.get("/planscape")
@@ -62,7 +63,7 @@ def api_planscape():
             raise InputError("layer is required with codes, e.g. ?layer=dz11&codes=S01006506")
         query = codes_query(engine, layer, request.args.get("codes", "").split(","))
     else:
-        query = point_query(engine, _number("lon"), _number("lat"))
+        query = point_query(engine, number_arg("lon"), number_arg("lat"))
     return jsonify(planscape(engine, get_store(), query))
 
 

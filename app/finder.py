@@ -9,7 +9,6 @@ travels as compact GeoJSON in ?geometry= when small enough), so it can be shared
 
 from __future__ import annotations
 
-import math
 import shutil
 import tempfile
 from datetime import UTC, date, datetime
@@ -18,6 +17,7 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.utils import secure_filename
 
+from app.api import number_arg
 from app.assets import map_assets
 from app.public import tiles
 from app.store import get_engine, get_store
@@ -164,20 +164,9 @@ def _query(engine: Engine, store) -> Query:
         layer = args.get("layer", "").strip() or (hoods.layer.id if hoods else "")
         return codes_query(engine, layer, codes)
     if "lon" in args or "lat" in args:
-        return point_query(engine, _coordinate("lon"), _coordinate("lat"))
+        return point_query(engine, number_arg("lon"), number_arg("lat"))
     raise InputError("say which area: search for it, click the map, or give ?postcode=, "
                      "?layer=&codes=, ?lon=&lat= or ?geometry=")
-
-
-def _coordinate(name: str) -> float:
-    raw = request.args.get(name, "").strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError(f"{name} must be a number, e.g. lon=-3.79&lat=56.39; got {raw[:40]!r}") from None
-    if not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number; got {raw[:40]!r}")
-    return value
 
 
 def _uploaded(upload, max_km2: float) -> Query:

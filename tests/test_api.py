@@ -66,7 +66,7 @@ def test_coverage_endpoints(api):
     ("/api/planscape?layer=squares&codes=Z", 422, "codes not in layer squares: Z"),
     ("/api/planscape?layer=squares", 422, "no area codes"),
     ("/api/planscape?codes=A", 400, "layer is required"),
-    ("/api/planscape?lon=-2.0&lat=57.5", 422, "in no area"),
+    ("/api/planscape?lon=-2.0&lat=57.5", 422, "outside every neighbourhood"),
     ("/api/coverage/engagement?layer=nope", 422, "not found"),
     ("/api/coverage/engagement?layer=squares&from=2025-13-01", 400, "YYYY-MM-DD"),
     ("/api/coverage/engagement?layer=squares&from=2025-05-01&to=2025-01-01", 422, "after"),

@@ -325,7 +325,7 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[-3.80, 56.38], [-3.78, 56.39], [-
     ("/planscape/result?postcode=XS9+9ZZ", 404, "postcode XS9 9ZZ is not in our postcode list"),
     ("/planscape/result?postcode=hello", 400, "is not a full postcode"),
     ("/planscape/result?lon=-0.1&lat=51.5", 422, "fall outside Scotland"),
-    ("/planscape/result?lon=-3.6&lat=57.5", 422, "is in no area of layer sample_dz"),
+    ("/planscape/result?lon=-3.6&lat=57.5", 422, "outside every neighbourhood"),
     ("/planscape/result?lon=abc&lat=56", 400, "lon must be a number"),
     ("/planscape/result?lon=nan&lat=56", 400, "lon must be a finite number"),
     ("/planscape/result", 400, "say which area"),

@@ -22,7 +22,7 @@ from capmap.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat, lonlat_to_b
 from capmap.engine import Engine
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import prepare_pins
-from capmap.planscape import check_point, lookup
+from capmap.planscape import lookup, neighbourhood_at
 from capmap.serialise import action_json
 from capmap.spatial.privacy import displace_points
 from capmap.storage import Store
@@ -114,20 +114,6 @@ def read_pin_form(form: Mapping[str, str], rules: PinRules = DEFAULT_RULES) -> N
     return NewPin(lon, lat, category, description, contact)
 
 
-def neighbourhood_at(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND) -> str:
-    """The code of the neighbourhood holding a point inside the region, or ValidationError."""
-    lon, lat = check_point(lon, lat, region)
-    hoods = engine.neighbourhoods()
-    if hoods is None:
-        raise ValidationError("no neighbourhood layer is loaded, so pins cannot be placed yet")
-    code = hoods.index.lookup(lon, lat)
-    if code is None:
-        raise ValidationError(f"the point ({lon:.5f}, {lat:.5f}) is outside every neighbourhood "
-                              f"of {hoods.layer.title or hoods.layer.id}; choose a place on land "
-                              "inside the mapped area")
-    return code
-
-
 def normalise_postcode(value: str) -> str:
     """A postcode in upper case with one space before the last three characters."""
     code = "".join(value.split()).upper()
@@ -186,7 +172,7 @@ def public_points(points: np.ndarray, rules: PinRules, rng: np.random.Generator 
 def submit_pin(store: Store, engine: Engine, pin: NewPin, rules: PinRules = DEFAULT_RULES,
                rng: np.random.Generator | None = None) -> int:
     """Store a resident's pin as pending, with its public point and area assignments; its id."""
-    neighbourhood_at(engine, pin.lon, pin.lat, rules.region)
+    neighbourhood_at(engine, pin.lon, pin.lat, rules.region)  # refuses a point in no area
     raw = gpd.GeoDataFrame(
         {"category": [pin.category], "description": [pin.description],
          "contact": [pin.contact or ""], "status": ["pending"],

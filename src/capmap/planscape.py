@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
-from capmap.engine import Engine
+from capmap.engine import Engine, LayerState
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.validate import listed
 from capmap.serialise import action_json, plan_json, public_pin_json
@@ -41,15 +41,26 @@ def check_point(lon: float, lat: float, region: Region = SCOTLAND) -> tuple[floa
     return float(lon), float(lat)
 
 
-def point_query(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND) -> Query:
-    """The neighbourhood containing a point: the area a group means by "here"."""
+def neighbourhood_at(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND
+                     ) -> tuple[LayerState, str]:
+    """The neighbourhood layer and the code of its area holding a point inside the region;
+    ValidationError for a point off the region or in no neighbourhood (sea, a loch)."""
     lon, lat = check_point(lon, lat, region)
     hoods = engine.neighbourhoods()
     if hoods is None:
-        raise ValidationError("no neighbourhood layer is loaded to resolve a point to an area")
+        raise ValidationError("no neighbourhood layer is loaded to place a point in an area")
     code = hoods.index.lookup(lon, lat)
     if code is None:
-        raise ValidationError(f"point ({lon}, {lat}) is in no area of layer {hoods.layer.id}")
+        raise ValidationError(f"the point ({lon:.5f}, {lat:.5f}) is outside every neighbourhood "
+                              f"of {hoods.layer.title or hoods.layer.id} (layer {hoods.layer.id}); "
+                              "choose a place on land inside the mapped area")
+    return hoods, code
+
+
+def point_query(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND) -> Query:
+    """The neighbourhood containing a point: the area a group means by "here"."""
+    lon, lat = check_point(lon, lat, region)
+    hoods, code = neighbourhood_at(engine, lon, lat, region)
     geometry = hoods.areas.geometry.values[hoods.row_of[code]]
     return Query(geometry, "point", {"lon": lon, "lat": lat, "layer": hoods.layer.id,
                                      "codes": [code]})
