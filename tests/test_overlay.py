@@ -62,3 +62,20 @@ def test_shares_of_a_tessellation_sum_to_one(x, y, w, h):
     shares = coverage_shares(np.array([cover]), squares)
     assert shares["share_of_cover"].sum() == pytest.approx(1.0, abs=1e-9)
     assert ((shares["share_of_area"] >= 0) & (shares["share_of_area"] <= 1)).all()
+
+
+def test_plans_given_by_codes_match_their_measured_union(squares_bng):
+    from capmap.spatial.overlay import plan_shares
+
+    areas = _squares(squares_bng)
+    codes = squares_bng["code"].to_numpy()
+    union_ab = shapely.union_all(areas[:2])
+    drawn = shapely.box(X0 + 500, Y0, X0 + 1500, Y0 + 1000)
+    covers = np.array([union_ab, drawn, union_ab], dtype=object)
+    # Plan 0 is given by codes, plan 2 is the same area drawn; plan 1 is drawn across A and B.
+    shares = plan_shares(covers, [["A", "B", "Z"], None, None], codes, areas)
+    by_codes = shares[shares["cover"] == 0].sort_values("area")
+    measured = shares[shares["cover"] == 2].sort_values("area")
+    for column in ("area", "overlap_m2", "share_of_area", "share_of_cover"):
+        assert list(by_codes[column]) == pytest.approx(list(measured[column]), abs=1e-9)
+    assert list(shares[shares["cover"] == 1]["share_of_area"]) == pytest.approx([0.5, 0.5])

@@ -7,7 +7,7 @@ import pandas as pd
 import shapely
 
 from capmap.engine import Engine
-from capmap.spatial.overlay import coverage_shares
+from capmap.spatial.overlay import plan_shares
 from capmap.storage import Store
 from capmap.storage.derived import POINT_RECORDS
 
@@ -41,6 +41,11 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray | None:
     return frame[name].to_numpy(dtype=object) if name in frame else None
 
 
+def _codes(listed) -> list[str] | None:
+    text = listed if isinstance(listed, str) else ""
+    return [c.strip() for c in text.split(";") if c.strip()] or None
+
+
 def refresh_plan_coverage(store: Store, engine: Engine) -> int:
     """Recompute how much of each neighbourhood every plan covers; returns rows written."""
     plans = engine.plans()
@@ -48,7 +53,11 @@ def refresh_plan_coverage(store: Store, engine: Engine) -> int:
     for layer_id, state in engine.layers().items():
         if state.layer.kind != "neighbourhood":
             continue
-        pairs = coverage_shares(plans.bng, state.bng, state.bng_tree)
+        # Plans given as codes of this layer cover exactly those areas: no overlay needed.
+        codes = [_codes(listed) if layer == layer_id else None for layer, listed in
+                 zip(plans.plans["area_layer"], plans.plans["area_codes"], strict=True)]
+        pairs = plan_shares(plans.bng, codes, state.areas["code"].to_numpy(), state.bng,
+                            state.bng_tree)
         frame = pd.DataFrame({
             "plan_id": plans.plans["id"].to_numpy()[pairs["cover"].to_numpy()],
             "code": state.areas["code"].to_numpy()[pairs["area"].to_numpy()],

@@ -78,3 +78,33 @@ def type_coverage(plan_geoms: np.ndarray, plan_types: np.ndarray, areas: np.ndar
     return pd.DataFrame({"area": shares["area"].to_numpy(),
                          "type": np.asarray(types, dtype=object)[shares["cover"].to_numpy()],
                          "share_of_area": shares["share_of_area"].to_numpy()})
+
+
+def plan_shares(covers: np.ndarray, cover_codes: list[list[str] | None], area_codes: np.ndarray,
+                areas: np.ndarray, areas_tree: shapely.STRtree | None = None) -> pd.DataFrame:
+    """coverage_shares for plans, where a plan given as a list of this layer's area codes covers
+    exactly those areas (share 1 each, no overlay needed); the others are measured as geometry.
+
+    Columns as coverage_shares. Codes not in `area_codes` are ignored.
+    """
+    by_codes = np.array([bool(codes) for codes in cover_codes], dtype=bool)
+    drawn = np.flatnonzero(~by_codes)
+    parts = []
+    if len(drawn):
+        measured = coverage_shares(covers[drawn], areas, areas_tree)
+        measured["cover"] = drawn[measured["cover"].to_numpy()]
+        parts.append(measured)
+    lookup = pd.Index(area_codes)
+    sizes = shapely.area(areas)
+    for cover in np.flatnonzero(by_codes):
+        positions = lookup.get_indexer(list(dict.fromkeys(cover_codes[cover])))
+        positions = positions[positions >= 0]
+        overlap = sizes[positions]
+        parts.append(pd.DataFrame({"cover": cover, "area": positions, "overlap_m2": overlap,
+                                   "share_of_area": 1.0,
+                                   "share_of_cover": overlap / overlap.sum() if len(overlap) else []}))
+    columns = {"cover": "int64", "area": "int64", "overlap_m2": "float64",
+               "share_of_area": "float64", "share_of_cover": "float64"}
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+    return pd.concat(parts, ignore_index=True)[list(columns)].astype(columns)
