@@ -7,6 +7,7 @@ off across Scotland. Points outside OSTN15's extent (far offshore) fall back to 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,7 @@ import shapely
 from convertbng.cutil import convert_bng, convert_lonlat
 from pyproj import CRS, Transformer
 
-from capmap.errors import ValidationError
+from capmap.errors import InputError, ValidationError
 
 STORAGE_CRS = "EPSG:4326"
 AREA_CRS = "EPSG:27700"
@@ -150,3 +151,23 @@ def check_lonlat(bounds: tuple[float, float, float, float], region: Region = SCO
             f"{region.name} (lon {region.min_lon} to {region.max_lon}, "
             f"lat {region.min_lat} to {region.max_lat})"
         )
+
+
+def parse_lonlat_bbox(raw: str) -> tuple[float, float, float, float]:
+    """A "minlon,minlat,maxlon,maxlat" box in degrees: 400 if not four numbers, 422 if out of
+    range or inside out."""
+    try:
+        values = tuple(float(part) for part in raw.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or not all(math.isfinite(v) for v in values):
+        raise InputError("bbox must be four numbers minlon,minlat,maxlon,maxlat, e.g. "
+                         f"-3.6,56.1,-3.4,56.3; got {raw[:60]!r}")
+    minx, miny, maxx, maxy = values
+    if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
+        raise ValidationError(f"bbox is lon/lat (EPSG:4326) but {raw[:60]!r} is outside "
+                              "-180..180, -90..90; British National Grid metres are not taken")
+    if minx > maxx or miny > maxy:
+        raise ValidationError(f"bbox gives a minimum above its maximum: {raw[:60]!r}; expected "
+                              "minlon,minlat,maxlon,maxlat")
+    return minx, miny, maxx, maxy

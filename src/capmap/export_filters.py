@@ -6,7 +6,6 @@ apply to a kind of layer is left to the caller to refuse.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,7 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.crs import STORAGE_CRS
+from capmap.crs import STORAGE_CRS, parse_lonlat_bbox
 from capmap.engine import Engine
 from capmap.errors import InputError, NotFound, ValidationError
 
@@ -54,7 +53,7 @@ def parse_filters(*, bbox: str | None = None, area: str | None = None, plan: str
     start, end = _date("from", date_from), _date("to", date_to)
     if start and end and start > end:
         raise ValidationError(f"from {start} is after to {end}; give from on or before to")
-    return ExportFilters(bbox=_bbox(bbox) if bbox else None, area=_area(area) if area else None,
+    return ExportFilters(bbox=parse_lonlat_bbox(bbox) if bbox else None, area=_area(area) if area else None,
                          plans=_plan_ids(plan) if plan else (), theme=(theme or "").strip() or None,
                          date_from=start, date_to=end)
 
@@ -63,24 +62,6 @@ def parse_crs(raw: str | None) -> str:
     """EPSG:4326 or EPSG:27700 from "4326", "epsg:27700" and the like (default EPSG:4326)."""
     text = (raw or "").strip().upper().removeprefix("EPSG:")
     return f"EPSG:{text}" if text else STORAGE_CRS
-
-
-def _bbox(raw: str) -> tuple[float, float, float, float]:
-    try:
-        values = tuple(float(part) for part in raw.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise InputError("bbox must be four numbers minlon,minlat,maxlon,maxlat, e.g. "
-                         f"-3.6,56.1,-3.4,56.3; got {raw[:60]!r}")
-    minx, miny, maxx, maxy = values
-    if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
-        raise ValidationError(f"bbox is lon/lat (EPSG:4326) but {raw[:60]!r} is outside "
-                              "-180..180, -90..90; British National Grid metres are not taken")
-    if minx > maxx or miny > maxy:
-        raise ValidationError(f"bbox gives a minimum above its maximum: {raw[:60]!r}; expected "
-                              "minlon,minlat,maxlon,maxlat")
-    return minx, miny, maxx, maxy
 
 
 def _area(raw: str) -> tuple[str, str]:

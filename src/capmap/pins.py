@@ -18,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from capmap.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat, lonlat_to_bng
+from capmap.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat, lonlat_to_bng, parse_lonlat_bbox
 from capmap.engine import Engine
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import prepare_pins
@@ -248,14 +248,7 @@ def parse_bbox(value: str | None, region: Region = SCOTLAND) -> tuple[float, flo
     """A `minlon,minlat,maxlon,maxlat` box; the whole region when blank."""
     if not value:
         return (region.min_lon, region.min_lat, region.max_lon, region.max_lat)
-    try:
-        box = tuple(float(v) for v in value.split(","))
-    except ValueError:
-        box = ()
-    if len(box) != 4 or not all(map(math.isfinite, box)) or box[0] >= box[2] \
-            or box[1] >= box[3] or max(map(abs, box[::2])) > 180 or max(map(abs, box[1::2])) > 90:
-        raise InputError(f"bbox {value[:60]!r} is not minlon,minlat,maxlon,maxlat in degrees")
-    return box
+    return parse_lonlat_bbox(value)
 
 
 def cell_size(bbox: tuple[float, float, float, float]) -> tuple[float, float]:

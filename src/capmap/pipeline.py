@@ -143,7 +143,7 @@ def import_actions(store: Store, path: str | Path, *,
     if options.preview:
         return ImportReport("actions", read=len(raw), rejected=errors.rows,
                             seconds=time.perf_counter() - start, preview=actions)
-    stored = len(store.put_actions(actions, _assign(store, actions))) if len(actions) else 0
+    stored = len(store.put_actions(actions, _assign(Engine(store), actions))) if len(actions) else 0
     return ImportReport("actions", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
 
@@ -153,12 +153,13 @@ def import_responses(store: Store, path: str | Path, *,
     """Store engagement responses located by lon/lat, easting/northing or an area code."""
     start = time.perf_counter()
     raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
-    codes = {la.id: set(store.areas(la.id)["code"]) for la in store.layers() if la.is_current}
+    engine = Engine(store)
+    codes = {layer_id: set(state.row_of) for layer_id, state in engine.layers().items()}
     responses, errors = prepare.prepare_responses(raw, codes, _name(path), options.region)
     if options.preview:
         return ImportReport("responses", read=len(raw), rejected=errors.rows,
                             seconds=time.perf_counter() - start, preview=responses)
-    assignments = _assign(store, responses) if len(responses) else None
+    assignments = _assign(engine, responses) if len(responses) else None
     stored = len(store.put_responses(responses, assignments, progress=options.progress))
     return ImportReport("responses", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
@@ -173,16 +174,16 @@ def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFA
     low, high = options.pin_offset_m
     pins["public_geom"] = displace_points(pins.geometry.values, low, high,
                                           rng or np.random.default_rng())
-    stored = len(store.put_pins(pins, _assign(store, pins))) if len(pins) else 0
+    stored = len(store.put_pins(pins, _assign(Engine(store), pins))) if len(pins) else 0
     return ImportReport("pins", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
 
 
-def _assign(store: Store, frame: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
+def _assign(engine: Engine, frame: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
     """Area codes of new point records in every current layer, written with the records."""
     layers = frame["area_layer"].to_numpy(dtype=object) if "area_layer" in frame else None
     codes = frame["area_code"].to_numpy(dtype=object) if "area_code" in frame else None
-    return Engine(store).assign(frame.geometry.values, layers, codes)
+    return engine.assign(frame.geometry.values, layers, codes)
 
 
 def import_postcodes(store: Store, path: str | Path, *,

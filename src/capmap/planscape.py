@@ -203,8 +203,7 @@ def _actions_inside(store: Store, geometry, plan_ids: set[int], plans) -> list[d
 def _pins_inside(store: Store, geometry) -> list[dict]:
     """Published pins whose public (moved) point is inside: never tested on the exact point, so a
     small drawn polygon cannot reveal where a pin really is."""
-    pins = store.pins()
-    pins = pins[pins["status"] == "published"]
+    pins = store.public_pin_points(("published",))
     inside = shapely.intersects(geometry, pins["public_geom"].values)
     return [public_pin_json(row) for _, row in pins[inside].iterrows()]
 
