@@ -1,0 +1,164 @@
+"""Who may use each route: one table over every route the app registers.
+
+ROUTE_ROLES names each endpoint's class: "public", or the roles that may use it (an admin holds
+every role, so admins pass everywhere). A route added without a row here fails
+test_the_table_covers_every_route, so the table cannot drift from the app. Anonymous people are
+sent to the login page (a 302 whose `next` brings them back) on pages and get a 401 in JSON on
+/api, /ogc and /export; logged-in people without the role get a 403 naming the roles needed.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from app.auth import JSON_PREFIXES
+from capmap.storage import open_store
+from capmap.storage.users import ROLES
+from tests.conftest import logged_in
+
+PUBLIC = "public"
+STAFF = ("officer", "planner")      # the dashboards
+MODERATOR = ("moderator",)
+ADMIN = ("admin",)
+
+ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
+    "static": PUBLIC, "assets.vendor": PUBLIC,
+    "auth.login": PUBLIC, "auth.logout": PUBLIC,
+    "public.home": PUBLIC, "public.health": PUBLIC, "public.live": PUBLIC,
+    "finder.finder": PUBLIC, "finder.search": PUBLIC, "finder.choose": PUBLIC,
+    "finder.result": PUBLIC, "finder.plan": PUBLIC,
+    "api.api_lookup": PUBLIC, "api.api_planscape": PUBLIC, "api.api_planscape_polygon": PUBLIC,
+    "api.api_layer_areas": PUBLIC, "api.api_plan_coverage": PUBLIC,
+    "api.api_engagement_coverage": PUBLIC, "api_docs.json_api_definition": PUBLIC,
+    "ogc.landing": PUBLIC, "ogc.conformance": PUBLIC, "ogc.api_definition": PUBLIC,
+    "ogc.collections": PUBLIC, "ogc.collection": PUBLIC, "ogc.items": PUBLIC, "ogc.item": PUBLIC,
+    # Exports are open to all; what each file holds depends on the role (tests/test_exports.py).
+    "exports.form": PUBLIC, "exports.from_form": PUBLIC, "exports.download": PUBLIC,
+    "pins.page": PUBLIC, "pins.submit": PUBLIC, "pins.data": PUBLIC, "pins.pin_json": PUBLIC,
+    "dashboard.engagement": STAFF, "dashboard.engagement_csv": STAFF,
+    "dashboard.plans": STAFF, "dashboard.plans_csv": STAFF,
+    "moderation.queue": MODERATOR, "moderation.pin_page": MODERATOR, "moderation.decide": MODERATOR,
+    "imports.form": ADMIN, "imports.upload": ADMIN, "imports.decide": ADMIN,
+}
+
+# Real values for URL parameters, so each request reaches the view and not a 404 from routing.
+URL_VALUES = {"filename": None, "package": "leaflet", "plan_id": 1, "pin_id": 1,
+              "layer_id": "sample_dz", "collection_id": "plans", "feature_id": "1",
+              "token": "0" * 32}
+FILENAMES = {"static": "capmap.css", "assets.vendor": "leaflet.js",
+             "exports.download": "plans.geojson"}
+
+
+def requests_of(app) -> list[tuple[str, str, str]]:
+    """(endpoint, method, path) for every method of every registered route."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        values = {k: v for k, v in URL_VALUES.items() if k in rule.arguments}
+        if "filename" in rule.arguments:
+            values["filename"] = FILENAMES[rule.endpoint]
+        path = rule.build(values, append_unknown=False)[1]
+        out += [(rule.endpoint, m, path) for m in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return out
+
+
+def _restricted(app) -> list[tuple[str, str, str]]:
+    return [r for r in requests_of(app) if ROUTE_ROLES[r[0]] != PUBLIC]
+
+
+def _call(client, method: str, path: str):
+    """The answer, read whole and closed (exports stream from a file that closing removes)."""
+    answer = client.open(path, method=method, follow_redirects=False)
+    answer.get_data()
+    answer.close()
+    return answer
+
+
+def test_the_table_covers_every_route(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - set(ROUTE_ROLES) == set(), "routes with no row in ROUTE_ROLES"
+    assert set(ROUTE_ROLES) - endpoints == set(), "rows in ROUTE_ROLES for routes that are gone"
+
+
+def test_the_table_matches_each_views_own_roles(app):
+    for endpoint, allowed in ROUTE_ROLES.items():
+        declared = getattr(app.view_functions[endpoint], "capmap_roles", None)
+        if allowed == PUBLIC:
+            assert declared is None, f"{endpoint} is guarded by {declared} but listed as public"
+        else:
+            assert set(declared) - {"admin"} == set(allowed) - {"admin"}, endpoint
+
+
+def test_the_table_has_every_class(app):
+    classes = set(ROUTE_ROLES.values())
+    assert classes == {PUBLIC, STAFF, MODERATOR, ADMIN}
+    assert len(_restricted(app)) == 10
+
+
+def test_anonymous_people_are_sent_to_log_in(client, app):
+    for endpoint, method, path in _restricted(app):
+        answer = _call(client, method, path)
+        assert not path.startswith(JSON_PREFIXES)
+        assert answer.status_code == 302, (endpoint, method, answer.status_code)
+        target = urlsplit(answer.headers["Location"])
+        assert target.path == "/login", endpoint
+        assert parse_qs(target.query)["next"] == [path + "?"], endpoint
+
+
+def test_anonymous_json_requests_get_401_in_json_not_a_redirect(client, officer, moderator):
+    # No whole route under the JSON prefixes is restricted; the one restricted export (responses
+    # at their points) shows how they answer: 401 in JSON for anonymous people, 403 for a role
+    # without it, the file for a role with it.
+    path = "/export/responses.geojson"
+    answer = _call(client, "GET", path)
+    assert answer.status_code == 401 and answer.mimetype == "application/json"
+    assert "officer, planner or admin" in answer.get_json()["message"]
+    assert _call(moderator, "GET", path).status_code == 403
+    assert _call(officer, "GET", path).status_code == 200
+
+
+@pytest.fixture
+def role_clients(app):
+    """A logged-in client per role, and one holding admin."""
+    return {role: logged_in(app, f"user-{role}", [role]) for role in ROLES}
+
+
+def test_each_wrong_role_gets_403_and_the_right_one_gets_through(app, role_clients):
+    checked = 0
+    for endpoint, method, path in _restricted(app):
+        allowed = set(ROUTE_ROLES[endpoint]) | {"admin"}
+        for role, client in role_clients.items():
+            answer = _call(client, method, path)
+            if role in allowed:
+                assert answer.status_code not in (401, 403), (endpoint, method, role)
+                assert not answer.headers.get("Location", "").startswith("/login"), (endpoint, role)
+            else:
+                assert answer.status_code == 403, (endpoint, method, role, answer.status_code)
+                text = answer.get_data(as_text=True)
+                assert "this needs one of the roles: " + ", ".join(
+                    app.view_functions[endpoint].capmap_roles) in text, (endpoint, role)
+            checked += 1
+    assert checked == 10 * len(ROLES)
+
+
+def test_public_routes_let_anonymous_people_in(client, app):
+    for endpoint, method, path in requests_of(app):
+        if ROUTE_ROLES[endpoint] != PUBLIC:
+            continue
+        answer = _call(client, method, path)
+        if (endpoint, method) == ("auth.login", "POST"):  # no username and password were given
+            assert answer.status_code == 401
+            assert "do not match an active account" in answer.get_data(as_text=True)
+            continue
+        assert answer.status_code not in (401, 403), (endpoint, method, answer.status_code)
+        assert not answer.headers.get("Location", "").startswith("/login"), endpoint
+
+
+def test_a_disabled_account_is_treated_as_anonymous(app):
+    client = logged_in(app, "gone", ["moderator"])
+    assert client.get("/moderate").status_code == 200
+    store = open_store(app.config["DATABASE_URL"])
+    store.set_user_active("gone", False)
+    store.close()
+    assert client.get("/moderate").status_code == 302
