@@ -28,6 +28,13 @@ def home():
                            plans=store.plans().drop(columns="geom").to_dict("records"))
 
 
+@bp.get("/health/live")
+def live():
+    """Liveness: the process answers. Touches no database, so a database outage does not get
+    every worker restarted; /health is the readiness check."""
+    return jsonify({"status": "ok"})
+
+
 @bp.get("/health")
 def health():
     """Liveness and database check for load balancers."""
