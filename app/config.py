@@ -10,6 +10,16 @@ DEFAULTS = {
                          "OpenStreetMap</a> contributors",
     # Largest request body accepted, in bytes (uploads included).
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+    # Uploads (the finder's boundary file, admin imports) are read in a child process held to
+    # these limits. Memory is counted above the child's start-up size, as address space: the
+    # largest legitimate uploads measured peak at 280 MB (Scotland's 6,976 data zones, 11 MB of
+    # GeoJSON, as a finder query) and 200 MB (a small BNG file: the OSTN15 transformation's
+    # threads reserve ~190 MB), so 1024 MB leaves room for a 20 MB file. Wall time stays under
+    # gunicorn's 30 s worker timeout.
+    "UPLOAD_MEMORY_LIMIT_MB": 1024,
+    "UPLOAD_CPU_SECONDS": 20,
+    "UPLOAD_TIMEOUT_SECONDS": 25,
+    "UPLOAD_FILE_LIMIT_MB": 512,     # largest file the reader may write (an unpacked shapefile)
     # Signs sessions. Read from the instance folder's secret_key file, created on first run.
     "SECRET_KEY": None,
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
@@ -19,12 +20,14 @@ from werkzeug.utils import secure_filename
 
 from app.api import number_arg
 from app.assets import map_assets
+from app.imports import reader_limits
 from app.public import tiles
 from app.store import get_engine, get_store
 from capmap.crs import STORAGE_CRS
 from capmap.dashboards import STATUS_COLOURS, csv_text
 from capmap.engine import Engine
 from capmap.errors import InputError
+from capmap.io import isolated
 from capmap.io.writers import FORMATS as FILE_FORMATS
 from capmap.io.writers import Part, write_export
 from capmap.maps.render import add_action_markers, add_boundaries, add_plans, base_map, render
@@ -170,7 +173,8 @@ def _query(engine: Engine, store) -> Query:
 
 
 def _uploaded(upload, max_km2: float) -> Query:
-    """Save the upload in a private temporary folder, read it as a query, remove the folder."""
+    """Save the upload in a private temporary folder, read it as a query in a child process held
+    to the upload limits, remove the folder."""
     name = secure_filename(upload.filename or "")
     if not name.lower().endswith(UPLOAD_EXTENSIONS):
         raise InputError(f"choose a boundary file ending in {', '.join(UPLOAD_EXTENSIONS)} "
@@ -180,7 +184,8 @@ def _uploaded(upload, max_km2: float) -> Query:
         path = folder / name
         upload.save(path)
         limits = web_limits(current_app.config["MAX_CONTENT_LENGTH"])
-        return upload_query(path, name, limits=limits, max_km2=max_km2)
+        call = partial(upload_query, path, name, limits=limits, max_km2=max_km2)
+        return isolated.run(call, name=name, folder=folder, limits=reader_limits()).value
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

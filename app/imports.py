@@ -14,10 +14,11 @@ from app.auth import role_required
 from app.public import tiles
 from app.store import get_store
 from capmap.errors import InputError
+from capmap.io.isolated import ChildLimits
 from capmap.maps.render import preview_map
 from capmap.models import LAYER_KINDS, PLAN_TYPES
 from capmap.serialise import plain
-from capmap.uploads import KINDS, clean_settings, run_import, web_limits
+from capmap.uploads import KINDS, clean_settings, import_isolated, web_limits
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 PREVIEW_ROWS = 10
@@ -35,11 +36,20 @@ def _pending(token: str) -> dict:
     return pending
 
 
+def reader_limits() -> ChildLimits:
+    """The limits on the child process that reads an upload (see app/config.py)."""
+    config = current_app.config
+    return ChildLimits(memory_mb=int(config["UPLOAD_MEMORY_LIMIT_MB"]),
+                       cpu_seconds=int(config["UPLOAD_CPU_SECONDS"]),
+                       wall_seconds=float(config["UPLOAD_TIMEOUT_SECONDS"]),
+                       file_mb=int(config["UPLOAD_FILE_LIMIT_MB"]))
+
+
 def _run(pending: dict, preview: bool):
     path = _upload_dir() / pending["token"] / pending["filename"]
     limits = web_limits(current_app.config["MAX_CONTENT_LENGTH"])
-    return run_import(get_store(), pending["kind"], path, pending["settings"], limits=limits,
-                      preview=preview)
+    return import_isolated(get_store(), pending["kind"], path, pending["settings"],
+                           limits=limits, child=reader_limits(), preview=preview)
 
 
 @bp.get("")

@@ -61,12 +61,8 @@ def import_boundaries(store: Store, layer: LayerDef, path: str | Path | None = N
     if options.preview:
         return ImportReport(f"layer {layer.id} ({layer.vintage})", read=len(raw), repaired=repaired,
                             seconds=time.perf_counter() - start, preview=areas)
-    store.put_layer(replace(layer, source=_name(source)), areas)
-    engine = Engine(store)
-    refresh_assignments(store, engine, [layer.id])
-    if layer.kind == "neighbourhood":
-        refresh_plan_coverage(store, engine)
-    return ImportReport(f"layer {layer.id} ({layer.vintage})", read=len(raw), stored=len(areas),
+    stored = store_prepared(store, "boundaries", areas, layer=replace(layer, source=_name(source)))
+    return ImportReport(f"layer {layer.id} ({layer.vintage})", read=len(raw), stored=stored,
                         repaired=repaired, seconds=time.perf_counter() - start)
 
 
@@ -91,8 +87,7 @@ def import_plans(store: Store, path: str | Path, fields: prepare.PlanFields, *,
     if options.preview:
         return ImportReport("plans", read=len(raw), rejected=sorted(errors.rows),
                             seconds=time.perf_counter() - start, preview=plans)
-    stored = len(store.put_plans(plans)) if len(plans) else 0
-    refresh_plan_coverage(store, Engine(store))
+    stored = store_prepared(store, "plans", plans)
     return ImportReport("plans", read=len(raw), stored=stored, rejected=sorted(errors.rows),
                         seconds=time.perf_counter() - start)
 
@@ -143,7 +138,7 @@ def import_actions(store: Store, path: str | Path, *,
     if options.preview:
         return ImportReport("actions", read=len(raw), rejected=errors.rows,
                             seconds=time.perf_counter() - start, preview=actions)
-    stored = len(store.put_actions(actions, _assign(Engine(store), actions))) if len(actions) else 0
+    stored = store_prepared(store, "actions", actions)
     return ImportReport("actions", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
 
@@ -159,8 +154,8 @@ def import_responses(store: Store, path: str | Path, *,
     if options.preview:
         return ImportReport("responses", read=len(raw), rejected=errors.rows,
                             seconds=time.perf_counter() - start, preview=responses)
-    assignments = _assign(engine, responses) if len(responses) else None
-    stored = len(store.put_responses(responses, assignments, progress=options.progress))
+    stored = store_prepared(store, "responses", responses, engine=engine,
+                            progress=options.progress)
     return ImportReport("responses", read=len(raw), stored=stored, rejected=errors.rows,
                         seconds=time.perf_counter() - start)
 
@@ -179,6 +174,37 @@ def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFA
                         seconds=time.perf_counter() - start)
 
 
+def store_prepared(store: Store, kind: str, prepared: gpd.GeoDataFrame, *,
+                   layer: LayerDef | None = None, engine: Engine | None = None,
+                   progress: Progress | None = None) -> int:
+    """Store rows an import prepared (a preview's rows) as that import does; how many were stored.
+
+    `kind` is boundaries (with its `layer`), plans, actions, responses or postcodes. The web
+    prepares uploads in a child process held to limits and stores the result here.
+    """
+    if kind == "boundaries":
+        if layer is None:
+            raise ValidationError("storing boundaries needs their layer definition")
+        store.put_layer(layer, prepared)
+        engine = Engine(store)
+        refresh_assignments(store, engine, [layer.id])
+        if layer.kind == "neighbourhood":
+            refresh_plan_coverage(store, engine)
+        return len(prepared)
+    if kind == "plans":
+        stored = len(store.put_plans(prepared)) if len(prepared) else 0
+        refresh_plan_coverage(store, Engine(store))
+        return stored
+    if kind == "actions":
+        return len(store.put_actions(prepared, _assign(Engine(store), prepared))) if len(prepared) else 0
+    if kind == "responses":
+        assignments = _assign(engine or Engine(store), prepared) if len(prepared) else None
+        return len(store.put_responses(prepared, assignments, progress=progress))
+    if kind == "postcodes":
+        return store.put_postcodes(prepared)
+    raise ValidationError(f"import kind {kind!r} cannot be stored")
+
+
 def _assign(engine: Engine, frame: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
     """Area codes of new point records in every current layer, written with the records."""
     layers = frame["area_layer"].to_numpy(dtype=object) if "area_layer" in frame else None
@@ -195,7 +221,7 @@ def import_postcodes(store: Store, path: str | Path, *,
     if options.preview:
         return ImportReport("postcodes", read=len(raw), seconds=time.perf_counter() - start,
                             preview=postcodes)
-    stored = store.put_postcodes(postcodes)
+    stored = store_prepared(store, "postcodes", postcodes)
     return ImportReport("postcodes", read=len(raw), stored=stored,
                         seconds=time.perf_counter() - start)
 

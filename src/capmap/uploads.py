@@ -1,17 +1,24 @@
-"""Imports from the web: a form's settings turned into the same pipeline calls the CLI makes."""
+"""Imports from the web: a form's settings turned into the same pipeline calls the CLI makes.
+
+An uploaded file is read and checked in a child process held to limits (`capmap.io.isolated`);
+only the checked rows come back, and the pipeline stores them here, in the web worker.
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from capmap import pipeline
 from capmap.errors import InputError
+from capmap.io import isolated
 from capmap.io.prepare import PlanFields
 from capmap.io.readers import ReadLimits
 from capmap.layers import make_layer_def
 from capmap.models import ImportReport, LayerDef
-from capmap.storage import Store
+from capmap.storage import Store, open_store
 
 KINDS = ("boundaries", "plans", "actions", "responses", "postcodes")
 BOUNDARY_SETTINGS = ("id", "vintage", "title", "licence", "file_layer", "code_field",
@@ -55,3 +62,32 @@ def run_import(store: Store, kind: str, path: Path, settings: dict[str, str], *,
     func = {"actions": pipeline.import_actions, "responses": pipeline.import_responses,
             "postcodes": pipeline.import_postcodes}[kind]
     return func(store, path, options=options)
+
+
+def preview_import(store_url: str, kind: str, path: Path, settings: dict[str, str],
+                   limits: ReadLimits) -> ImportReport:
+    """run_import(preview=True) on the store at `store_url`: the part a reader child runs."""
+    store = open_store(store_url)
+    try:
+        return run_import(store, kind, path, settings, limits=limits, preview=True)
+    finally:
+        store.close()
+
+
+def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str], *,
+                    limits: ReadLimits, child: isolated.ChildLimits,
+                    preview: bool) -> ImportReport:
+    """run_import with the reading and checking done in a child process held to `child`
+    limits (temporary files in the upload's own folder); unless `preview`, the checked rows
+    are then stored here, as run_import would store them."""
+    start = time.perf_counter()
+    call = partial(preview_import, store.url, kind, path, settings, limits)
+    report: ImportReport = isolated.run(call, name=path.name, folder=path.parent,
+                                        limits=child).value
+    if preview:
+        return report
+    layer = None
+    if kind == "boundaries":
+        layer = replace(make_layer_def(**settings), source=path.name)
+    stored = pipeline.store_prepared(store, kind, report.preview, layer=layer)
+    return replace(report, stored=stored, preview=None, seconds=time.perf_counter() - start)
