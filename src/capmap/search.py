@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.crs import STORAGE_CRS, to_storage
+from capmap.crs import STORAGE_CRS
 from capmap.engine import Engine, LayerState
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.readers import ReadLimits, read_vector
+from capmap.io.validate import in_storage_crs
 from capmap.models import ACTION_STATUSES
 from capmap.planscape import Query, overlap_pieces, point_query, polygon_query
 from capmap.progress import action_table
@@ -223,21 +224,25 @@ def drawn_query(body, *, max_km2: float, source: str = "drawn") -> Query:
 
 def upload_query(path: Path, name: str, *, limits: ReadLimits, max_km2: float) -> Query:
     """The union of the polygons of an uploaded boundary file (read safely, in the CRS it
-    states, moved to lon/lat) as a query; other geometry types are ignored."""
-    frame = to_storage(read_vector(path, limits=limits))
+    states, moved to lon/lat) as a query; other geometry types and empty ones are ignored.
+    Coordinates that are not finite, not lon/lat or outside Scotland are refused, naming the file;
+    a self-intersecting polygon is repaired (described["repaired"] counts them)."""
+    frame = in_storage_crs(read_vector(path, limits=limits), name)
     geoms = np.asarray(frame.geometry.values, dtype=object)
-    geoms = shapely.force_2d(geoms[~shapely.is_missing(geoms)])
+    geoms = shapely.force_2d(geoms[~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)])
     parts = shapely.get_parts(shapely.get_parts(geoms))
     polygons = parts[shapely.get_type_id(parts) == 3]
     if not len(polygons):
-        kinds = sorted({g.geom_type for g in parts}) or ["no geometry"]
+        kinds = sorted({g.geom_type for g in parts}) or ["only empty or missing geometries"]
         raise ValidationError(f"{name} holds no polygons ({', '.join(kinds)}); expected the "
                               "boundary of your area as a polygon")
+    invalid = int((~shapely.is_valid(polygons)).sum())
     repaired = shapely.make_valid(polygons)
     union = shapely.union_all(shapely.get_parts(repaired)[
         np.isin(shapely.get_type_id(shapely.get_parts(repaired)), (3, 6))])
     query = drawn_query(shapely.geometry.mapping(union), max_km2=max_km2)
-    return replace(query, described={"source": "upload", "file": name, "features": len(frame)})
+    return replace(query, described={"source": "upload", "file": name, "features": len(frame),
+                                     "repaired": invalid})
 
 
 # -- what the result pages show -----------------------------------------------------------------

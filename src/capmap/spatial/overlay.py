@@ -57,8 +57,9 @@ def apportioned_population(geoms: np.ndarray, areas: np.ndarray, population: np.
     pairs = overlap_pairs(geoms, areas, areas_tree)
     pop = np.asarray(population, dtype="float64")[pairs["area"]]
     weights = pairs["overlap_m2"].to_numpy() / shapely.area(areas)[pairs["area"]]
+    # float64 even with no pairs: numpy's bincount of nothing is integer, which cannot hold NaN.
     total = np.bincount(pairs["cover"], weights=np.nan_to_num(pop) * weights,
-                        minlength=len(geoms))
+                        minlength=len(geoms)).astype("float64")
     unknown = np.bincount(pairs["cover"], weights=np.isnan(pop).astype(float),
                           minlength=len(geoms)) > 0
     total[unknown] = np.nan
