@@ -73,14 +73,21 @@ def display_frame(frame: gpd.GeoDataFrame, columns: list[str]) -> gpd.GeoDataFra
     return out
 
 
+def map_text(value: str) -> str:
+    """Text for a folium map, HTML-escaped, with its braces as character references: folium
+    renders each element's output again as a Jinja template, so a name holding "{{ … }}" would
+    otherwise run on the server. The browser shows the references as the braces they stand for."""
+    return html.escape(value).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def _escape(value):
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return ""
     if isinstance(value, str):
-        return html.escape(value)
+        return map_text(value)
     if isinstance(value, np.generic):
         return value.item()
-    return html.escape(str(value)) if not isinstance(value, int | float) else value
+    return map_text(str(value)) if not isinstance(value, int | float) else value
 
 
 def add_boundaries(fmap: folium.Map, name: str, kind: str, areas: gpd.GeoDataFrame,
@@ -95,7 +102,7 @@ def add_boundaries(fmap: folium.Map, name: str, kind: str, areas: gpd.GeoDataFra
         def style(_feature):
             return area_style(kind)
     folium.GeoJson(
-        shown, name=html.escape(name), style_function=style, show=show,
+        shown, name=map_text(name), style_function=style, show=show,
         tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["Area", "Code"]),
     ).add_to(fmap)
 
@@ -136,7 +143,7 @@ def add_choropleth(fmap: folium.Map, frame: gpd.GeoDataFrame, value: str, bins: 
             fill = colours[min(sum(v >= b for b in bins[1:]), len(colours) - 1)]
         return {"color": "#555555", "weight": 0.4, "fillOpacity": 0.7, "fillColor": fill}
 
-    folium.GeoJson(shown, name=html.escape(name), style_function=style,
+    folium.GeoJson(shown, name=map_text(name), style_function=style,
                    tooltip=folium.GeoJsonTooltip(fields=fields, aliases=aliases)).add_to(fmap)
 
 
