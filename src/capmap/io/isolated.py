@@ -39,7 +39,8 @@ MB = 1024 * 1024
 PRELOAD = ["capmap.uploads", "capmap.search"]
 STDERR_NAME = ".reader-stderr"
 # What a memory failure looks like when it surfaces as text (GDAL, GEOS, the C++ runtime).
-_MEMORY_WORDS = ("memoryerror", "bad_alloc", "out of memory", "cannot allocate memory",
+_MEMORY_WORDS = ("memoryerror", "bad_alloc", "out of memory", "not enough memory",
+                 "cannot allocate memory",
                  "failed to allocate", "malloc")
 
 

@@ -46,6 +46,10 @@ _CHUNK = 1024 * 1024
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _VRT = re.compile(rb"<\s*(OGRVRTDataSource|VRTDataset)\b", re.IGNORECASE)
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+# A path part GDAL could take for a virtual file system: /vsicurl/, /vsizip/, /vsicurl?url=...
+# (GDAL only honours them as a prefix; any part is refused in case a path is normalised later).
+# An uploaded file's safe name such as "vsicurl_http_host_a.geojson" is not one.
+_VSI_PART = re.compile(r"(^|[/\\])vsi[a-z0-9_]*([/\\?]|$)", re.IGNORECASE)
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _NEEDED_PARTS = (".shp", ".shx", ".dbf")
 
@@ -86,7 +90,7 @@ def local_file(path: str | os.PathLike[str]) -> Path:
     text = os.fspath(path)
     if not isinstance(text, str):
         raise InputError("a file path must be text")
-    if "/vsi" in text.lower():
+    if _VSI_PART.search(text):
         raise InputError(f"{text!r} is a GDAL virtual path (/vsi...); give a plain local file")
     if "://" in text:
         raise InputError(f"{text!r} is a URL; only local files can be read")
