@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import api, assets, auth, dashboard, errors, exports, finder, imports, ogc, pins, public, security
 from app.config import DEFAULTS
@@ -27,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    _trust_proxy(app)
     errors.register(app)
     csrf.init_app(app)
     # The JSON API only reads (POST /api/planscape sends a query, not a change): no CSRF token.
@@ -50,15 +53,29 @@ def create_app(test_config: dict | None = None) -> Flask:
 csrf = CSRFProtect()
 
 
+def _trust_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, take the client's address, scheme and host from the X-Forwarded-*
+    headers set by that many proxies (PROXY_FIX_*; 0, the default, trusts none: a client could
+    forge them)."""
+    counts = {key: int(app.config[f"PROXY_FIX_{key.upper()}"]) for key in ("x_for", "x_proto", "x_host")}
+    if any(counts.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **counts)
+
+
 def _instance_secret(folder: Path) -> str:
     """A secret key kept in the instance folder, so every worker and restart shares it."""
     path = folder / "secret_key"
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
+        # Written whole under another name, then linked into place: workers starting together
+        # never read a half-written key, and the first link wins.
+        fd, draft = tempfile.mkstemp(dir=folder, prefix=".secret_key.")
         try:
-            with open(path, "x", encoding="ascii") as handle:  # "x": first worker wins
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
                 handle.write(secrets.token_hex(32))
-            path.chmod(0o600)
+            os.link(draft, path)
         except FileExistsError:
             pass
+        finally:
+            os.unlink(draft)
     return path.read_text(encoding="ascii").strip()

@@ -46,6 +46,11 @@ DEFAULTS.update({
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Set True behind HTTPS so session cookies are never sent in clear.
     "SESSION_COOKIE_SECURE": False,
+    # Behind a reverse proxy: how many proxies in front set X-Forwarded-For, -Proto and -Host
+    # (werkzeug's ProxyFix). 0 trusts none of them: without a proxy a client could forge them.
+    "PROXY_FIX_X_FOR": 0,
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
 })
 
 DEFAULTS.update({

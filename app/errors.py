@@ -1,21 +1,31 @@
 """One error handler: a CapmapError as JSON for API and export routes, as HTML elsewhere."""
 
 from flask import Flask, jsonify, render_template, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
-from capmap.errors import CapmapError
+from capmap.errors import CapmapError, StoreUnavailable
 
-JSON_PREFIXES = ("/api/", "/ogc", "/export")
+JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health")
+# Seconds a client (or load balancer) should wait before asking again while the database is away.
+RETRY_AFTER = 5
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(JSON_PREFIXES) or request.accept_mimetypes.best == "application/json"
+    return (request.path.startswith(JSON_PREFIXES) or request.path.endswith(".json")
+            or request.accept_mimetypes.best == "application/json")
 
 
 def _answer(status: int, title: str, message: str):
     if _wants_json():
         return jsonify({"error": title, "message": message}), status
-    return render_template("error.html", status=status, title=title, message=message), status
+    try:
+        return render_template("error.html", status=status, title=title, message=message), status
+    except CapmapError:
+        # The page itself needs the database (the logged-in user's roles, in the navigation):
+        # answer with a bare page rather than a second error.
+        return (f"<!doctype html><html lang=\"en-GB\"><title>{status} {escape(title)} · capmap</title>"
+                f"<h1>{status} {escape(title)}</h1><p>{escape(message)}</p></html>"), status
 
 
 def register(app: Flask) -> None:
@@ -25,11 +35,17 @@ def register(app: Flask) -> None:
     def capmap_error(exc: CapmapError):
         if exc.status >= 500:
             app.logger.error("%s: %s", type(exc).__name__, exc.message)
-        return _answer(exc.status, type(exc).__name__, exc.message)
+        body, status = _answer(exc.status, type(exc).__name__, exc.message)
+        if isinstance(exc, StoreUnavailable):
+            return body, status, {"Retry-After": str(RETRY_AFTER)}
+        return body, status
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _answer(exc.code or 500, exc.name, exc.description or exc.name)
+        body, status = _answer(exc.code or 500, exc.name, exc.description or exc.name)
+        # Keep the exception's own headers (Allow on a 405), not its HTML content type.
+        kept = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return body, status, kept
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

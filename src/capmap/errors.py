@@ -57,6 +57,12 @@ class StoreUnavailable(CapmapError):
     status = 503
 
 
+class StoreFull(CapmapError):
+    """The database has no room left (disk or size limit); the write was rolled back."""
+
+    status = 507
+
+
 class SchemaError(CapmapError):
     """The database schema is missing or at a version this code does not speak."""
 

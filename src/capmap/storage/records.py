@@ -106,6 +106,7 @@ class RecordsMixin:
         """Insert rows and their assignments in one transaction; the new ids, in row order."""
         rows = frames.to_rows(frame, [c for c in columns if c not in geom_cols], geom_cols)
         _fill_defaults(table, rows)
+        refuse_too_long(table, rows)
         ids: list[int] = []
         insert = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
         with self._write(*bumps) as conn:
@@ -145,6 +146,23 @@ def _fill_defaults(table: sa.Table, rows: list[dict]) -> None:
         for name, value in defaults.items():
             if row.get(name) is None:
                 row[name] = value
+
+
+def refuse_too_long(table: sa.Table, rows: list[dict]) -> None:
+    """Refuse text longer than its column holds, before writing anything: PostgreSQL would
+    fail the write half-way and SQLite would keep it, so both backends answer alike."""
+    for column in table.columns:
+        limit = getattr(column.type, "length", None)
+        if not isinstance(column.type, sa.String) or not limit:
+            continue
+        long = [(i, row[column.name]) for i, row in enumerate(rows)
+                if isinstance(row.get(column.name), str) and len(row[column.name]) > limit]
+        if long:
+            i, value = long[0]
+            raise ValidationError(
+                f"{table.name}: {column.name} holds at most {limit} characters; {len(long)} "
+                f"row(s) have more, the first is row {i + 1} of those to store ({value[:30]!r}…); "
+                "nothing was stored")
 
 
 def _insert_assignments(conn: sa.Connection, record: str, ids: list[int],

@@ -9,15 +9,15 @@ from types import ModuleType
 
 import geopandas as gpd
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import exc as sa_exc
 
-from capmap.errors import NotFound, SchemaError, StoreUnavailable, ValidationError
+from capmap.errors import NotFound, SchemaError, StoreFull, StoreUnavailable, ValidationError
 from capmap.models import Layer, LayerDef
 from capmap.storage import frames
 from capmap.storage import schema as s
 from capmap.storage.derived import DerivedMixin
 from capmap.storage.moderation import ModerationMixin
-from capmap.storage.records import RecordsMixin
+from capmap.storage.records import RecordsMixin, refuse_too_long
 from capmap.storage.users import UsersMixin
 
 AREA_COLUMNS = ["code", "name", "parent_code", "population", "simd_rank", "simd_decile",
@@ -48,8 +48,8 @@ class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except OperationalError as exc:
-            raise StoreUnavailable("the database is not available; try again shortly") from exc
+        except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+            raise _refusal(exc, writing=False) from exc
 
     @contextmanager
     def _write(self, *bumps: str) -> Iterator[sa.Connection]:
@@ -61,11 +61,8 @@ class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
                 with conn.begin():
                     yield conn
                     self._bump(conn, ("data_version", *bumps))
-        except OperationalError as exc:
-            raise StoreUnavailable("the database is not available; try again shortly") from exc
-        except IntegrityError as exc:
-            raise ValidationError("the database refused the write "
-                                  f"({exc.orig.__class__.__name__}); nothing was stored") from exc
+        except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
+            raise _refusal(exc, writing=True) from exc
 
     def close(self) -> None:
         """Release every pooled connection."""
@@ -155,6 +152,7 @@ class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
         """
         now = datetime.now(UTC)
         rows = frames.to_rows(areas, AREA_COLUMNS)
+        refuse_too_long(s.areas, rows)
         with self._write("boundaries_version") as conn:
             key = (s.layers.c.layer_id == layer.id) & (s.layers.c.vintage == layer.vintage)
             conn.execute(sa.delete(s.areas).where(
@@ -218,3 +216,29 @@ def _layer(row) -> Layer:
         licence=row["licence"], source=row["source"], area_count=row["area_count"],
         is_current=bool(row["is_current"]), imported_at=str(row["imported_at"]),
     )
+
+
+# SQLite's result code and PostgreSQL's SQLSTATE for "no space left": the disk, a quota, or a
+# configured size limit (SQLite's max_page_count).
+SQLITE_FULL = 13
+PG_DISK_FULL = "53100"
+
+
+def _refusal(exc: Exception, writing: bool) -> Exception:
+    """The CapmapError a database failure means to the caller (nothing of a failed write is
+    kept: the transaction is rolled back), or `exc` itself when it is a bug in capmap."""
+    orig = getattr(exc, "orig", None)
+    if (getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL
+            or getattr(orig, "sqlstate", None) == PG_DISK_FULL):
+        return StoreFull("the database is out of space (its disk or size limit is full); "
+                         "nothing was stored")
+    # Connection lost or refused, server shutting down or restarting, pool exhausted, SQLite
+    # still locked after its busy timeout: all pass, so the caller may try again.
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError) or (
+            isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated):
+        return StoreUnavailable("the database is not available; try again shortly")
+    if writing and isinstance(exc, sa_exc.IntegrityError | sa_exc.DataError):
+        reason = str(orig or exc).strip().splitlines()[0][:200]
+        return ValidationError(f"the database refused the write ({orig.__class__.__name__}: "
+                               f"{reason}); nothing was stored")
+    return exc
