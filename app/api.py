@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 
 from flask import Blueprint, current_app, jsonify, request
@@ -31,10 +32,13 @@ def number_arg(name: str) -> float:
 
 
 def _date(name: str) -> date | None:
-    raw = request.args.get(name, "").strip()
+    raw = request.args.get(name, "")
     if not raw:
         return None
     try:
+        # fromisoformat alone would also take 20250101 and 2025-W01-1.
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+            raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:
         raise InputError(f"{name} must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
@@ -57,7 +61,10 @@ def api_lookup():
 def api_planscape():
     """Plans covering ?layer=&codes=A,B or the neighbourhood at ?lon=&lat=."""
     engine = get_engine()
-    if "codes" in request.args or "layer" in request.args:
+    by_codes = "codes" in request.args or "layer" in request.args
+    if by_codes and ("lon" in request.args or "lat" in request.args):
+        raise InputError("give either layer and codes, or lon and lat, not both")
+    if by_codes:
         layer = request.args.get("layer", "").strip()
         if not layer:
             raise InputError("layer is required with codes, e.g. ?layer=dz11&codes=S01006506")
@@ -81,7 +88,7 @@ def api_planscape_polygon():
 def api_layer_areas(layer_id: str):
     """A layer's areas simplified for ?zoom= (default 10), as GeoJSON or ?format=compact."""
     raw = request.args.get("zoom", "10")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise InputError(f"zoom must be a whole number from 0 to 18, got {raw[:20]!r}")
     body = layer_payload(get_engine(), layer_id, int(raw), request.args.get("format", "geojson"))
     return jsonify(body)
@@ -99,7 +106,7 @@ def api_plan_coverage():
 def api_engagement_coverage():
     """Engagement per area of ?layer= with optional campaign, channel, theme, from and to."""
     engine = get_engine()
-    layer = request.args.get("layer", "").strip()
+    layer = request.args.get("layer", "")
     if not layer:
         hoods = engine.neighbourhoods()
         if hoods is None:

@@ -70,6 +70,9 @@ def test_coverage_endpoints(api):
     ("/api/coverage/engagement?layer=nope", 422, "not found"),
     ("/api/coverage/engagement?layer=squares&from=2025-13-01", 400, "YYYY-MM-DD"),
     ("/api/coverage/engagement?layer=squares&from=2025-05-01&to=2025-01-01", 422, "after"),
+    ("/api/coverage/engagement?layer=squares&from=20250101", 400, "YYYY-MM-DD"),
+    ("/api/coverage/engagement?layer=squares&to=2025-W01-1", 400, "YYYY-MM-DD"),
+    ("/api/planscape?layer=squares&codes=A&lon=-3.4&lat=56.5", 400, "not both"),
 ])
 def test_bad_queries_get_a_message(api, url, status, words):
     answer = api.get(url)
@@ -110,9 +113,16 @@ def test_layer_payloads_in_both_formats(api):
 @pytest.mark.parametrize("url, status", [
     ("/api/layers/squares/areas?zoom=99", 400),
     ("/api/layers/squares/areas?zoom=x", 400),
+    ("/api/layers/squares/areas?zoom=%C2%B2", 400),  # a superscript two is a digit to str.isdigit
     ("/api/layers/squares/areas?format=svg", 400),
     ("/api/layers/nope/areas", 422),
 ])
 def test_bad_layer_payload_requests(api, url, status):
     answer = api.get(url)
     assert answer.status_code == status and answer.get_json()["message"]
+
+
+def test_a_method_not_offered_names_those_that_are(api):
+    answer = api.delete("/api/planscape")
+    assert answer.status_code == 405 and answer.content_type == "application/json"
+    assert set(answer.headers["Allow"].split(", ")) >= {"GET", "POST"}

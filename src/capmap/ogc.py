@@ -41,8 +41,12 @@ _LONLAT = {CRS84, CRS84.replace("http:", "https:"), "OGC:CRS84", "[OGC:CRS84]",
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 _LATLON = {EPSG4326, EPSG4326.replace("http:", "https:"), "EPSG:4326", "[EPSG:4326]",
            "urn:ogc:def:crs:EPSG::4326"}
-_DATE = r"\d{4}-\d{2}-\d{2}"
-_TIME = _DATE + r"[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})?"
+# RFC 3339 dates and date-times as the datetime parameter takes them (no offset: UTC). The OpenAPI
+# document publishes these patterns, so they are written in the subset of regex both speak.
+DATE_PATTERN = (r"([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)-(0[1-9]|1[0-2])"
+                r"-(0[1-9]|[12][0-9]|3[01])")
+TIME_PATTERN = (DATE_PATTERN + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+                r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?")
 
 
 @dataclass(frozen=True)
@@ -156,9 +160,8 @@ def _bbox(raw: str | None, swap: bool) -> tuple[float, float, float, float] | No
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
         raise InputError(f"bbox {raw[:80]!r} is out of range: longitude is -180 to 180, "
                          "latitude -90 to 90")
-    if minx > maxx or miny > maxy:
-        raise InputError(f"bbox {raw[:80]!r} has a minimum above its maximum; expected "
-                         "minx,miny,maxx,maxy")
+    if miny > maxy:
+        raise InputError(f"bbox {raw[:80]!r} has miny above maxy; expected minx,miny,maxx,maxy")
     return minx, miny, maxx, maxy
 
 
@@ -179,18 +182,20 @@ def _interval(raw: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None
 
 def _moment(text: str, end: bool) -> pd.Timestamp:
     """An RFC 3339 date-time (UTC when it has no offset), or a date: its first or last instant."""
-    whole_day = re.fullmatch(_DATE, text) is not None
-    if not whole_day and re.fullmatch(_TIME, text) is None:
+    whole_day = re.fullmatch(DATE_PATTERN, text) is not None
+    if not whole_day and re.fullmatch(TIME_PATTERN, text) is None:
         raise InputError(f"datetime {text[:60]!r} is not an RFC 3339 date-time such as "
                          "2024-05-01T12:00:00Z or a date such as 2024-05-01")
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        stamp = pd.Timestamp(moment)
+        if whole_day and end:
+            stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     except ValueError:
         raise InputError(f"datetime {text[:60]!r} is not a real date or time") from None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    stamp = pd.Timestamp(moment)
-    if whole_day and end:
-        stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    except OverflowError:
+        raise InputError(f"datetime {text[:60]!r} is outside the years 1 to 9999 in UTC") from None
     return stamp
 
 
@@ -291,22 +296,31 @@ def _spans(coll: Collection) -> tuple[pd.Series, pd.Series] | None:
     return start, end
 
 
+def _boxes(bbox: tuple[float, float, float, float]) -> list[tuple[float, float, float, float]]:
+    """A bbox as boxes with minx <= maxx: one spanning the antimeridian (minx > maxx) is split."""
+    minx, miny, maxx, maxy = bbox
+    if minx <= maxx:
+        return [bbox]
+    return [(minx, miny, 180.0, maxy), (-180.0, miny, maxx, maxy)]
+
+
 def select(coll: Collection, query: ItemQuery) -> np.ndarray:
     """Row positions of the features matching the query's bbox and datetime, in key order.
 
-    A feature matches a bbox when its geometry intersects it (a null geometry never does), and a
+    A feature matches a bbox when its geometry intersects it (a null geometry never does; a bbox
+    with minx above maxx spans the antimeridian), and a
     datetime when its time span meets it; a span open at one end is open there, and a feature
     with no time at all does not match. Collections without times ignore datetime."""
     frame = coll.features
     mask = np.ones(len(frame), dtype=bool)
     if query.bbox is not None:
+        mask = np.zeros(len(frame), dtype=bool)
         geoms = np.asarray(frame.geometry.values, dtype=object)
-        box = shapely.box(*query.bbox)
         bounds = shapely.bounds(geoms)
-        near = ((bounds[:, 0] <= query.bbox[2]) & (bounds[:, 2] >= query.bbox[0])
-                & (bounds[:, 1] <= query.bbox[3]) & (bounds[:, 3] >= query.bbox[1]))
-        mask[near] = shapely.intersects(geoms[near], box)
-        mask[~near] = False
+        for minx, miny, maxx, maxy in _boxes(query.bbox):
+            near = ((bounds[:, 0] <= maxx) & (bounds[:, 2] >= minx)
+                    & (bounds[:, 1] <= maxy) & (bounds[:, 3] >= miny))
+            mask[near] |= shapely.intersects(geoms[near], shapely.box(minx, miny, maxx, maxy))
     spans = _spans(coll)
     if query.interval is not None and spans is not None:
         start, end = spans

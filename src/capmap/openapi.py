@@ -1,15 +1,17 @@
 """OpenAPI 3.0 documents, as dicts: one for the OGC API - Features under /ogc, one for the JSON API
-under /api. Both are written by hand from the routes, so they say exactly what capmap answers."""
+under /api. Both are written by hand from the routes and say exactly what capmap accepts and
+answers: the bounds, enums and patterns of every parameter are the ones the routes enforce, and
+tests/test_openapi_fuzz.py holds the app to both documents."""
 
 from __future__ import annotations
 
-from capmap.ogc import DEFAULT_LIMIT, MAX_LIMIT
+from capmap.crs import SCOTLAND, Region
+from capmap.mapdata import FORMATS, MAX_ZOOM, MIN_ZOOM
+from capmap.ogc import CRS84, DATE_PATTERN, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, TIME_PATTERN
+from capmap.openapi_schemas import api_schemas, ogc_schemas
 
 VERSION = "0.1.0"
-_ERROR = {"type": "object", "required": ["error", "message"],
-          "properties": {"error": {"type": "string", "description": "the kind of error"},
-                         "message": {"type": "string", "description": "what was wrong"}}}
-_OBJECT = {"type": "object"}
+_LICENCE = {"name": "AGPL-3.0-or-later"}
 
 
 def _param(name: str, where: str, description: str, schema: dict, required: bool = False,
@@ -18,14 +20,15 @@ def _param(name: str, where: str, description: str, schema: dict, required: bool
             "schema": schema, **extra}
 
 
-def _error(description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/error"}}}}
+def _schema(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _ok(description: str, *types: str, schema: dict | None = None) -> dict:
-    return {"description": description,
-            "content": {t: {"schema": schema or _OBJECT} for t in types or ("application/json",)}}
+def _ok(description: str, schema: str, *types: str) -> dict:
+    """A 200 answer: `schema` for every JSON type; an HTML page is a string."""
+    content = {t: {"schema": {"type": "string"} if t == "text/html" else _schema(schema)}
+               for t in types or ("application/json",)}
+    return {"description": description, "content": content}
 
 
 def _get(summary: str, op_id: str, params: list, ok: dict, *codes: int) -> dict:
@@ -37,10 +40,23 @@ def _refs(*names: str) -> list[dict]:
     return [{"$ref": f"#/components/parameters/{n}"} for n in names]
 
 
+def _responses() -> dict:
+    def error(description: str) -> dict:
+        return {"description": description,
+                "content": {"application/json": {"schema": _schema("error")}}}
+
+    return {"400": error("bad input: the message says what was given and what was expected"),
+            "404": error("no such collection, feature or layer"),
+            "422": error("the input was read but breaks a rule (a code not in the layer, a point "
+                         "in no area, an invalid or too large polygon)")}
+
+
+# -- OGC API - Features ------------------------------------------------------------------------
+
 def _ogc_parameters(collection_ids: list[str]) -> dict:
-    crs = {"type": "string", "format": "uri",
-           "enum": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84",
-                    "http://www.opengis.net/def/crs/EPSG/0/4326"]}
+    crs = {"type": "string", "format": "uri", "enum": [CRS84, EPSG4326]}
+    instant = f"({DATE_PATTERN}|{TIME_PATTERN})"
+    end = f"({DATE_PATTERN}|{TIME_PATTERN}|\\.\\.)?"
     return {
         "f": _param("f", "query", "the format of the answer (wins over the Accept header)",
                     {"type": "string", "enum": ["json", "html"]}),
@@ -48,20 +64,25 @@ def _ogc_parameters(collection_ids: list[str]) -> dict:
                                {"type": "string", "enum": collection_ids}, True),
         "featureId": _param("featureId", "path", "a feature id: an area code, or a record id",
                             {"type": "string"}, True),
-        "limit": _param("limit", "query", "the page size", {
-            "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-            style="form", explode=False),
+        "limit": _param("limit", "query", f"the page size; a larger value is served as {MAX_LIMIT}",
+                        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                         "default": DEFAULT_LIMIT}, style="form", explode=False),
         "offset": _param("offset", "query", "features to skip",
                          {"type": "integer", "minimum": 0, "default": 0}),
-        "bbox": _param("bbox", "query", "minx,miny,maxx,maxy in lon/lat (CRS84); items whose "
-                       "geometry intersects it", {"type": "array", "minItems": 4, "maxItems": 6,
-                                                  "items": {"type": "number"}},
+        "bbox": _param("bbox", "query", "minx,miny,maxx,maxy (or minx,miny,minz,maxx,maxy,maxz) "
+                       "in lon/lat (CRS84), or in lat/lon when bbox-crs is EPSG:4326; longitudes "
+                       "-180 to 180, latitudes -90 to 90, miny not above maxy; a box with minx "
+                       "above maxx spans the antimeridian. Items whose geometry intersects it.",
+                       {"type": "array", "items": {"type": "number"},
+                        "oneOf": [{"minItems": 4, "maxItems": 4}, {"minItems": 6, "maxItems": 6}]},
                        style="form", explode=False),
         "bbox-crs": _param("bbox-crs", "query", "the CRS of bbox (CRS84 by default)", crs),
         "crs": _param("crs", "query", "the CRS of the answer (CRS84 by default)", crs),
-        "datetime": _param("datetime", "query", "an RFC 3339 instant or interval a/b, ../b, a/..; "
-                           "plans by their period, pins by when they were made",
-                           {"type": "string"}, style="form", explode=False),
+        "datetime": _param("datetime", "query", "an RFC 3339 date or date-time, or an interval a/b, "
+                           "../b or a/.. whose start is not after its end; plans by their period, "
+                           "pins by when they were made",
+                           {"type": "string", "pattern": f"^({instant}|{end}/{end})$"},
+                           style="form", explode=False),
     }
 
 
@@ -71,98 +92,126 @@ def ogc_document(root: str, collection_ids: list[str]) -> dict:
     geo_types = ("application/geo+json", "text/html")
     paths = {
         "/": {"get": _get("landing page", "getLandingPage", _refs("f"),
-                          _ok("the landing page", *doc_types), 400)},
+                          _ok("the landing page", "landingPage", *doc_types), 400)},
         "/conformance": {"get": _get("conformance classes", "getConformance", _refs("f"),
-                                     _ok("the conformance classes", *doc_types), 400)},
+                                     _ok("the conformance classes", "confClasses", *doc_types), 400)},
         "/api": {"get": _get("this API definition", "getApi", _refs("f"), _ok(
-            "the definition", "application/vnd.oai.openapi+json;version=3.0", "text/html"), 400)},
+            "the definition", "openapi", "application/vnd.oai.openapi+json;version=3.0", "text/html"),
+            400)},
         "/collections": {"get": _get("the collections", "getCollections", _refs("f"),
-                                     _ok("every collection", *doc_types), 400)},
+                                     _ok("every collection", "collections", *doc_types), 400)},
         "/collections/{collectionId}": {"get": _get(
             "one collection", "describeCollection", _refs("collectionId", "f"),
-            _ok("the collection", *doc_types), 400, 404)},
+            _ok("the collection", "collection", *doc_types), 400, 404)},
         "/collections/{collectionId}/items": {"get": _get(
             "a page of a collection's items", "getFeatures",
             _refs("collectionId", "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f"),
             _ok("a GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev "
-                "links", *geo_types), 400, 404)},
+                "links", "featureCollection", *geo_types), 400, 404)},
         "/collections/{collectionId}/items/{featureId}": {"get": _get(
             "one feature", "getFeature", _refs("collectionId", "featureId", "crs", "f"),
-            _ok("a GeoJSON Feature", *geo_types), 400, 404)},
+            _ok("a GeoJSON Feature", "feature", *geo_types), 400, 404)},
     }
+    responses = _responses()
+    del responses["422"]
     return {
         "openapi": "3.0.3",
-        "info": {"title": "capmap OGC API - Features", "version": VERSION,
-                 "description": "Boundary layers, plans, actions and published pins, in CRS84.",
-                 "license": {"name": "AGPL-3.0-or-later"}},
+        "info": {"title": "capmap OGC API - Features", "version": VERSION, "license": _LICENCE,
+                 "description": "Boundary layers, plans, actions and published pins, in CRS84. "
+                                "Query parameters not named here are ignored."},
         "servers": [{"url": root}],
         "paths": paths,
-        "components": {"parameters": _ogc_parameters(collection_ids),
-                       "schemas": {"error": _ERROR}, "responses": _responses()},
+        "components": {"parameters": _ogc_parameters(collection_ids), "schemas": ogc_schemas(),
+                       "responses": responses},
     }
 
 
-def _responses() -> dict:
-    return {"400": _error("bad input: the message says what was given and what was expected"),
-            "404": _error("no such collection, feature or layer"),
-            "422": _error("the input was read but breaks a rule (unknown layer or code, a "
-                          "point in no area, an invalid or too large polygon)")}
+# -- JSON API ------------------------------------------------------------------------------------
+
+def _lonlat(region: Region) -> dict[str, dict]:
+    return {"lon": {"type": "number", "minimum": region.min_lon, "maximum": region.max_lon,
+                    "description": f"longitude (EPSG:4326) in {region.name}"},
+            "lat": {"type": "number", "minimum": region.min_lat, "maximum": region.max_lat,
+                    "description": f"latitude (EPSG:4326) in {region.name}"}}
 
 
-def _number(name: str, text: str) -> dict:
-    return _param(name, "query", text, {"type": "number"})
+def _either_or(*pairs: tuple[str, str, dict, dict]) -> dict:
+    """One of several pairs of query parameters, both of a pair and nothing else."""
+    return {"oneOf": [{"type": "object", "required": [a, b], "additionalProperties": False,
+                       "properties": {a: sa, b: sb}} for a, b, sa, sb in pairs]}
 
 
-def _text(name: str, text: str, **schema) -> dict:
-    return _param(name, "query", text, {"type": "string", **schema})
+def _polygon_body() -> dict:
+    position = {"type": "array", "minItems": 2, "maxItems": 3, "items": {"type": "number"}}
+    polygon = {"type": "array", "minItems": 1,
+               "items": {"type": "array", "minItems": 4, "items": position}}
+    geometries = [{"type": "object", "required": ["type", "coordinates"],
+                   "properties": {"type": {"type": "string", "enum": ["Polygon"]}, "coordinates": polygon}},
+                  {"type": "object", "required": ["type", "coordinates"],
+                   "properties": {"type": {"type": "string", "enum": ["MultiPolygon"]},
+                                  "coordinates": {"type": "array", "minItems": 1, "items": polygon}}}]
+    feature = {"type": "object", "required": ["type", "geometry"],
+               "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                              "geometry": {"oneOf": geometries},
+                              "properties": {"type": "object", "nullable": True}}}
+    return {"description": "a GeoJSON Polygon or MultiPolygon, as a geometry or a Feature; rings "
+                           "closed and valid, inside the region, no larger than the configured limit",
+            "oneOf": [*geometries, feature]}
 
 
-def api_document(root: str) -> dict:
-    """The OpenAPI 3.0 definition of the JSON API under `root`/api."""
-    lonlat = [_number("lon", "longitude (EPSG:4326)"), _number("lat", "latitude (EPSG:4326)")]
-    geojson = {"type": "object", "description": "a GeoJSON Polygon or MultiPolygon, geometry or "
-               "Feature", "required": ["type"]}
+def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> dict:
+    """The OpenAPI 3.0 definition of the JSON API under `root`/api, for the current layers."""
+    lonlat = _lonlat(region)
+    layer = {"type": "string", "enum": layer_ids}
+    codes = {"type": "string", "pattern": r"[^,\s]",
+             "description": "area codes of the layer, comma-separated"}
+    where = _param("area", "query", "either layer and codes (the union of those areas) or lon and "
+                   "lat (the neighbourhood containing the point)",
+                   _either_or(("layer", "codes", layer, codes), ("lon", "lat", lonlat["lon"], lonlat["lat"])),
+                   True, style="form", explode=True)
     post = _get("the plans covering a posted polygon", "planscapePolygon",
-                [_text("crs", "the CRS of the polygon", enum=["EPSG:4326", "EPSG:27700"])],
-                _ok("the planscape of the polygon"), 400, 422)
-    post["requestBody"] = {"required": True, "content": {"application/json": {"schema": geojson}}}
-    engagement = [_text("layer", "a layer id (default: the neighbourhood layer)"),
-                  _text("campaign", "only this campaign"), _text("channel", "only this channel"),
-                  _text("theme", "only this theme"),
-                  _text("from", "responses on or after this date", format="date"),
-                  _text("to", "responses on or before this date", format="date")]
+                [_param("crs", "query", "the CRS of the polygon (EPSG:4326 by default)",
+                        {"type": "string", "enum": ["EPSG:4326", "EPSG:27700"]})],
+                _ok("the planscape of the polygon", "planscape"), 400, 422)
+    post["requestBody"] = {"required": True, "content": {"application/json": {"schema": _polygon_body()}}}
+    day = {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
+    text = {"type": "string"}
+    engagement = [_param("layer", "query", "a layer id (default: the neighbourhood layer)", layer),
+                  _param("campaign", "query", "only this campaign", text),
+                  _param("channel", "query", "only this channel", text),
+                  _param("theme", "query", "only this theme", text),
+                  _param("from", "query", "responses on or after this date (empty: no limit)", day),
+                  _param("to", "query", "responses on or before this date (empty: no limit)", day)]
     paths = {
-        "/api/lookup": {"get": _get("the areas of every layer and the plans at a point", "lookup",
-                                    [{**p, "required": True} for p in lonlat],
-                                    _ok("areas by layer and plans"), 400, 422)},
+        "/api/lookup": {"get": _get(
+            "the areas of every layer and the plans at a point", "lookup",
+            [_param(n, "query", s["description"], s, True) for n, s in lonlat.items()],
+            _ok("areas by layer and plans", "lookup"), 400, 422)},
         "/api/planscape": {
             "get": _get("the plans covering areas (layer and codes) or the neighbourhood at a "
-                        "point (lon and lat)", "planscape",
-                        [_text("layer", "a layer id, with codes"),
-                         _text("codes", "area codes, comma-separated"), *lonlat],
-                        _ok("plans, areas, actions and pins of the query"), 400, 422),
+                        "point (lon and lat)", "planscape", [where],
+                        _ok("plans, areas, actions and pins of the query", "planscape"), 400, 422),
             "post": post},
         "/api/layers/{layer_id}/areas": {"get": _get(
             "a layer simplified for a web-map zoom", "layerAreas",
-            [_param("layer_id", "path", "a layer id", {"type": "string"}, True),
-             _param("zoom", "query", "web-map zoom", {"type": "integer", "minimum": 0,
-                                                      "maximum": 18, "default": 10}),
-             _text("format", "geojson or compact", enum=["geojson", "compact"])],
-            _ok("the layer's areas"), 400, 422)},
+            [_param("layer_id", "path", "a layer id", layer, True),
+             _param("zoom", "query", "web-map zoom", {"type": "integer", "minimum": MIN_ZOOM,
+                                                      "maximum": MAX_ZOOM, "default": 10}),
+             _param("format", "query", "the payload's form", {"type": "string", "enum": list(FORMATS)})],
+            _ok("the layer's areas", "layerAreas"), 400, 422)},
         "/api/coverage/plans": {"get": _get(
             "plan coverage per neighbourhood and plan type, with gap lists", "planCoverage", [],
-            _ok("coverage and gaps"), 422)},
+            _ok("coverage and gaps", "planCoverage"), 422)},
         "/api/coverage/engagement": {"get": _get(
             "engagement per area: responses, rates per 1,000, gaps and the SIMD summary",
-            "engagementCoverage", engagement, _ok("engagement by area"), 400, 422)},
+            "engagementCoverage", engagement, _ok("engagement by area", "engagement"), 400, 422)},
     }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "capmap JSON API", "version": VERSION,
+        "info": {"title": "capmap JSON API", "version": VERSION, "license": _LICENCE,
                  "description": "Lookups, the planscape and coverage. Bad input is answered with "
-                                "400 or 422 and a JSON message.",
-                 "license": {"name": "AGPL-3.0-or-later"}},
+                                "400 or 422 and a JSON message."},
         "servers": [{"url": root}],
         "paths": paths,
-        "components": {"schemas": {"error": _ERROR}, "responses": _responses()},
+        "components": {"schemas": api_schemas(), "responses": _responses()},
     }
