@@ -11,11 +11,10 @@ DEFAULTS = {
     # Largest request body accepted, in bytes (uploads included).
     "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
     # Uploads (the finder's boundary file, admin imports) are read in a child process held to
-    # these limits. Memory is counted above the child's start-up size, as address space: the
-    # largest legitimate uploads measured peak at 280 MB (Scotland's 6,976 data zones, 11 MB of
-    # GeoJSON, as a finder query) and 200 MB (a small BNG file: the OSTN15 transformation's
-    # threads reserve ~190 MB), so 1024 MB leaves room for a 20 MB file. Wall time stays under
-    # gunicorn's 30 s worker timeout.
+    # these limits. Memory is address space above the child's start-up size. Measured peaks:
+    # Scotland's 6,976 data zones (11 MB of GeoJSON) 97 MB as a finder query and 48 MB as an
+    # import preview; the most the read limits let through (5 million vertices, in a zip) about
+    # 490 MB. 1024 MB is twice that. Wall time stays under gunicorn's 30 s worker timeout.
     "UPLOAD_MEMORY_LIMIT_MB": 1024,
     "UPLOAD_CPU_SECONDS": 20,
     "UPLOAD_TIMEOUT_SECONDS": 25,

@@ -6,13 +6,20 @@ The corpus is tests/data/hostile (see its README); large items are generated her
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import http.client
 import io
+import json
 import logging
 import os
 import re
+import select
+import shutil
 import socket
 import struct
+import subprocess
+import sys
 import tempfile
 import time
 import zipfile
@@ -337,6 +344,7 @@ def gdal_paths(traps: Traps) -> list[str]:
             f"/vsizip/{traps.canary}/leith.shp", str(traps.canary)]
 
 
+@pytest.mark.slow
 def test_gdal_paths_in_every_admin_form_field(app, traps) -> None:
     admin = logged_in(app, "ada", ["admin"])
     store = open_store(app.config["DATABASE_URL"])
@@ -458,3 +466,148 @@ def test_a_child_writes_only_in_the_upload_folder_and_within_the_file_cap(tmp_pa
     with pytest.raises(ValidationError, match=r"could not be read: OSError: \[Errno 27\] File too "
                                               r"large"):
         run_child(partial(_write, 2), tmp_path)
+
+
+# -- through a real gunicorn server ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+BODY_MB = 200
+
+
+@dataclass
+class Served:
+    """capmap under gunicorn (one sync worker) on 127.0.0.1, with its log file."""
+
+    host: str
+    port: int
+    process: subprocess.Popen
+    log: Path
+
+    def request(self, method: str, path: str, body: bytes = b"",
+                headers: dict | None = None) -> tuple[int, dict, bytes]:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            conn.request(method, path, body=body or None, headers=headers or {})
+            answer = conn.getresponse()
+            return answer.status, dict(answer.getheaders()), answer.read()
+        finally:
+            conn.close()
+
+    def worker(self) -> int:
+        """The process id of the master's one worker."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return int(children.read_text().split()[0])
+
+
+@pytest.fixture(scope="module")
+def served(sample_db, tmp_path_factory) -> Iterator[Served]:
+    """gunicorn as `capmap serve` runs it, over a copy of the sample data, with CSRF on and a
+    100 MB memory cap on upload readers."""
+    folder = tmp_path_factory.mktemp("gunicorn")
+    db = folder / "capmap.sqlite"
+    shutil.copy(sample_db, db)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "CAPMAP_DATABASE_URL": f"sqlite:///{db}", "CAPMAP_TILES_URL": '""',
+           "CAPMAP_INSTANCE_PATH": str(folder / "instance"), "CAPMAP_SECRET_KEY": "hostile-test",
+           "CAPMAP_UPLOAD_MEMORY_LIMIT_MB": "100"}
+    log = folder / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+             "app:create_app()"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Served("127.0.0.1", port, process, log)
+    for _ in range(600):  # a deadline for a server that never comes up, not a timing assertion
+        try:
+            if server.request("GET", "/planscape")[0] == 200:
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail(f"gunicorn did not start: {log.read_text()[-2000:]}")
+    yield server
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes, str]:
+    boundary = "capmap-hostile-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+                 f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+                 + data + f"\r\n--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def finder_upload(server: Served, filename: str, data: bytes) -> tuple[int, dict]:
+    """POST a file to the finder as a browser would: with the session's CSRF token."""
+    status, headers, page = server.request("GET", "/planscape")
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+    cookie = headers["Set-Cookie"].split(";")[0]
+    body, kind = multipart({"csrf_token": token}, filename, data)
+    status, _, answer = server.request("POST", "/planscape/result", body, {
+        "Content-Type": kind, "Cookie": cookie, "Accept": "application/json"})
+    return status, json.loads(answer) if status != 200 else {}
+
+
+def stream_body(server: Served, megabytes: int) -> tuple[int, bytes, int]:
+    """POST a multipart body of `megabytes` MB in 1 MB pieces (never held whole), stopping
+    when the server answers; (status, answer, bytes sent)."""
+    sock = socket.create_connection((server.host, server.port), timeout=60)
+    head = (f"POST /planscape/result HTTP/1.1\r\nHost: {server.host}\r\n"
+            "Content-Type: multipart/form-data; boundary=x\r\n"
+            f"Content-Length: {megabytes * MB}\r\nAccept: application/json\r\n\r\n").encode()
+    sent = 0
+    try:
+        sock.sendall(head)
+        piece = bytes(MB)
+        for _ in range(megabytes):
+            if select.select([sock], [], [], 0)[0]:
+                break  # the server has answered (or closed): stop sending
+            try:
+                sock.sendall(piece)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(piece)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+    finally:
+        sock.close()
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+    return status, answer, sent
+
+
+@pytest.mark.slow
+def test_a_200_mb_body_is_refused_by_a_real_server(served: Served) -> None:
+    worker = served.worker()
+    status, answer, sent = stream_body(served, BODY_MB)
+    assert status == 413, answer[:500]
+    assert b"Request Entity Too Large" in answer or b"too large" in answer.lower()
+    first_line = answer.split(b"\r\n")[0]
+    print(f"sent {sent // MB} MB of {BODY_MB} MB before the answer {first_line!r}")
+    assert sent < BODY_MB * MB  # refused from its headers, before the body was read
+    assert served.request("GET", "/planscape")[0] == 200
+    assert served.worker() == worker
+
+
+@pytest.mark.slow
+def test_a_reader_over_the_cap_leaves_a_real_server_answering(served: Served,
+                                                               generated) -> None:
+    worker = served.worker()
+    status, answer = finder_upload(served, "polygon_5m_vertices.zip",
+                                   generated["polygon_5m_vertices.zip"].read_bytes())
+    assert status == 413 and answer["message"] == (
+        "polygon_5m_vertices.zip: the file needs more than 100 MB of memory to read; the limit "
+        "was reached and reading was stopped")
+    status, answer = finder_upload(served, "vrt.geojson",
+                                   (HOSTILE / "vrt_url.geojson").read_bytes())
+    assert status == 400 and "is a GDAL VRT file" in answer["message"]
+    assert finder_upload(served, "leith.geojson", LEITH)[0] == 200
+    assert served.request("GET", "/planscape")[0] == 200
+    assert served.worker() == worker  # the worker itself never died
+    assert b"Traceback" not in served.log.read_bytes()

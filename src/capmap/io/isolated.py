@@ -17,6 +17,8 @@ This isolates resources, not privileges: the child runs as the same user.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -38,6 +40,7 @@ MB = 1024 * 1024
 # Imported once by the fork server, so each child starts with the readers already loaded.
 PRELOAD = ["capmap.uploads", "capmap.search"]
 STDERR_NAME = ".reader-stderr"
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
 # What a memory failure looks like when it surfaces as text (GDAL, GEOS, the C++ runtime).
 _MEMORY_WORDS = ("memoryerror", "bad_alloc", "out of memory", "not enough memory",
                  "cannot allocate memory",
@@ -183,6 +186,10 @@ def _hold_to(limits: ChildLimits, folder: str) -> int:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * MB, limits.file_mb * MB))
     # SIGXCPU at the soft limit (it kills: no handler runs inside C code), SIGKILL 1 s later.
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    # One malloc arena: threads the child starts (the OSTN15 transformation runs a thread pool)
+    # would otherwise each reserve 64 MB of address space that the cap would count.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1)
     start_kib = _vm_kib("VmSize")
     cap = start_kib * 1024 + limits.memory_mb * MB
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
