@@ -320,8 +320,54 @@ def test_a_write_failing_at_row_5000_leaves_everything_as_it_was(loaded, tmp_pat
     assert _state(loaded) == before
     if loaded.name == "postgis":
         with loaded.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TRIGGER refuse_row ON responses")
-            conn.exec_driver_sql("DROP FUNCTION refuse_row()")
+            conn.exec_driver_sql("DROP FUNCTION refuse_row() CASCADE")
+
+
+# The same refusal for the derived tables: the records go in, then their refresh fails.
+REFUSE_DERIVED = {
+    "sqlite": ["CREATE TRIGGER refuse_assignment BEFORE INSERT ON assignments "
+               "BEGIN SELECT RAISE(ABORT, 'this row is refused'); END",
+               "CREATE TRIGGER refuse_coverage BEFORE INSERT ON plan_coverage "
+               "BEGIN SELECT RAISE(ABORT, 'this row is refused'); END"],
+    "postgis": ["CREATE OR REPLACE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN RAISE EXCEPTION 'this row is refused' USING ERRCODE = 'check_violation'; END $$",
+                "CREATE TRIGGER refuse_assignment BEFORE INSERT ON assignments FOR EACH ROW "
+                "EXECUTE FUNCTION refuse_row()",
+                "CREATE TRIGGER refuse_coverage BEFORE INSERT ON plan_coverage FOR EACH ROW "
+                "EXECUTE FUNCTION refuse_row()"],
+}
+
+
+def test_an_import_failing_in_its_derived_tables_keeps_the_previous_layer_and_plans(
+        loaded, squares_bng, tmp_path):
+    from capmap.io.prepare import PlanFields
+    from tests.conftest import SQUARES_Q
+
+    with loaded.engine.begin() as conn:
+        for statement in REFUSE_DERIVED[loaded.name]:
+            conn.exec_driver_sql(statement)
+    before = _state(loaded)
+    before["areas"] = loaded.areas("squares").to_wkt().to_dict("list")
+    before["layers"] = loaded.layers()
+    before["plans"] = loaded.plans().to_wkt().to_dict("list")
+    # The squares again, moved 100 m east: the layer is replaced, then its assignments fail.
+    moved = squares_bng.set_geometry(squares_bng.geometry.translate(xoff=100))
+    moved.to_file(tmp_path / "moved.gpkg", layer="squares", driver="GPKG")
+    with pytest.raises(ValidationError, match="this row is refused"):
+        pipeline.import_boundaries(loaded, SQUARES_Q, tmp_path / "moved.gpkg")
+    # A new plan: stored, then its coverage rows fail.
+    (tmp_path / "more.csv").write_text("ref,type,title,layer,area_codes\n"
+                                       "LP-C,locality_plan,North locality,squares,C\n")
+    with pytest.raises(ValidationError, match="this row is refused"):
+        pipeline.import_plans(loaded, tmp_path / "more.csv", PlanFields())
+    after = _state(loaded)
+    after["areas"] = loaded.areas("squares").to_wkt().to_dict("list")
+    after["layers"] = loaded.layers()
+    after["plans"] = loaded.plans().to_wkt().to_dict("list")
+    assert after == before
+    if loaded.name == "postgis":
+        with loaded.engine.begin() as conn:
+            conn.exec_driver_sql("DROP FUNCTION refuse_row() CASCADE")
 
 
 def test_a_value_too_long_for_its_column_refuses_the_file_on_both_backends(loaded, tmp_path):

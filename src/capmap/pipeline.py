@@ -182,18 +182,22 @@ def store_prepared(store: Store, kind: str, prepared: gpd.GeoDataFrame, *,
     `kind` is boundaries (with its `layer`), plans, actions, responses or postcodes. The web
     prepares uploads in a child process held to limits and stores the result here.
     """
+    # A layer or plans and the derived tables they change are one transaction: an import that
+    # fails part-way (a full disk, a lost connection) leaves the data as it was.
     if kind == "boundaries":
         if layer is None:
             raise ValidationError("storing boundaries needs their layer definition")
-        store.put_layer(layer, prepared)
-        engine = Engine(store)
-        refresh_assignments(store, engine, [layer.id])
-        if layer.kind == "neighbourhood":
-            refresh_plan_coverage(store, engine)
+        with store.atomic():
+            store.put_layer(layer, prepared)
+            engine = Engine(store)
+            refresh_assignments(store, engine, [layer.id])
+            if layer.kind == "neighbourhood":
+                refresh_plan_coverage(store, engine)
         return len(prepared)
     if kind == "plans":
-        stored = len(store.put_plans(prepared)) if len(prepared) else 0
-        refresh_plan_coverage(store, Engine(store))
+        with store.atomic():
+            stored = len(store.put_plans(prepared)) if len(prepared) else 0
+            refresh_plan_coverage(store, Engine(store))
         return stored
     if kind == "actions":
         return len(store.put_actions(prepared, _assign(Engine(store), prepared))) if len(prepared) else 0

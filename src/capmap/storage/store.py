@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -40,11 +41,30 @@ class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
         self.engine = engine
         self.backend = backend
         self.name = name
+        self._atomic = threading.local()  # the connection of this thread's atomic() block
 
     # -- connections -------------------------------------------------------------------------
 
     @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every read and write of this store inside the block, in this thread, as one
+        transaction: kept whole or not at all (an import with the derived tables it refreshes)."""
+        if getattr(self._atomic, "conn", None) is not None:
+            yield  # already inside one: join it
+            return
+        with self._write() as conn:
+            self._atomic.conn = conn
+            try:
+                yield
+            finally:
+                self._atomic.conn = None
+
+    @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
+        joined = getattr(self._atomic, "conn", None)
+        if joined is not None:  # reads see the block's own uncommitted writes
+            yield joined
+            return
         try:
             with self.engine.connect() as conn:
                 yield conn
@@ -55,6 +75,11 @@ class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
     def _write(self, *bumps: str) -> Iterator[sa.Connection]:
         """One atomic write: everything inside commits together or not at all. Bumps
         data_version and the other `bumps` counters."""
+        joined = getattr(self._atomic, "conn", None)
+        if joined is not None:  # part of an atomic() block: committed with it
+            yield joined
+            self._bump(joined, ("data_version", *bumps))
+            return
         try:
             with self.engine.connect() as conn:
                 conn = conn.execution_options(capmap_write=True)
