@@ -554,17 +554,18 @@ def finder_upload(server: Served, filename: str, data: bytes) -> tuple[int, dict
     return status, json.loads(answer) if status != 200 else {}
 
 
-def stream_body(server: Served, megabytes: int) -> tuple[int, bytes, int]:
-    """POST a multipart body of `megabytes` MB in 1 MB pieces (never held whole), stopping
-    when the server answers; (status, answer, bytes sent)."""
+def stream_body(server: Served, megabytes: int, chunked: bool = False) -> tuple[int, bytes, int]:
+    """POST a multipart body of `megabytes` MB in 1 MB pieces (never held whole), with its
+    Content-Length or chunked, stopping when the server answers; (status, answer, bytes sent)."""
     sock = socket.create_connection((server.host, server.port), timeout=60)
+    length = ("Transfer-Encoding: chunked" if chunked else f"Content-Length: {megabytes * MB}")
     head = (f"POST /planscape/result HTTP/1.1\r\nHost: {server.host}\r\n"
             "Content-Type: multipart/form-data; boundary=x\r\n"
-            f"Content-Length: {megabytes * MB}\r\nAccept: application/json\r\n\r\n").encode()
+            f"{length}\r\nAccept: application/json\r\n\r\n").encode()
     sent = 0
     try:
         sock.sendall(head)
-        piece = bytes(MB)
+        piece = b"%x\r\n%s\r\n" % (MB, bytes(MB)) if chunked else bytes(MB)
         for _ in range(megabytes):
             if select.select([sock], [], [], 0)[0]:
                 break  # the server has answered (or closed): stop sending
@@ -584,9 +585,10 @@ def stream_body(server: Served, megabytes: int) -> tuple[int, bytes, int]:
 
 
 @pytest.mark.slow
-def test_a_200_mb_body_is_refused_by_a_real_server(served: Served) -> None:
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_200_mb_body_is_refused_by_a_real_server(served: Served, chunked: bool) -> None:
     worker = served.worker()
-    status, answer, sent = stream_body(served, BODY_MB)
+    status, answer, sent = stream_body(served, BODY_MB, chunked)
     assert status == 413, answer[:500]
     assert b"Request Entity Too Large" in answer or b"too large" in answer.lower()
     first_line = answer.split(b"\r\n")[0]
