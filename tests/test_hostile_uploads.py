@@ -229,6 +229,10 @@ CORPUS: dict[str, tuple[Expect, Expect]] = {
                               r"83,886,080"),
     "polygon_5m_vertices.zip": both(413, r"feature 1 has 5,000,000 vertices; the limit per "
                                          r"feature is 500,000"),
+    "lying_feature_count.fgb": (
+        Expect(400, r"choose a boundary file ending in \.geojson, \.json, \.gpkg, \.zip, \.kml"),
+        Expect(400, r"lying_feature_count\.fgb: no layer can be read from it as FlatGeobuf; the "
+                    r"file is damaged or its header does not match its content")),
     "deep_nesting.geojson": both(400, r"deep_nesting\.geojson could not be read as GeoJSON"),
 }
 

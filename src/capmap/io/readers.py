@@ -150,7 +150,12 @@ def _read_gdal(src: Source, layer: str | None, fallback: CRS | None,
                limits: ReadLimits) -> gpd.GeoDataFrame:
     with _gdal_errors(src):
         name = _choose_layer(src, layer) if src.ext in _MULTI_LAYER else None
-        info = pyogrio.read_info(str(src.path), layer=name, force_feature_count=True)
+        try:
+            info = pyogrio.read_info(str(src.path), layer=name, force_feature_count=True)
+        except IndexError:  # pyogrio's way of saying GDAL opened the file but found no layer
+            raise InputError(f"{src.name}: no layer can be read from it as "
+                             f"{FORMAT_NAMES[src.ext]}; the file is damaged or its header does "
+                             "not match its content") from None
     name = info["layer_name"]
     if layer is not None and layer != name:
         raise InputError(f"{src.name}: no layer {layer!r}; the only layer is {name!r}")
