@@ -26,6 +26,10 @@ DEFAULTS = {
 DEFAULTS.update({
     # The neighbourhood layer that gives population; None picks the largest neighbourhood layer.
     "NEIGHBOURHOOD_LAYER": None,
+    # Each worker holds layers, plans and public pins in memory and asks the database whether they
+    # changed at most this often (ms): another process's writes show up to this late (a worker's
+    # own at once), and a database outage is noticed as late. 0 asks on every request.
+    "VERSION_CHECK_MS": 1000,
     # Largest polygon the planscape accepts, in km² (Highland, the largest council, is ~26,000).
     "PLANSCAPE_MAX_KM2": 30_000.0,
     # Public engagement figures: counts below this show as "<5" and their rates are withheld.

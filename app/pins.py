@@ -194,7 +194,7 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
     limiter.limit(lambda: current_app.config["PIN_RATE_LIMIT"], methods=["POST"])(bp)
     app.extensions["capmap_pin_limiter"] = limiter
-    app.extensions["capmap_pin_cache"] = P.PublicPinCache()
+    app.extensions["capmap_pin_cache"] = P.PublicPinCache(float(app.config["VERSION_CHECK_MS"]) / 1000)
     app.register_blueprint(bp)
     app.register_blueprint(moderation)
     app.register_error_handler(429, _too_many)

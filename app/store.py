@@ -19,6 +19,7 @@ def get_engine() -> Engine:
     """This app's Engine: layers and plans in memory, reloaded when the store changes."""
     engine = current_app.extensions.get("capmap_engine")
     if engine is None:
-        engine = Engine(get_store(), current_app.config["NEIGHBOURHOOD_LAYER"])
+        engine = Engine(get_store(), current_app.config["NEIGHBOURHOOD_LAYER"],
+                        check_every=float(current_app.config["VERSION_CHECK_MS"]) / 1000)
         current_app.extensions["capmap_engine"] = engine
     return engine

@@ -152,7 +152,7 @@ def server(url: str, folder: Path, extra_env: dict[str, str]):
                 raise SystemExit(f"the server did not start; its log:\n"
                                  f"{(folder / 'server.log').read_text()[-3000:]}")
             time.sleep(0.3)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:
@@ -174,11 +174,27 @@ def warm(base: str, paths: dict[str, list[str]]) -> None:
             list(pool.map(get, endpoint_paths[:16 * WORKERS]))
 
 
-def wrk(base: str, paths: list[str], connections: int, seconds: float, folder: Path) -> dict:
-    """One wrk run over `paths`: requests/s, p50 and p99 in ms, errors."""
+def server_cpu_s(master: int) -> float:
+    """CPU seconds used so far by the gunicorn master and its workers (0 without Linux's /proc)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == master or int(fields[1]) == master:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def wrk(base: str, paths: list[str], connections: int, seconds: float, folder: Path,
+        master: int) -> dict:
+    """One wrk run over `paths`: requests/s, p50 and p99 in ms, errors, and the server's CPU
+    time per request in ms (robust to other load on the machine, unlike requests/s)."""
     script, listing = folder / "cycle.lua", folder / "paths.txt"
     script.write_text(WRK_SCRIPT)
     listing.write_text("\n".join(paths) + "\n")
+    cpu_before = server_cpu_s(master)
     run = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d",
                           f"{seconds:g}s", "--timeout", "10s", "-s", str(script), base, "--",
                           str(listing)], capture_output=True, text=True, timeout=seconds + 60)
@@ -186,8 +202,10 @@ def wrk(base: str, paths: list[str], connections: int, seconds: float, folder: P
     if run.returncode or line is None:
         raise SystemExit(f"wrk failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
     result = json.loads(line[len("RESULT "):])
+    cpu_ms = (server_cpu_s(master) - cpu_before) * 1000 / max(result["requests"], 1)
     return {"rps": result["requests"] / result["seconds"], "p50": result["p50_us"] / 1000,
-            "p99": result["p99_us"] / 1000, "errors": result["socket_errors"] + result["non2xx"]}
+            "p99": result["p99_us"] / 1000, "errors": result["socket_errors"] + result["non2xx"],
+            "cpu_ms": cpu_ms}
 
 
 def bench_backend(name: str, url: str, extra_env: dict[str, str], args, folder: Path) -> list[tuple]:
@@ -198,12 +216,12 @@ def bench_backend(name: str, url: str, extra_env: dict[str, str], args, folder: 
     print(f"{name}: loaded in {time.perf_counter() - start:.1f} s; "
           f"{len(paths['/api/lookup'])} lookup points", flush=True)
     rows = []
-    with server(url, folder, extra_env) as base:
+    with server(url, folder, extra_env) as (base, master):
         warm(base, paths)
         for endpoint, endpoint_paths in paths.items():
-            wrk(base, endpoint_paths, max(args.connections), min(2.0, args.duration), folder)
+            wrk(base, endpoint_paths, max(args.connections), min(2.0, args.duration), folder, master)
             for connections in args.connections:
-                result = wrk(base, endpoint_paths, connections, args.duration, folder)
+                result = wrk(base, endpoint_paths, connections, args.duration, folder, master)
                 rows.append((name, endpoint, connections, result))
                 print(f"  {endpoint} at {connections}: {result['rps']:.0f} req/s", flush=True)
     return rows
@@ -214,11 +232,11 @@ def report(rows: list[tuple], duration: float) -> None:
     floor = {(b, c): r["rps"] for b, e, c, r in rows if e == "/health/live"}
     print(f"\n{duration:g} s per run, {WORKERS} gunicorn sync workers; floor = /health/live")
     print(f"{'backend':8} {'endpoint':16} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'errors':>6} {'ratio':>6}")
+          f"{'errors':>6} {'ratio':>6} {'server CPU ms/req':>18}")
     for backend, endpoint, connections, r in rows:
         ratio = r["rps"] / floor[backend, connections]
         print(f"{backend:8} {endpoint:16} {connections:5d} {r['rps']:8.0f} {r['p50']:7.1f} "
-              f"{r['p99']:7.1f} {r['errors']:6d} {ratio:6.2f}")
+              f"{r['p99']:7.1f} {r['errors']:6d} {ratio:6.2f} {r['cpu_ms']:18.3f}")
     print()
     for backend, endpoint, connections, r in rows:
         if endpoint == "/api/lookup":

@@ -2,13 +2,16 @@
 each also in EPSG:27700 for measuring.
 
 Boundaries and plans are read-mostly and small (Scotland: 7,000 data zones, hundreds of plans), so
-each process holds them in memory and reloads when the store's boundaries or plans version moves;
-a write by any worker or server is seen by all of them on their next call.
+each process holds them in memory and reloads when the store's boundaries or plans version moves.
+Asking the database for those versions is most of the cost of a small request, so a web worker asks
+at most every `check_every` seconds (StoreVersions): a write by another worker, server or command is
+seen up to that late, a write by this process at once.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -20,8 +23,10 @@ import shapely
 from capmap.crs import geoms_lonlat_to_bng
 from capmap.errors import NotFound
 from capmap.models import Layer
+from capmap.serialise import json_text, plan_json
 from capmap.spatial.assign import AreaIndex
 from capmap.storage import Store
+from capmap.storage.store import local_commits
 
 
 class _Measured:
@@ -59,6 +64,17 @@ class LayerState(_Measured):
         return {code: i for i, code in enumerate(self.areas["code"])}
 
     @cached_property
+    def names(self) -> np.ndarray:
+        """Area names, by row of `areas`."""
+        return self.areas["name"].to_numpy(dtype=object)
+
+    @cached_property
+    def area_json(self) -> list[str]:
+        """Each area as the lookup answers it, {"code", "kind", "name"} in JSON, by row."""
+        return [json_text({"code": code, "kind": self.layer.kind, "name": name})
+                for code, name in zip(self.areas["code"], self.names, strict=True)]
+
+    @cached_property
     def inner_points(self) -> np.ndarray:
         """A point inside each area, for records known only by an area code."""
         return shapely.point_on_surface(self.areas.geometry.values)
@@ -77,20 +93,66 @@ class PlanState(_Measured):
     plans: gpd.GeoDataFrame
 
     def __post_init__(self) -> None:
-        self.lonlat = self.plans.geometry.values
+        # Prepared: a lookup tests a point against the candidate plans on every request.
+        self.lonlat = np.asarray(self.plans.geometry.values, dtype=object)
+        shapely.prepare(self.lonlat)
 
     @cached_property
     def tree(self) -> shapely.STRtree:
         """An STRtree over the lon/lat plan geometries."""
         return shapely.STRtree(self.plans.geometry.values)
 
+    @cached_property
+    def bounds(self) -> np.ndarray:
+        """Each plan's lon/lat bounds (minx, miny, maxx, maxy), for a point's candidates: with
+        hundreds of plans, one vector test is quicker than a tree query."""
+        return shapely.bounds(self.lonlat)
+
+    @cached_property
+    def details(self) -> list[dict]:
+        """Each plan's JSON details (serialise.plan_json), by row of `plans`; copy before changing."""
+        return [plan_json(self.plans.iloc[i]) for i in range(len(self.plans))]
+
+    @cached_property
+    def details_json(self) -> list[str]:
+        """`details` in JSON: a council-wide plan lists hundreds of area codes, encoded once."""
+        return [json_text(d) for d in self.details]
+
+
+class StoreVersions:
+    """The store's VERSIONS counters, read from the database at most every `interval` seconds,
+    and at once after a write committed by this process.
+
+    With an interval, a write by another process (another worker or server, `capmap import`) is
+    seen up to `interval` seconds late, and a database outage is noticed as late: until then,
+    answers come from memory. 0 reads the counters on every call.
+    """
+
+    def __init__(self, store: Store, interval: float = 0.0) -> None:
+        self.store = store
+        self.interval = interval
+        self._seen: tuple[int, float, dict[str, int]] | None = None  # commits, when, versions
+
+    def get(self) -> dict[str, int]:
+        """The counters, at most `interval` seconds old."""
+        seen = self._seen
+        # Taken before reading: a commit that lands during the read makes the next call read again.
+        commits, now = local_commits(), time.monotonic()
+        if seen is None or seen[0] != commits or now - seen[1] >= self.interval:
+            seen = (commits, now, self.store.versions())
+            self._seen = seen  # one assignment: threads never see a half-updated state
+        return seen[2]
+
 
 class Engine:
-    """Layers and plans of a store, kept in memory and reloaded when the store changes."""
+    """Layers and plans of a store, kept in memory and reloaded when the store changes (checked
+    at most every `check_every` seconds: see StoreVersions)."""
 
-    def __init__(self, store: Store, neighbourhood_layer: str | None = None) -> None:
+    def __init__(self, store: Store, neighbourhood_layer: str | None = None,
+                 check_every: float = 0.0) -> None:
         self.store = store
         self.neighbourhood_layer = neighbourhood_layer
+        self.watch = StoreVersions(store, check_every)
         self._lock = threading.Lock()
         self._versions: dict[str, int] = {}
         self._layers: dict[str, LayerState] = {}
@@ -98,7 +160,9 @@ class Engine:
         self._memo: dict[str, object] = {}
 
     def _current(self) -> None:
-        versions = self.store.versions()
+        versions = self.watch.get()
+        if versions is self._versions:  # the same reading as last time: nothing can have moved
+            return
         with self._lock:
             boundaries, plans = (versions.get(k) != self._versions.get(k)
                                  for k in ("boundaries_version", "plans_version"))

@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat, lonlat_to_bng, parse_lonlat_bbox
-from capmap.engine import Engine
+from capmap.engine import Engine, StoreVersions
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import prepare_pins
 from capmap.planscape import lookup, neighbourhood_at
@@ -220,23 +220,40 @@ class PublicPins:
     frame: gpd.GeoDataFrame
     lon: np.ndarray = field(init=False)
     lat: np.ndarray = field(init=False)
+    # The map's columns as plain arrays, made once per reload rather than per request: ids, and
+    # indexes into CATEGORIES (unknown ones as the last, "other") and PUBLIC_STATUSES.
+    ids: np.ndarray = field(init=False)
+    category: np.ndarray = field(init=False)
+    status: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
         xy = shapely.get_coordinates(self.frame.geometry.values)
         self.lon, self.lat = (xy[:, 0], xy[:, 1]) if len(xy) else (np.zeros(0), np.zeros(0))
+        cats = {c: i for i, c in enumerate(CATEGORIES)}
+        self.ids = self.frame["id"].to_numpy(dtype=np.int64)
+        self.category = np.array([cats.get(c, len(cats) - 1) for c in self.frame["category"]],
+                                 dtype=np.int64)
+        self.status = np.array([PUBLIC_STATUSES.index(s) for s in self.frame["status"]],
+                               dtype=np.int64)
 
 
 class PublicPinCache:
-    """The shown pins of a store, reloaded when its data version moves (any write anywhere)."""
+    """The shown pins of a store, reloaded when its data version moves (any write anywhere),
+    checked at most every `check_every` seconds (see engine.StoreVersions)."""
 
-    def __init__(self) -> None:
+    def __init__(self, check_every: float = 0.0) -> None:
+        self.check_every = check_every
+        self._watch: StoreVersions | None = None
         self._lock = threading.Lock()
         self._version: int | None = None
         self._pins: PublicPins | None = None
 
     def get(self, store: Store) -> PublicPins:
         """The current shown pins."""
-        version = store.data_version()
+        watch = self._watch
+        if watch is None or watch.store is not store:
+            watch = self._watch = StoreVersions(store, self.check_every)
+        version = watch.get().get("data_version", 0)
         with self._lock:
             if self._pins is None or version != self._version:
                 self._pins = PublicPins(store.public_pin_points(PUBLIC_STATUSES))
@@ -269,12 +286,10 @@ def pins_payload(pins: PublicPins, bbox: tuple[float, float, float, float], max_
     rows = np.flatnonzero(inside)
     lon, lat = pins.lon[rows], pins.lat[rows]
     if len(rows) <= max_points:
-        cats = {c: i for i, c in enumerate(CATEGORIES)}
-        frame = pins.frame.iloc[rows]
-        points = [[int(i), round(float(x), 5), round(float(y), 5), cats.get(c, len(cats) - 1),
-                   PUBLIC_STATUSES.index(s)]
-                  for i, x, y, c, s in zip(frame["id"], lon, lat, frame["category"],
-                                           frame["status"], strict=True)]
+        points = [[i, round(x, 5), round(y, 5), c, s]
+                  for i, x, y, c, s in zip(pins.ids[rows].tolist(), lon.tolist(), lat.tolist(),
+                                           pins.category[rows].tolist(), pins.status[rows].tolist(),
+                                           strict=True)]
         return {"kind": "points", "count": len(points), "categories": list(CATEGORIES),
                 "statuses": list(PUBLIC_STATUSES), "points": points}
     width, height = cell_size(bbox)

@@ -16,10 +16,10 @@ import numpy as np
 import shapely
 
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
-from capmap.engine import Engine, LayerState
+from capmap.engine import Engine, LayerState, PlanState
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.validate import listed
-from capmap.serialise import action_json, plan_json, public_pin_json
+from capmap.serialise import action_json, json_text, plan_json, public_pin_json
 from capmap.spatial.overlay import apportioned_population, coverage_shares
 from capmap.storage import Store
 
@@ -208,21 +208,40 @@ def _pins_inside(store: Store, geometry) -> list[dict]:
     return [public_pin_json(row) for _, row in pins[inside].iterrows()]
 
 
-def lookup(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND) -> dict:
-    """The areas of every current layer at a point, and the plans covering it."""
-    lon, lat = check_point(lon, lat, region)
-    areas = {}
+def _at_point(engine: Engine, lon: float, lat: float
+              ) -> tuple[list[tuple[str, LayerState, str, int]], PlanState, np.ndarray]:
+    """At a checked point: (layer id, layer, code, row) of each current layer's area there, by
+    layer id; the plans; the rows of those covering the point."""
+    found = []
     for layer_id, state in sorted(engine.layers().items()):
         code = state.index.lookup(lon, lat)
         if code is not None:
-            row = state.row_of[code]
-            areas[layer_id] = {"code": code, "name": state.areas["name"].iloc[row],
-                               "kind": state.layer.kind}
+            found.append((layer_id, state, code, state.row_of[code]))
     plans = engine.plans()
-    candidates = np.sort(plans.tree.query(shapely.Point(lon, lat)))
-    covering = candidates[shapely.intersects_xy(plans.plans.geometry.values[candidates], lon, lat)]
+    # A vector test of every plan's box: with hundreds of plans, quicker than a tree query.
+    b = plans.bounds
+    candidates = np.flatnonzero((b[:, 0] <= lon) & (b[:, 2] >= lon) & (b[:, 1] <= lat) & (b[:, 3] >= lat))
+    return found, plans, candidates[shapely.intersects_xy(plans.lonlat[candidates], lon, lat)]
+
+
+def lookup(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND) -> dict:
+    """The areas of every current layer at a point, and the plans covering it."""
+    lon, lat = check_point(lon, lat, region)
+    found, plans, covering = _at_point(engine, lon, lat)
+    areas = {layer_id: {"code": code, "name": state.names[row], "kind": state.layer.kind}
+             for layer_id, state, code, row in found}
     return {"lon": lon, "lat": lat, "areas": areas,
-            "plans": [plan_json(plans.plans.iloc[i]) for i in covering]}
+            "plans": [dict(plans.details[i]) for i in covering]}
+
+
+def lookup_json(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND) -> str:
+    """`lookup` as JSON text (serialise.json_text), joined from pieces encoded once per reload:
+    the same text, without encoding every plan's list of area codes on each request."""
+    lon, lat = check_point(lon, lat, region)
+    found, plans, covering = _at_point(engine, lon, lat)
+    areas = ",".join(f"{json_text(layer_id)}:{state.area_json[row]}" for layer_id, state, _, row in found)
+    return (f'{{"areas":{{{areas}}},"lat":{json_text(lat)},"lon":{json_text(lon)},'
+            f'"plans":[{",".join(plans.details_json[i] for i in covering)}]}}')
 
 
 def overlap_pieces(engine: Engine, query: Query) -> gpd.GeoDataFrame:

@@ -3,6 +3,7 @@ carries its contact details or exact location."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 import numpy as np
@@ -20,6 +21,11 @@ def plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def json_text(value) -> str:
+    """JSON as the web app sends it: keys sorted, no spaces, non-ASCII escaped."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _split(value) -> list[str]:

@@ -32,7 +32,6 @@ class AreaIndex:
         self.geoms = np.asarray(geoms, dtype=object)[order]
         shapely.prepare(self.geoms)
         self.bounds = shapely.bounds(self.geoms)
-        self.tree = shapely.STRtree(self.geoms)
         self._grid = _Grid(self.bounds) if len(self.geoms) else None
 
     def __len__(self) -> int:
@@ -85,8 +84,12 @@ class AreaIndex:
         return self.assign_xy(x, y)
 
     def lookup(self, lon: float, lat: float) -> str | None:
-        """The code of the area at one lon/lat point, or None (one query on the area tree)."""
-        candidates = np.sort(self.tree.query(shapely.Point(lon, lat)))
+        """The code of the area at one lon/lat point, or None. Candidates come from the grid
+        cell, in plain arithmetic: this runs on every map click, where an STRtree query of one
+        point costs more in numpy wrapping than the test itself."""
+        if self._grid is None:
+            return None
+        candidates = self._grid.cell_areas(float(lon), float(lat))
         if len(candidates) == 0:
             return None
         hit = shapely.contains_xy(self.geoms[candidates], lon, lat)
@@ -126,6 +129,15 @@ class _Grid:
         ix = np.clip(((x - self.x0) / self.cw).astype(np.int64), 0, self.nx - 1)
         iy = np.clip(((y - self.y0) / self.ch).astype(np.int64), 0, self.ny - 1)
         return ix, iy
+
+    def cell_areas(self, x: float, y: float) -> np.ndarray:
+        """The areas (ascending) whose grid cell holds one point: what `candidates` gives it."""
+        if not (self.x0 <= x <= self.x0 + self.nx * self.cw and self.y0 <= y <= self.y0 + self.ny * self.ch):
+            return self.areas[:0]  # also NaN
+        ix = min(max(int((x - self.x0) / self.cw), 0), self.nx - 1)
+        iy = min(max(int((y - self.y0) / self.ch), 0), self.ny - 1)
+        cell = iy * self.nx + ix
+        return self.areas[self.start[cell]:self.start[cell + 1]]
 
     def candidates(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(point index, area index) pairs whose grid cell holds both."""

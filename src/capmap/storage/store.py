@@ -25,6 +25,14 @@ AREA_COLUMNS = ["code", "name", "parent_code", "population", "simd_rank", "simd_
                 "simd_quintile", "geom"]
 # Counters bumped by writes; in-memory caches key on them. data_version moves on every write.
 VERSIONS = ("data_version", "boundaries_version", "plans_version")
+# Writes committed by this process through any Store. Caches that read VERSIONS only now and then
+# (capmap.engine.StoreVersions) read them again as soon as this moves: a process sees its own writes.
+_local_commits = 0
+
+
+def local_commits() -> int:
+    """How many writes this process has committed, through any Store."""
+    return _local_commits
 
 # Schema upgrades, by the version they bring the database to. Each runs in its own transaction.
 MIGRATIONS = {
@@ -86,6 +94,7 @@ class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
                 with conn.begin():
                     yield conn
                     self._bump(conn, ("data_version", *bumps))
+            _count_commit()  # after the commit, so a read prompted by it sees the write
         except (sa_exc.DBAPIError, sa_exc.TimeoutError) as exc:
             raise _refusal(exc, writing=True) from exc
 
@@ -233,6 +242,11 @@ class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
             query = query.where(s.areas.c.code.in_(codes))
         with self._read() as conn:
             return frames.from_rows(conn.execute(query), AREA_COLUMNS)
+
+
+def _count_commit() -> None:
+    global _local_commits
+    _local_commits += 1
 
 
 def _layer(row) -> Layer:

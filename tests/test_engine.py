@@ -1,0 +1,146 @@
+"""The engine in a web worker: how often it asks the store for its versions, which writes it sees
+and when, and the lookup answer it joins from pieces encoded once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import shapely
+from flask import jsonify
+
+from capmap import pipeline
+from capmap.crs import geoms_bng_to_lonlat
+from capmap.engine import Engine
+from capmap.io.prepare import PlanFields
+from capmap.models import LayerDef
+from capmap.planscape import lookup, lookup_json
+from capmap.serialise import json_text
+from capmap.storage import open_store
+from capmap.storage.schema import meta
+from tests.conftest import ROOT, X0, Y0, bng_square, lonlat_of
+
+IN_A = (X0 + 500, Y0 + 500)
+IN_EAST_D = (X0 + 1750, Y0 + 1500)
+# The squares again as a second layer, with Gaelic names: the JSON must escape them as jsonify does.
+GAELIC = LayerDef(id="gaelic", kind="ward", vintage="2026")
+
+
+def _refs(answer: dict) -> set[str]:
+    return {p["ref"] for p in answer["plans"]}
+
+
+def _plan_over_a(tmp_path):
+    """A GeoJSON file of one community action plan, CAP-A, covering square A."""
+    square = geoms_bng_to_lonlat(np.array([bng_square(X0, Y0, 1000)]))[0]
+    path = tmp_path / "cap_a.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": shapely.geometry.mapping(square),
+        "properties": {"ref": "CAP-A", "type": "community_action_plan", "title": "All of A"}}]}))
+    return path
+
+
+def _app(url: str, tmp_path):
+    from app import create_app
+
+    return create_app({"TESTING": True, "DATABASE_URL": url, "TILES_URL": "", "SECRET_KEY": "t",
+                       "INSTANCE_PATH": str(tmp_path / "instance")})
+
+
+def test_the_lookup_route_sends_exactly_what_jsonify_would(loaded, squares_bng, tmp_path):
+    gaelic = squares_bng.assign(name=[f"Cill Rìmhinn {c}" for c in squares_bng["code"]])
+    gaelic.to_file(tmp_path / "gaelic.gpkg", layer="gaelic", driver="GPKG")
+    pipeline.import_boundaries(loaded, GAELIC, tmp_path / "gaelic.gpkg")
+    app = _app(loaded.url, tmp_path)
+    try:
+        _compare_with_jsonify(app)
+    finally:
+        if "capmap_store" in app.extensions:
+            app.extensions["capmap_store"].close()
+
+
+def _compare_with_jsonify(app) -> None:
+    client = app.test_client()
+    # Inside each square, on a shared edge, on the shared corner, in D's east half, off the grid.
+    points = [(X0 + 500 + 1000 * i, Y0 + 500 + 1000 * j) for i in (0, 1) for j in (0, 1)]
+    points += [(X0 + 1000, Y0 + 500), (X0 + 1000, Y0 + 1000), IN_EAST_D, (X0 - 500, Y0 + 500)]
+    for x, y in points:
+        lon, lat = lonlat_of(x, y)
+        answer = client.get(f"/api/lookup?lon={lon!r}&lat={lat!r}")
+        with app.app_context():
+            from app.store import get_engine
+
+            expected = jsonify(lookup(get_engine(), lon, lat)).get_data(as_text=True)
+        assert answer.status_code == 200 and answer.mimetype == "application/json"
+        assert answer.get_data(as_text=True) == expected, (x, y)
+    raw = client.get("/api/lookup?lon={}&lat={}".format(*lonlat_of(*IN_EAST_D)))
+    body = raw.get_json()
+    assert body["areas"]["gaelic"] == {"code": "D", "kind": "ward", "name": "Cill Rìmhinn D"}
+    assert body["areas"]["squares"]["code"] == "D" and _refs(body) == {"CAP-D", "LOIP"}
+    assert "Cill R\\u00ecmhinn D" in raw.get_data(as_text=True)
+
+
+def test_the_joined_text_equals_the_encoded_answer_everywhere(loaded):
+    engine = Engine(loaded)
+    rng = np.random.default_rng(11)
+    points = list(zip(rng.uniform(X0 - 300, X0 + 2300, 300), rng.uniform(Y0 - 300, Y0 + 2300, 300),
+                      strict=True))
+    points += [(X0 + 1000 * i, Y0 + 1000 * j) for i in range(3) for j in range(3)]  # every corner
+    for x, y in points:
+        lon, lat = lonlat_of(x, y)
+        assert lookup_json(engine, lon, lat) == json_text(lookup(engine, lon, lat)), (x, y)
+
+
+def test_versions_are_read_at_most_once_per_interval(loaded):
+    reads = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and meta.name in statement:
+            reads.append(statement)
+
+    from sqlalchemy import event
+
+    event.listen(loaded.engine, "before_cursor_execute", count)
+    lon, lat = lonlat_of(*IN_A)
+    patient, eager = Engine(loaded, check_every=3600), Engine(loaded)
+    answers = [lookup(patient, lon, lat) for _ in range(20)]
+    assert len(reads) == 1  # the first request reads; the other 19 answer from memory
+    reads.clear()
+    assert [lookup(eager, lon, lat) for _ in range(20)] == answers
+    assert len(reads) >= 20  # with no interval, at least one read per request
+    event.remove(loaded.engine, "before_cursor_execute", count)
+
+
+def test_a_write_by_this_process_is_seen_at_once(loaded, tmp_path):
+    lon, lat = lonlat_of(*IN_A)
+    engine = Engine(loaded, check_every=3600)
+    assert _refs(lookup(engine, lon, lat)) == {"LP-AB", "LOIP"}
+    other = open_store(loaded.url)  # another Store in this process, as a web import uses
+    pipeline.import_plans(other, _plan_over_a(tmp_path), PlanFields())
+    other.close()
+    assert _refs(lookup(engine, lon, lat)) == {"LP-AB", "LOIP", "CAP-A"}
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_write_by_another_process_is_seen_within_the_interval(loaded, tmp_path):
+    lon, lat = lonlat_of(*IN_A)
+    patient, brisk = Engine(loaded, check_every=3600), Engine(loaded, check_every=0.05)
+    assert _refs(lookup(patient, lon, lat)) == _refs(lookup(brisk, lon, lat)) == {"LP-AB", "LOIP"}
+    run = subprocess.run([sys.executable, "-c", "from capmap.cli import main; main()", "--db",
+                          loaded.url, "import", "plans", str(_plan_over_a(tmp_path))],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    time.sleep(0.1)  # longer than brisk's interval
+    assert "CAP-A" not in _refs(lookup(patient, lon, lat))  # stale for up to its hour, as asked
+    assert "CAP-A" in _refs(lookup(brisk, lon, lat))
+
+
+def test_liveness_answers_without_touching_the_database(tmp_path):
+    app = _app("postgresql://postgres@127.0.0.1:9/nothing_listens_here", tmp_path)
+    answer = app.test_client().get("/health/live")
+    assert answer.status_code == 200 and answer.get_json() == {"status": "ok"}
+    assert "capmap_store" not in app.extensions and "capmap_engine" not in app.extensions
