@@ -14,6 +14,7 @@ import uuid
 import geopandas as gpd
 import pytest
 import shapely
+import sqlalchemy as sa
 from sqlalchemy import event
 
 from capmap import pins as P
@@ -234,8 +235,28 @@ def test_a_database_outage_answers_503_and_recovers_by_itself(tmp_path, squares_
                 assert answer.status == 200, (route, answer.status, answer.text[:300])
             up_s = time.monotonic() - started
             assert server.workers() == workers
+
+            # Every pooled connection cut while the server stays up (a failover, an idle timeout
+            # in a firewall): each worker notices on its next checkout and connects again.
+            cut = _terminate_connections(cluster.url)
+            assert cut >= 2  # at least one pooled connection per worker
+            for route in routes:
+                answer = officer.request(route)
+                assert answer.status == 200, (route, answer.status, answer.text[:300])
     print(f"\ndatabase down: {len(routes)} routes answered 503 in {down_s:.2f} s; "
           f"back up: the same {len(routes)} answered 200 in {up_s:.2f} s")
+
+
+def _terminate_connections(url: str) -> int:
+    """End every other connection to the database of `url`; how many there were."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"),
+                              poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        ended = conn.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar_one()
+    engine.dispose()
+    return ended
 
 
 def _load_squares(store, squares_bng, tmp_path) -> None:
