@@ -333,6 +333,36 @@ def test_the_memory_cap_stops_a_reader_through_both_routes(app, generated, traps
     assert not any((Path(app.instance_path) / "uploads").iterdir())
 
 
+def self_crossing_star(vertices: int) -> bytes:
+    """A GeoJSON polygon drawn as a star {n/(n//2)} near the sample data: every edge crosses
+    almost every other, so repairing it means computing about n²/2 crossings."""
+    step = (np.arange(vertices + 1) * (vertices // 2)) % vertices
+    angle = 2 * np.pi * step / vertices
+    ring = np.column_stack([-3.81 + 0.018 * np.cos(angle), 56.395 + 0.01 * np.sin(angle)])
+    return json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"code": "S01", "name": "Star"},
+        "geometry": {"type": "Polygon", "coordinates": [np.round(ring, 7).tolist()]}}]}).encode()
+
+
+@pytest.mark.slow
+def test_a_small_file_that_is_costly_to_repair_is_stopped_by_the_cpu_limit(app, traps) -> None:
+    """26 kB: a 1,001-vertex self-crossing star takes more than 10 s of CPU to repair (measured);
+    with a 2 s CPU limit both routes answer 413 naming it, and the worker carries on."""
+    app.config["UPLOAD_CPU_SECONDS"] = 2
+    public, admin = app.test_client(), logged_in(app, "ada", ["admin"])
+    data = self_crossing_star(1001)
+    assert len(data) < 30_000
+    for client, url, form in ((public, "/planscape/result", None),
+                              (admin, "/admin/import", BOUNDARY_FORM)):
+        answer = post_file(client, url, data, "star.geojson", form)
+        assert answer.status_code == 413, answer.get_data(as_text=True)
+        assert answer.get_json()["message"] == (
+            "star.geojson: reading it needed more than 2 s of CPU time; the limit was reached "
+            "and reading was stopped")
+    assert post_file(public, "/planscape/result", LEITH, "leith.geojson").status_code == 200
+    assert not any((Path(app.instance_path) / "uploads").iterdir())
+
+
 # -- GDAL paths in form fields -----------------------------------------------------------------
 
 LEITH = (HOSTILE / "outside_the_data.geojson").read_bytes()
