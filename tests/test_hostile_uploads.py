@@ -528,6 +528,12 @@ class Served:
         finally:
             conn.close()
 
+    def worker_rss_mb(self) -> float:
+        """The resident memory of the worker, in MB."""
+        with open(f"/proc/{self.worker()}/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) for line in status
+                        if line.startswith("VmRSS:")) / 1024
+
     def worker(self) -> int:
         """The process id of the master's one worker."""
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -636,6 +642,8 @@ def test_a_200_mb_body_is_refused_by_a_real_server(served: Served, chunked: bool
 def test_a_reader_over_the_cap_leaves_a_real_server_answering(served: Served,
                                                                generated) -> None:
     worker = served.worker()
+    assert finder_upload(served, "leith.geojson", LEITH)[0] == 200  # caches loaded
+    start_rss = served.worker_rss_mb()
     status, answer = finder_upload(served, "polygon_5m_vertices.zip",
                                    generated["polygon_5m_vertices.zip"].read_bytes())
     assert status == 413 and answer["message"] == (
@@ -647,4 +655,7 @@ def test_a_reader_over_the_cap_leaves_a_real_server_answering(served: Served,
     assert finder_upload(served, "leith.geojson", LEITH)[0] == 200
     assert served.request("GET", "/planscape")[0] == 200
     assert served.worker() == worker  # the worker itself never died
+    grown = served.worker_rss_mb() - start_rss
+    print(f"gunicorn worker RSS grew {grown:.1f} MB")
+    assert grown < PARENT_GROWTH_MB
     assert b"Traceback" not in served.log.read_bytes()
