@@ -22,6 +22,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import re
 import resource
 import signal
 import tempfile
@@ -41,10 +42,11 @@ MB = 1024 * 1024
 PRELOAD = ["capmap.uploads", "capmap.search"]
 STDERR_NAME = ".reader-stderr"
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
+_EXIT_SECONDS = 5.0
 # What a memory failure looks like when it surfaces as text (GDAL, GEOS, the C++ runtime).
 _MEMORY_WORDS = ("memoryerror", "bad_alloc", "out of memory", "not enough memory",
-                 "cannot allocate memory",
-                 "failed to allocate", "malloc")
+                 "cannot allocate memory", "failed to allocate", "malloc")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s'\",;:()]+")
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,9 @@ def run(call: Callable[[], Any], *, name: str, folder: Path, limits: ChildLimits
         message = None if timed_out else _receive(receive)
     finally:
         receive.close()
-        if message is None and child.is_alive():
+        if message is not None:
+            child.join(_EXIT_SECONDS)  # it has answered; give it a moment to exit by itself
+        if child.is_alive():
             child.kill()
         child.join()
     seconds = time.perf_counter() - start
@@ -107,7 +111,9 @@ def run(call: Callable[[], Any], *, name: str, folder: Path, limits: ChildLimits
     if kind == "error":
         raise value
     log.error("reading %s failed unexpectedly in the child: %s", name, value)
-    raise ValidationError(f"{name} could not be read: {value}")
+    # Never show a path on this machine (the upload's folder is in most such messages).
+    shown = _ABSOLUTE_PATH.sub("<path>", value.replace(str(folder), "."))
+    raise ValidationError(f"{name} could not be read: {shown}")
 
 
 def _receive(conn: Connection) -> tuple | None:
