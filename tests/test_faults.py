@@ -460,3 +460,28 @@ def test_sqlalchemy_is_the_only_path_to_the_database():
               if ".engine.connect(" in p.read_text() or ".engine.begin(" in p.read_text()]
     assert users == ["src/capmap/storage/store.py"]
 
+
+
+def test_workers_starting_together_share_one_whole_secret_key(tmp_path):
+    # Every gunicorn worker builds the app, and the first run makes instance/secret_key: a worker
+    # must never read the key before it is written whole, or its sessions would not be the others'.
+    # (Creating the file and then writing it lost this race in about one start in ten.)
+    from app import _instance_secret
+
+    for run in range(20):
+        folder = tmp_path / f"instance{run}"
+        barrier = threading.Barrier(16)
+        keys: list[str] = []
+
+        def start_worker(folder=folder, barrier=barrier, keys=keys) -> None:
+            barrier.wait()
+            keys.append(_instance_secret(folder))
+
+        threads = [threading.Thread(target=start_worker) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(set(keys)) == 1 and len(keys[0]) == 64, (run, set(keys))
+        assert [p.name for p in folder.iterdir()] == ["secret_key"]  # no drafts left behind
+        assert (folder / "secret_key").stat().st_mode & 0o777 == 0o600
