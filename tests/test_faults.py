@@ -485,3 +485,30 @@ def test_workers_starting_together_share_one_whole_secret_key(tmp_path):
         assert len(set(keys)) == 1 and len(keys[0]) == 64, (run, set(keys))
         assert [p.name for p in folder.iterdir()] == ["secret_key"]  # no drafts left behind
         assert (folder / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_a_full_disk_is_one_clear_line_from_the_command_line(loaded, tmp_path):
+    from click.testing import CliRunner
+
+    from capmap.cli import cli
+
+    before = _state(loaded)
+    with loaded.engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+
+    def limit(dbapi, _record) -> None:
+        dbapi.execute(f"PRAGMA max_page_count = {pages + 4}")
+
+    # On every engine this process makes while the command runs: the command opens its own.
+    event.listen(sa.Engine, "connect", limit)
+    try:
+        result = CliRunner().invoke(cli, ["--db", loaded.url, "import", "responses",
+                                          str(_responses_csv(tmp_path / "responses.csv"))])
+    finally:
+        event.remove(sa.Engine, "connect", limit)
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(
+        "Error: the database is out of space (its disk or size limit is full); nothing was stored")
+    assert "Traceback" not in result.output
+    assert _state(loaded) == before
