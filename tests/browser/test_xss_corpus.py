@@ -140,6 +140,10 @@ OPEN_ALL = """() => {
 }"""
 
 
+POPUPS_FILLED = ("() => [...document.querySelectorAll('.pin-popup strong')]"
+                 ".every(e => e.textContent !== 'Loading…')")
+
+
 @dataclass
 class Hostile:
     """capmap served over the sample data with hostile text loaded."""
@@ -292,7 +296,7 @@ def hpage(browser, hostile_server, traffic) -> Iterator[object]:
 
 # -- checking a view ---------------------------------------------------------------------------
 
-VIEWS: list[str] = []   # every view checked in this run, for the count in the last test
+VIEWS: list[str] = []   # every view checked in this run
 
 
 def _clean(page, traffic, where: str) -> None:
@@ -316,13 +320,13 @@ def _shows(page, tags: list[str], where: str) -> None:
 
 def visit(page, traffic, url: str, tags: list[str] = (), tip_tags: list[str] = ()) -> int:
     """Open `url`, then every tooltip and popup on its maps; check it and what it shows."""
-    page.goto(url)
-    page.wait_for_load_state("networkidle")
+    fetched = url.startswith("/pins")   # the pin map fetches its pins and outlines
+    page.goto(url, wait_until="networkidle" if fetched else "load")
     _clean(page, traffic, url)
     _shows(page, list(tags), url)
     opened = page.evaluate(OPEN_ALL)
-    page.wait_for_load_state("networkidle")  # pin popups fetch their text
-    page.wait_for_timeout(100)               # let any image error event fire
+    page.wait_for_function(POPUPS_FILLED)   # pin popups fetch their text
+    page.wait_for_timeout(50)               # let any image error event fire
     _clean(page, traffic, f"{url} (tooltips and popups)")
     _shows(page, list(tip_tags), f"{url} (tooltips and popups)")
     return opened
@@ -478,3 +482,145 @@ class open_store_of:
 
     def __exit__(self, *exc) -> None:
         self.store.close()
+
+
+# -- staff pages -------------------------------------------------------------------------------
+
+HOSTILE_USER = f"XSS-user{SHORT}"
+
+
+def test_moderation_dashboards_and_imports_show_every_payload_as_text(hpage, hostile_server, traffic,
+                                                                      tmp_path):
+    traffic.expect_error("status of 4")   # the refused import settings below
+    page, h = hpage, hostile_server
+    log_in(page, HOSTILE_USER)
+    _clean(page, traffic, "logged in as a hostile username")
+    visit(page, traffic, "/moderate", [HOSTILE_USER])
+    visit(page, traffic, "/moderate?status=published", [HOSTILE_USER])
+    for ref, tags in (("HX-P1", [PIN_CATEGORY, "pin-description-published-1", "pin-contact-1",
+                                 "sample_dz-name-2"]),
+                      ("HX-P2", ["pin-description-pending-2", "pin-contact-2"])):
+        visit(page, traffic, f"/moderate/pins/{h.pin_ids[ref]}", tags)
+    # Hide a pin with a hostile reason: the history shows it, and who decided.
+    pin = h.pin_ids["HX-P1"]
+    page.goto(f"/moderate/pins/{pin}")
+    page.locator(f"#reason-{pin}").fill(hostile("reason"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Hide").click()
+    _clean(page, traffic, "pin hidden")
+    _shows(page, ["reason", HOSTILE_USER], "the pin's history")
+    page.get_by_role("button", name=f"Log out {HOSTILE_USER}").click()
+    page.wait_for_load_state()
+
+    log_in(page, "xss-admin")
+    campaign = hostile("campaign")
+    visit(page, traffic, "/dashboard/engagement", ["campaign"], ["sample_dz-name-0"])
+    page.goto("/dashboard/engagement")
+    page.get_by_label("Campaign").select_option(campaign)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show").click()
+    _clean(page, traffic, "engagement dashboard filtered by a hostile campaign")
+    _shows(page, ["campaign"], "engagement dashboard filtered")
+    visit(page, traffic, "/dashboard/plans", ["plan-title"], ["plan-title", "cap-title"])
+
+    # A plans file uploaded under a hostile name, previewed and stored through the web import.
+    path = tmp_path / f"plans {SHORT}.geojson"
+    with open_store_of(h) as store:
+        area = store.areas("sample_dz", codes=h.hood_codes[3:5])
+    geometry = shapely.geometry.mapping(shapely.union_all(area.geometry.values))
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "geometry": geometry,
+        "properties": {"ref": "HX-WEB", "type": "local_place_plan", "title": hostile("web-plan-title"),
+                       "owner": hostile("web-plan-owner")}}]}))
+    page.goto("/admin/import")
+    page.get_by_label("What the file holds").select_option("plans")
+    page.get_by_label("File", exact=True).set_input_files(path)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Preview").click()
+    _clean(page, traffic, "import preview")
+    _shows(page, ["web-plan-title", "web-plan-owner"], "import preview")
+    assert page.evaluate(OPEN_ALL) >= 0
+    with page.expect_navigation():
+        page.get_by_role("button", name="Store these rows").click()
+    _clean(page, traffic, "import done")
+    visit(page, traffic, "/", ["web-plan-title"], ["web-plan-title"])
+
+    # Hostile import settings come back in the refusal, as text.
+    page.goto("/admin/import")
+    page.get_by_label("What the file holds").select_option("boundaries")
+    page.get_by_label("File", exact=True).set_input_files(path)
+    page.get_by_label("Layer id (e.g. dz11)", exact=True).fill("hx_layer")
+    page.get_by_label("Vintage", exact=True).fill("2026")
+    page.get_by_label("Code field", exact=True).fill(hostile("setting"))
+    page.get_by_label("Title", exact=True).fill(hostile("setting-title"))
+    with page.expect_response(lambda r: r.request.method == "POST") as sent:
+        page.get_by_role("button", name="Preview").click()
+    assert sent.value.status in (400, 422)
+    _clean(page, traffic, "import refused for a hostile code field")
+    _shows(page, ["XSS-setting"], "import refusal")
+
+
+# -- JSON and files ------------------------------------------------------------------------------
+
+HTML_TYPES = ("text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml")
+
+
+def _data_urls(h: Hostile) -> list[tuple[str, int]]:
+    """Every JSON answer and export of the hostile records: (URL, expected status)."""
+    with open_store_of(h) as store:
+        point = Engine(store).layer("sample_dz").inner_points[0]
+    codes = ",".join(h.hood_codes)
+    pin = h.pin_ids["HX-P0"]
+    urls = [(f"/api/lookup?lon={point.x}&lat={point.y}", 200),
+            (f"/api/planscape?layer=sample_dz&codes={codes}", 200),
+            ("/api/layers/sample_dz/areas?zoom=10", 200),
+            ("/api/layers/sample_dz/areas?zoom=10&format=compact", 200),
+            ("/api/coverage/plans", 200), ("/api/coverage/engagement?layer=sample_dz", 200),
+            (f"/api/layers/{SHORT}/areas", 422), (f"/api/planscape?layer=sample_dz&codes={SHORT}", 422),
+            ("/api/openapi.json", 200), ("/ogc/api", 200), ("/health", 200),
+            ("/pins/data.json", 200), (f"/pins/{pin}.json", 200),
+            ("/ogc/collections?f=json", 200), ("/ogc/collections/sample_dz?f=json", 200),
+            ("/ogc/collections/plans/items?f=json&limit=1000", 200),
+            ("/ogc/collections/actions/items?f=json&limit=1000", 200),
+            ("/ogc/collections/pins/items?f=json&limit=1000", 200),
+            (f"/ogc/collections/plans/items/{h.plan_ids['HX-LP']}?f=json", 200),
+            (f"/ogc/collections/{SHORT}?f=json", 404),
+            (f"/planscape/result?layer=sample_dz&codes={codes}&format=csv", 200),
+            (f"/planscape/result?layer=sample_dz&codes={codes}&format=geojson", 200),
+            (f"/planscape/result?layer=sample_dz&codes={codes}&format=gpkg", 200)]
+    urls += [(f"/dashboard/engagement.csv?table={t}", 200) for t in ("areas", "gaps", "equity", "outreach")]
+    urls += [(f"/dashboard/plans.csv?table={t}", 200) for t in ("areas", "per_plan", "overdue")]
+    # Plans in every format; the other layers holding hostile text in the text formats.
+    urls += [(f"/export/plans.{fmt}", 200) for fmt in ("geojson", "kml", "csv", "gpkg", "shp", "fgb")]
+    urls += [(f"/export/{layer}.{fmt}", 200) for fmt in ("geojson", "kml", "csv")
+             for layer in ("actions", "pins", "sample_wards", "responses", "engagement", "plan_coverage")]
+    urls += [(f"/export/{layer}.csv-lonlat", 200) for layer in ("actions", "pins", "responses")]
+    return urls
+
+
+def test_json_and_files_are_never_served_as_html(hpage, hostile_server, traffic):
+    from playwright.sync_api import Error
+
+    traffic.expect_error("status of 4")  # the refusals of hostile layer names and codes
+    log_in(hpage, "xss-admin")  # an admin gets every export, exact points and all
+    opened = downloaded = 0
+    for url, status in _data_urls(hostile_server):
+        answer = hpage.request.get(url)
+        assert answer.status == status, (url, answer.status, answer.text()[:300])
+        kind = answer.headers["content-type"].split(";")[0].strip().lower()
+        assert kind not in HTML_TYPES, f"{url} is served as {kind}"
+        assert answer.headers.get("x-content-type-options") == "nosniff", url
+        if url.startswith("/export/") and status == 200:
+            assert answer.headers["content-disposition"].startswith("attachment"), url
+            if not url.startswith("/export/plans."):  # the browser downloads them all alike
+                continue
+        try:
+            hpage.goto(url)
+        except Error as exc:
+            assert "Download is starting" in str(exc), (url, str(exc)[:200])
+            downloaded += 1
+            continue
+        _clean(hpage, traffic, f"{url} opened in the browser")
+        opened += 1
+    assert opened >= 15 and downloaded >= 6, (opened, downloaded)
+
