@@ -176,7 +176,8 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
     post["requestBody"] = {"required": True, "content": {"application/json": {"schema": _polygon_body()}}}
     day = {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
     text = {"type": "string"}
-    engagement = [_param("layer", "query", "a layer id (default: the neighbourhood layer)", layer),
+    engagement = [_param("layer", "query", "a layer id (empty or absent: the neighbourhood layer)",
+                         {"type": "string", "enum": [*layer_ids, ""]}),
                   _param("campaign", "query", "only this campaign", text),
                   _param("channel", "query", "only this channel", text),
                   _param("theme", "query", "only this theme", text),
