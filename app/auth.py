@@ -88,9 +88,10 @@ def role_required(*roles: str):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: never an absolute URL an attacker could plant."""
+    """Only a path on this site: never an absolute URL an attacker could plant. Browsers read a
+    backslash as a slash and drop tabs and new lines, so "/\\evil.example" would leave the site."""
     if not target or urlsplit(target).netloc or not target.startswith("/") or \
-            target.startswith("//"):
+            target.startswith("//") or "\\" in target or any(ord(c) < 32 for c in target):
         return url_for("public.home")
     return target
 

@@ -33,6 +33,12 @@ def test_next_never_leaves_the_site(app, client):
     answer = client.post("/login?next=//evil.example/x", data={"username": "olivia",
                                                                "password": PASSWORD})
     assert answer.headers["Location"] == "/"
+    # Browsers read "/\evil.example" as "//evil.example" and drop tabs and new lines.
+    for planted in ("/\\evil.example/x", "/%5Cevil.example/x", "/%09/evil.example/x", "/%0A/evil.example"):
+        answer = client.post(f"/login?next={planted}", data={"username": "olivia", "password": PASSWORD})
+        assert answer.headers["Location"] == "/", planted
+    answer = client.post("/login?next=/plans/1%3Fx%3D1", data={"username": "olivia", "password": PASSWORD})
+    assert answer.headers["Location"] == "/plans/1?x=1"
 
 
 def test_logout_needs_a_post(officer):
