@@ -55,6 +55,8 @@ def requests_of(app) -> list[tuple[str, str, str]]:
     """(endpoint, method, path) for every method of every registered route."""
     out = []
     for rule in app.url_map.iter_rules():
+        missing = rule.arguments - set(URL_VALUES)
+        assert not missing, f"{rule.rule}: give URL_VALUES a real value for {sorted(missing)}"
         values = {k: v for k, v in URL_VALUES.items() if k in rule.arguments}
         if "filename" in rule.arguments:
             values["filename"] = FILENAMES[rule.endpoint]
