@@ -37,6 +37,7 @@ from capmap.planscape import Query, codes_query, planscape, point_query
 from capmap.progress import CLOSED
 from capmap.search import (
     KIND_ORDER,
+    QUERY_MAX_VERTICES,
     choice_groups,
     compact_geojson,
     display_frames,
@@ -251,6 +252,7 @@ def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
     touched = [{"layer": layers[k].layer, "areas": v} for k, v in answer["areas"].items() if v]
     touched.sort(key=lambda t: (_kind_rank(t["layer"].kind), t["layer"].id))
     return {"result": answer, "map": render(fmap), "areas": touched, "links": _links(query),
+            "max_vertices": QUERY_MAX_VERTICES,
             "title": _describe(engine, answer), "themes": _by_theme(answer["actions"]),
             "statuses": ACTION_STATUSES, "labels": PLAN_LABELS}
 

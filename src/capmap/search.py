@@ -34,6 +34,12 @@ MAX_TEXT = 100
 # Coordinates of drawn and uploaded polygons are kept to 6 decimals (about 0.1 m) so that a link
 # holding the polygon as text asks exactly the same question again.
 DECIMALS = 6
+# An uploaded boundary with more vertices than this is simplified (topology kept) before it is
+# asked about, by the smallest of SIMPLIFY_METRES that brings it under: a full-resolution
+# coastline would otherwise cost the planscape minutes. Data zones have up to a few thousand.
+QUERY_MAX_VERTICES = 20_000
+SIMPLIFY_METRES = (1, 2, 5, 10, 20, 50, 100, 200, 500)
+_METRES_PER_DEGREE = 111_000  # of latitude; a degree of longitude in Scotland is shorter
 # Larger kinds first when matches are equally good.
 KIND_ORDER = ("council", "ward", "locality", "intermediate", "community", "neighbourhood")
 _POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
@@ -240,9 +246,24 @@ def upload_query(path: Path, name: str, *, limits: ReadLimits, max_km2: float) -
     repaired = shapely.make_valid(polygons)
     union = shapely.union_all(shapely.get_parts(repaired)[
         np.isin(shapely.get_type_id(shapely.get_parts(repaired)), (3, 6))])
+    union, metres = _within_vertex_budget(union, name)
     query = drawn_query(shapely.geometry.mapping(union), max_km2=max_km2)
     return replace(query, described={"source": "upload", "file": name, "features": len(frame),
-                                     "repaired": invalid})
+                                     "repaired": invalid, "simplified_m": metres})
+
+
+def _within_vertex_budget(geometry: shapely.Geometry, name: str) -> tuple[shapely.Geometry, int]:
+    """The geometry (lon/lat), simplified if it has over QUERY_MAX_VERTICES vertices; the
+    tolerance used in metres (0 when it was not simplified)."""
+    if shapely.get_num_coordinates(geometry) <= QUERY_MAX_VERTICES:
+        return geometry, 0
+    for metres in SIMPLIFY_METRES:
+        simpler = shapely.simplify(geometry, metres / _METRES_PER_DEGREE, preserve_topology=True)
+        if shapely.get_num_coordinates(simpler) <= QUERY_MAX_VERTICES:
+            return simpler, metres
+    raise ValidationError(f"{name}: the boundary keeps more than {QUERY_MAX_VERTICES:,} vertices "
+                          f"even simplified to {SIMPLIFY_METRES[-1]} m; expected the outline "
+                          "of one area")
 
 
 # -- what the result pages show -----------------------------------------------------------------

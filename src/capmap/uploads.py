@@ -17,6 +17,7 @@ from capmap.io import isolated
 from capmap.io.prepare import PlanFields
 from capmap.io.readers import ReadLimits
 from capmap.layers import make_layer_def
+from capmap.maps.render import simplified_for_preview
 from capmap.models import ImportReport, LayerDef
 from capmap.storage import Store, open_store
 
@@ -65,13 +66,17 @@ def run_import(store: Store, kind: str, path: Path, settings: dict[str, str], *,
 
 
 def preview_import(store_url: str, kind: str, path: Path, settings: dict[str, str],
-                   limits: ReadLimits) -> ImportReport:
-    """run_import(preview=True) on the store at `store_url`: the part a reader child runs."""
+                   limits: ReadLimits, *, for_display: bool = False) -> ImportReport:
+    """run_import(preview=True) on the store at `store_url`: the part a reader child runs.
+    `for_display` simplifies the preview's geometries for a map (they are then only shown)."""
     store = open_store(store_url)
     try:
-        return run_import(store, kind, path, settings, limits=limits, preview=True)
+        report = run_import(store, kind, path, settings, limits=limits, preview=True)
     finally:
         store.close()
+    if for_display and report.preview is not None:
+        report.preview = simplified_for_preview(report.preview)
+    return report
 
 
 def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str], *,
@@ -81,7 +86,7 @@ def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str
     limits (temporary files in the upload's own folder); unless `preview`, the checked rows
     are then stored here, as run_import would store them."""
     start = time.perf_counter()
-    call = partial(preview_import, store.url, kind, path, settings, limits)
+    call = partial(preview_import, store.url, kind, path, settings, limits, for_display=preview)
     report: ImportReport = isolated.run(call, name=path.name, folder=path.parent,
                                         limits=child).value
     if preview:

@@ -16,6 +16,7 @@ from capmap.maps.style import NO_DATA_COLOUR, PLAN_COLOURS, PLAN_LABELS, area_st
 
 # About 1 m at Scotland's latitudes: finer than a screen pixel at any zoom the maps allow.
 DISPLAY_DECIMALS = 5
+PREVIEW_STEPS = 10_000  # an import preview's geometries are simplified to its extent / this
 # folium's header brings a viewport meta with user-scalable=no and maximum-scale=1, which stops
 # people zooming the page (WCAG 1.4.4; axe's meta-viewport rule). The pages set their own viewport.
 _VIEWPORT_META = re.compile(r"<meta\s+name=\"viewport\"[^>]*>\s*", re.IGNORECASE)
@@ -161,12 +162,25 @@ def add_action_markers(fmap: folium.Map, actions: gpd.GeoDataFrame, colours: dic
     group.add_to(fmap)
 
 
+def simplified_for_preview(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The frame with its geometries simplified to its extent / PREVIEW_STEPS (about a tenth of
+    a pixel of a 1,000 px map): an upload may hold millions of vertices, which a page would
+    otherwise carry whole."""
+    present = frame.geometry.notna() & ~frame.geometry.is_empty
+    if not present.any():
+        return frame
+    minx, miny, maxx, maxy = frame[present].total_bounds
+    tolerance = max(maxx - minx, maxy - miny) / PREVIEW_STEPS
+    return frame.set_geometry(shapely.simplify(frame.geometry.values, tolerance))
+
+
 def preview_map(frame: gpd.GeoDataFrame, assets: Assets, tiles: Tiles | None,
                 limit: int = 2000) -> MapParts | None:
     """The first `limit` geometries of an import preview on a map (None when none are located)."""
     located = frame[frame.geometry.notna() & ~frame.geometry.is_empty].head(limit)
     if located.empty:
         return None
+    located = simplified_for_preview(located)
     fmap = base_map(tuple(located.total_bounds), assets, tiles)
     folium.GeoJson(display_frame(located, []), name="Preview",
                    style_function=lambda _f: {"color": "#d55e00", "weight": 1.5,
