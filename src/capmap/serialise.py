@@ -23,9 +23,14 @@ def plain(value):
     return value
 
 
+# One encoder: json.dumps with options builds a new one on every call, which costs more than
+# encoding a short value.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def json_text(value) -> str:
     """JSON as the web app sends it: keys sorted, no spaces, non-ASCII escaped."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def _split(value) -> list[str]:
