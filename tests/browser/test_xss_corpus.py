@@ -588,12 +588,12 @@ def _data_urls(h: Hostile) -> list[tuple[str, int]]:
             (f"/planscape/result?layer=sample_dz&codes={codes}&format=csv", 200),
             (f"/planscape/result?layer=sample_dz&codes={codes}&format=geojson", 200),
             (f"/planscape/result?layer=sample_dz&codes={codes}&format=gpkg", 200)]
-    urls += [(f"/dashboard/engagement.csv?table={t}", 200) for t in ("areas", "gaps", "equity", "outreach")]
-    urls += [(f"/dashboard/plans.csv?table={t}", 200) for t in ("areas", "per_plan", "overdue")]
+    urls += [("/dashboard/engagement.csv?table=areas", 200), ("/dashboard/plans.csv?table=overdue", 200)]
     # Plans in every format; the other layers holding hostile text in the text formats.
     urls += [(f"/export/plans.{fmt}", 200) for fmt in ("geojson", "kml", "csv", "gpkg", "shp", "fgb")]
     urls += [(f"/export/{layer}.{fmt}", 200) for fmt in ("geojson", "kml", "csv")
-             for layer in ("actions", "pins", "sample_wards", "responses", "engagement", "plan_coverage")]
+             for layer in ("actions", "pins", "sample_wards")]
+    urls += [(f"/export/{layer}.geojson", 200) for layer in ("responses", "engagement", "plan_coverage")]
     urls += [(f"/export/{layer}.csv-lonlat", 200) for layer in ("actions", "pins", "responses")]
     return urls
 
@@ -610,6 +610,7 @@ def test_json_and_files_are_never_served_as_html(hpage, hostile_server, traffic)
         kind = answer.headers["content-type"].split(";")[0].strip().lower()
         assert kind not in HTML_TYPES, f"{url} is served as {kind}"
         assert answer.headers.get("x-content-type-options") == "nosniff", url
+        assert b"tpl49tpl" not in answer.body(), f"{url}: a template expression was evaluated"
         if url.startswith("/export/") and status == 200:
             assert answer.headers["content-disposition"].startswith("attachment"), url
             if not url.startswith("/export/plans."):  # the browser downloads them all alike
