@@ -182,7 +182,8 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
                   _param("channel", "query", "only this channel", text),
                   _param("theme", "query", "only this theme", text),
                   _param("from", "query", "responses on or after this date (empty: no limit)", day),
-                  _param("to", "query", "responses on or before this date (empty: no limit)", day)]
+                  _param("to", "query", "responses on or before this date, not before from (empty: no "
+                         "limit)", day)]
     paths = {
         "/api/lookup": {"get": _get(
             "the areas of every layer and the plans at a point", "lookup",
