@@ -175,6 +175,11 @@ def detailed_circle(target: Path, vertices: int) -> Path:
 def generated(tmp_path_factory) -> dict[str, Path]:
     """The corpus items too large to commit, built once."""
     folder = tmp_path_factory.mktemp("generated")
+    folders = folder / "deep_folders.kml"
+    folders.write_text('<?xml version="1.0" encoding="utf-8"?>\n<kml xmlns="http://www.opengis.net/'
+                       'kml/2.2"><Document>' + "<Folder>" * 200_000 + "<Placemark><Point>"
+                       "<coordinates>-3.81,56.395</coordinates></Point></Placemark>"
+                       + "</Folder>" * 200_000 + "</Document></kml>\n")
     nested = folder / "deep_nesting.geojson"
     nested.write_text('{"type": "FeatureCollection", "features": ' + "[" * 100_000
                       + "]" * 100_000 + "}")
@@ -183,7 +188,7 @@ def generated(tmp_path_factory) -> dict[str, Path]:
             "zip_bomb.zip": zip_bomb(folder / "zip_bomb.zip", 120 * MB),
             "circle_490k_vertices.geojson": detailed_circle(
                 folder / "circle_490k_vertices.geojson", 490_000),
-            "deep_nesting.geojson": nested}
+            "deep_nesting.geojson": nested, "deep_folders.kml": folders}
 
 
 # -- the corpus through both routes ------------------------------------------------------------
@@ -247,6 +252,7 @@ CORPUS: dict[str, tuple[Expect, Expect]] = {
         Expect(400, r"choose a boundary file ending in \.geojson, \.json, \.gpkg, \.zip, \.kml"),
         Expect(400, r"lying_feature_count\.fgb: no layer can be read from it as FlatGeobuf; the "
                     r"file is damaged or its header does not match its content")),
+    "deep_folders.kml": both(400, r"deep_folders\.kml could not be read as KML: ERROR parsing kml"),
     "circle_490k_vertices.geojson": (
         Expect(200, r"The boundary in circle_490k_vertices\.geojson was simplified\s+to within "
                     r"\d+ m \(at most 20,000 points\)"),
