@@ -129,6 +129,10 @@ def test_the_only_unguarded_writes_are_the_read_only_apis(csrf_app):
     exempt = [(r.endpoint, sorted(r.methods & WRITE_METHODS)) for r in csrf_app.url_map.iter_rules()
               if r.methods & WRITE_METHODS and r.endpoint.split(".")[0] in READ_ONLY_BLUEPRINTS]
     assert exempt == [("api.api_planscape_polygon", ["POST"])]
+    # ... and it is really exempt: a query posted without a token is answered.
+    answer = csrf_app.test_client().post("/api/planscape", data=_postcode_box(),
+                                         content_type="application/json")
+    assert answer.status_code == 200 and answer.get_json()["plans"]
 
 
 def test_every_form_route_refuses_a_missing_or_wrong_token_and_changes_nothing(csrf_app):
