@@ -8,10 +8,10 @@ from datetime import date
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app.store import get_engine, get_store
+from app.store import get_engine, get_shared_cache, get_store
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
 from capmap.errors import InputError
-from capmap.mapdata import layer_payload
+from capmap.mapdata import layer_payload_json
 from capmap.planscape import codes_query, lookup_json, planscape, point_query, polygon_query
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -92,8 +92,9 @@ def api_layer_areas(layer_id: str):
     raw = request.args.get("zoom", "10")
     if not (raw.isascii() and raw.isdigit()):
         raise InputError(f"zoom must be a whole number from 0 to 18, got {raw[:20]!r}")
-    body = layer_payload(get_engine(), layer_id, int(raw), request.args.get("format", "geojson"))
-    return jsonify(body)
+    text = layer_payload_json(get_engine(), layer_id, int(raw), request.args.get("format", "geojson"),
+                              get_shared_cache())
+    return current_app.response_class(f"{text}\n", mimetype="application/json")
 
 
 @bp.get("/coverage/plans")

@@ -30,6 +30,10 @@ DEFAULTS.update({
     # changed at most this often (ms): another process's writes show up to this late (a worker's
     # own at once), and a database outage is noticed as late. 0 asks on every request.
     "VERSION_CHECK_MS": 1000,
+    # Map payloads built once for every worker and server: a Redis URL such as
+    # "redis://127.0.0.1:6379" (pip install capmap[redis]); None keeps them per worker.
+    "CACHE_REDIS_URL": None,
+    "CACHE_KEY_PREFIX": "capmap-cache",
     # Largest polygon the planscape accepts, in km² (Highland, the largest council, is ~26,000).
     "PLANSCAPE_MAX_KM2": 30_000.0,
     # Public engagement figures: counts below this show as "<5" and their rates are withheld.

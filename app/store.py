@@ -2,6 +2,7 @@
 
 from flask import current_app
 
+from capmap.cache import SharedCache
 from capmap.engine import Engine
 from capmap.storage import Store, open_store
 
@@ -23,3 +24,16 @@ def get_engine() -> Engine:
                         check_every=float(current_app.config["VERSION_CHECK_MS"]) / 1000)
         current_app.extensions["capmap_engine"] = engine
     return engine
+
+
+def get_shared_cache() -> SharedCache | None:
+    """The Redis cache shared by every worker (CACHE_REDIS_URL), or None when it is off."""
+    url = current_app.config["CACHE_REDIS_URL"]
+    if not url:
+        return None
+    cache = current_app.extensions.get("capmap_shared_cache")
+    if cache is None:
+        cache = SharedCache(url, current_app.config["CACHE_KEY_PREFIX"],
+                            current_app.config["DATABASE_URL"])
+        current_app.extensions["capmap_shared_cache"] = cache
+    return cache

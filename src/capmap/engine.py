@@ -47,10 +47,12 @@ class _Measured:
 
 @dataclass
 class LayerState(_Measured):
-    """One current boundary layer: its areas (EPSG:4326, by code) and their point index."""
+    """One current boundary layer: its areas (EPSG:4326, by code) and their point index.
+    `version` is the store's boundaries version read before the areas were."""
 
     layer: Layer
     areas: gpd.GeoDataFrame
+    version: int = 0
     index: AreaIndex = field(init=False)
 
     def __post_init__(self) -> None:
@@ -167,7 +169,8 @@ class Engine:
             boundaries, plans = (versions.get(k) != self._versions.get(k)
                                  for k in ("boundaries_version", "plans_version"))
             if boundaries:
-                self._layers = {la.id: LayerState(la, self.store.areas(la.id))
+                self._layers = {la.id: LayerState(la, self.store.areas(la.id),
+                                                  versions.get("boundaries_version", 0))
                                 for la in self.store.layers() if la.is_current}
             if plans:
                 self._plans = PlanState(self.store.plans())
