@@ -134,10 +134,11 @@ def server(url: str, folder: Path, extra_env: dict[str, str]):
     port = free_port()
     env = {**os.environ, "CAPMAP_TILES_URL": "", "CAPMAP_INSTANCE_PATH": str(folder / "instance"),
            "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1", **extra_env}
-    capmap = Path(sys.executable).with_name("capmap")
     log = open(folder / "server.log", "wb")
-    proc = subprocess.Popen([str(capmap), "--db", url, "serve", "--workers", str(WORKERS),
-                             "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    # The `capmap` command's own entry point, so any interpreter with capmap installed runs it.
+    proc = subprocess.Popen([sys.executable, "-c", "from capmap.cli import main; main()", "--db", url,
+                             "serve", "--workers", str(WORKERS), "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
