@@ -144,3 +144,51 @@ def test_liveness_answers_without_touching_the_database(tmp_path):
     answer = app.test_client().get("/health/live")
     assert answer.status_code == 200 and answer.get_json() == {"status": "ok"}
     assert "capmap_store" not in app.extensions and "capmap_engine" not in app.extensions
+
+
+def _reference(engine: Engine, lon: float, lat: float) -> tuple[dict, list[str]]:
+    """Every layer tested at the point, every plan tested against it: no neighbourhood shortcut."""
+    areas = {layer_id: state.index.lookup(lon, lat) for layer_id, state in engine.layers().items()}
+    plans = engine.plans()
+    hits = shapely.intersects_xy(np.asarray(plans.plans.geometry.values, dtype=object), lon, lat)
+    return {k: v for k, v in areas.items() if v is not None}, sorted(plans.plans["ref"][hits])
+
+
+def _agrees(engine: Engine, points) -> None:
+    for lon, lat in points:
+        answer = lookup(engine, lon, lat)
+        areas, refs = _reference(engine, lon, lat)
+        assert {k: v["code"] for k, v in answer["areas"].items()} == areas, (lon, lat)
+        assert sorted(p["ref"] for p in answer["plans"]) == refs, (lon, lat)
+
+
+def test_lookups_settled_by_neighbourhood_agree_with_testing_everything(sample_db):
+    store = open_store(f"sqlite:///{sample_db}")
+    try:
+        engine = Engine(store)
+        hoods = engine.neighbourhoods()
+        rng = np.random.default_rng(5)
+        minx, miny, maxx, maxy = shapely.total_bounds(hoods.lonlat)
+        points = list(zip(rng.uniform(minx, maxx, 600), rng.uniform(miny, maxy, 600), strict=True))
+        # Vertices of some neighbourhoods: on edges, where nothing is settled.
+        for geom in hoods.lonlat[:: len(hoods.lonlat) // 20]:
+            points += [tuple(xy) for xy in shapely.get_coordinates(geom)[:5]]
+        _agrees(engine, points)
+        assert sum(key.startswith("settled:") for key in engine._memo) > 100  # the shortcut ran
+    finally:
+        store.close()
+
+
+def test_a_layer_that_does_not_nest_is_tested_at_the_point(loaded, squares_bng, tmp_path):
+    shifted = squares_bng.copy()
+    shifted.geometry = shifted.geometry.translate(500, 300)  # straddles the squares
+    shifted.to_file(tmp_path / "shifted.gpkg", layer="shifted", driver="GPKG")
+    pipeline.import_boundaries(loaded, LayerDef(id="shifted", kind="ward", vintage="2026"),
+                               tmp_path / "shifted.gpkg")
+    engine = Engine(loaded)
+    rng = np.random.default_rng(9)
+    _agrees(engine, [lonlat_of(x, y) for x, y in zip(rng.uniform(X0 - 200, X0 + 2700, 300),
+                                                     rng.uniform(Y0 - 200, Y0 + 2500, 300), strict=True)])
+    settled = [v for k, v in engine._memo.items() if k.startswith("settled:")]
+    assert settled and all("shifted" not in s.areas for s in settled)
+    assert any(s.partial.size for s in settled)  # CAP-D covers half of D: tested point by point

@@ -121,6 +121,52 @@ class PlanState(_Measured):
         return [json_text(d) for d in self.details]
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What is the same at every point inside one neighbourhood (its interior): the area of each
+    other layer where one area covers the whole neighbourhood and no other reaches inside it, the
+    plans covering all of it, and those covering part of it (tested point by point). Computed
+    from `layers` and `plans`, which a caller checks are still the current ones."""
+
+    layers: dict[str, LayerState]
+    plans: PlanState
+    areas: dict[str, tuple[str, int]]  # layer id -> (code, row)
+    whole: np.ndarray
+    partial: np.ndarray
+
+
+def _boxes_meeting(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    return np.flatnonzero((bounds[:, 0] <= box[2]) & (bounds[:, 2] >= box[0])
+                          & (bounds[:, 1] <= box[3]) & (bounds[:, 3] >= box[1]))
+
+
+def _reaching_inside(geoms: np.ndarray, area: shapely.Geometry) -> np.ndarray:
+    # Interiors meet: the geometries share a point, and not only on their edges.
+    return shapely.intersects(geoms, area) & ~shapely.touches(geoms, area)
+
+
+def settle(hoods: LayerState, code: str, layers: dict[str, LayerState], plans: PlanState) -> Settled:
+    """The Settled answer inside the neighbourhood `code` of `hoods`. Exact: a point inside the
+    neighbourhood is inside an area covering it, and inside no area or plan whose interior does
+    not reach into it."""
+    row = hoods.row_of[code]
+    hood = hoods.lonlat[row]
+    box = shapely.bounds(hood)
+    areas = {hoods.layer.id: (code, row)}
+    for layer_id, state in layers.items():
+        if state is hoods:
+            continue
+        near = _boxes_meeting(state.index.bounds, box)
+        inner = near[_reaching_inside(state.index.geoms[near], hood)]
+        if len(inner) == 1 and shapely.covers(state.index.geoms[inner[0]], hood):
+            code = state.index.codes[inner[0]]
+            areas[layer_id] = (code, state.row_of[code])
+    near = _boxes_meeting(plans.bounds, box)
+    inner = near[_reaching_inside(plans.lonlat[near], hood)]
+    whole = shapely.covers(plans.lonlat[inner], hood)
+    return Settled(layers, plans, areas, inner[whole], inner[~whole])
+
+
 class StoreVersions:
     """The store's VERSIONS counters, read from the database at most every `interval` seconds,
     and at once after a write committed by this process.

@@ -16,7 +16,7 @@ import numpy as np
 import shapely
 
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
-from capmap.engine import Engine, LayerState, PlanState
+from capmap.engine import Engine, LayerState, PlanState, Settled, settle
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.validate import listed
 from capmap.serialise import action_json, json_text, plan_json, public_pin_json
@@ -208,16 +208,44 @@ def _pins_inside(store: Store, geometry) -> list[dict]:
     return [public_pin_json(row) for _, row in pins[inside].iterrows()]
 
 
+def _settled_at(engine: Engine, layers: dict[str, LayerState], plans: PlanState, lon: float,
+                lat: float) -> Settled | None:
+    """The Settled answer of the neighbourhood whose interior holds the point, or None (on an
+    edge, outside every neighbourhood, or no neighbourhood layer)."""
+    try:
+        hoods = engine.neighbourhoods()
+    except NotFound:
+        return None
+    position = hoods.index.inside(lon, lat) if hoods is not None else -1
+    if position < 0:
+        return None
+    code = hoods.index.codes[position]
+    settled = engine.memo(f"settled:{hoods.layer.id}:{code}", lambda: settle(hoods, code, layers, plans))
+    if settled.layers is not layers or settled.plans is not plans:  # reloaded meanwhile
+        settled = settle(hoods, code, layers, plans)
+    return settled
+
+
 def _at_point(engine: Engine, lon: float, lat: float
               ) -> tuple[list[tuple[str, LayerState, str, int]], PlanState, np.ndarray]:
     """At a checked point: (layer id, layer, code, row) of each current layer's area there, by
-    layer id; the plans; the rows of those covering the point."""
+    layer id; the plans; the rows of those covering the point. Inside a neighbourhood, what is
+    settled for all of it (engine.settle, once per neighbourhood) spares most point tests."""
+    layers, plans = engine.layers(), engine.plans()
+    settled = _settled_at(engine, layers, plans, lon, lat)
+    known = settled.areas if settled is not None else {}
     found = []
-    for layer_id, state in sorted(engine.layers().items()):
+    for layer_id, state in sorted(layers.items()):
+        if layer_id in known:
+            found.append((layer_id, state, *known[layer_id]))
+            continue
         code = state.index.lookup(lon, lat)
         if code is not None:
             found.append((layer_id, state, code, state.row_of[code]))
-    plans = engine.plans()
+    if settled is not None:
+        part = settled.partial
+        hits = part[shapely.intersects_xy(plans.lonlat[part], lon, lat)]
+        return found, plans, np.sort(np.concatenate([settled.whole, hits]))
     # A vector test of every plan's box: with hundreds of plans, quicker than a tree query.
     b = plans.bounds
     candidates = np.flatnonzero((b[:, 0] <= lon) & (b[:, 2] >= lon) & (b[:, 1] <= lat) & (b[:, 3] >= lat))

@@ -83,6 +83,15 @@ class AreaIndex:
             x[present], y[present] = coords[:, 0], coords[:, 1]
         return self.assign_xy(x, y)
 
+    def inside(self, lon: float, lat: float) -> int:
+        """The position in `codes` of the area whose interior holds the point (the smallest code
+        if several), or -1: outside every area, or only on edges."""
+        if self._grid is None:
+            return -1
+        candidates = self._grid.cell_areas(float(lon), float(lat))
+        hit = shapely.contains_xy(self.geoms[candidates], lon, lat)
+        return int(candidates[hit.argmax()]) if hit.any() else -1
+
     def lookup(self, lon: float, lat: float) -> str | None:
         """The code of the area at one lon/lat point, or None. Candidates come from the grid
         cell, in plain arithmetic: this runs on every map click, where an STRtree query of one
