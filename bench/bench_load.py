@@ -231,13 +231,17 @@ def bench_backend(name: str, url: str, extra_env: dict[str, str], args, folder: 
 def report(rows: list[tuple], duration: float) -> None:
     """The table, with each endpoint's throughput as a ratio of the floor's, and the target."""
     floor = {(b, c): r["rps"] for b, e, c, r in rows if e == "/health/live"}
+    floor_cpu = {(b, c): r["cpu_ms"] for b, e, c, r in rows if e == "/health/live"}
     print(f"\n{duration:g} s per run, {WORKERS} gunicorn sync workers; floor = /health/live")
     print(f"{'backend':8} {'endpoint':16} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'errors':>6} {'ratio':>6} {'server CPU ms/req':>18}")
+          f"{'errors':>6} {'ratio':>6} {'server CPU ms/req':>18} {'CPU ratio':>9}")
     for backend, endpoint, connections, r in rows:
         ratio = r["rps"] / floor[backend, connections]
+        cpu_ratio = floor_cpu[backend, connections] / r["cpu_ms"] if r["cpu_ms"] else float("nan")
         print(f"{backend:8} {endpoint:16} {connections:5d} {r['rps']:8.0f} {r['p50']:7.1f} "
-              f"{r['p99']:7.1f} {r['errors']:6d} {ratio:6.2f} {r['cpu_ms']:18.3f}")
+              f"{r['p99']:7.1f} {r['errors']:6d} {ratio:6.2f} {r['cpu_ms']:18.3f} {cpu_ratio:9.2f}")
+    print("(CPU ratio: the floor's server CPU per request over the endpoint's; it moves less than "
+          "requests/s when other work shares the machine)")
     print()
     for backend, endpoint, connections, r in rows:
         if endpoint == "/api/lookup":
