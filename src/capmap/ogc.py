@@ -35,6 +35,7 @@ RECORDS = ("plans", "actions", "pins")
 OPENAPI_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 TYPES = {"json": "application/json", "geojson": "application/geo+json", "html": "text/html"}
 DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
+MAX_OFFSET = 999_999_999_999  # more features than any store holds; keeps the number small
 # The names of CRS84 and EPSG:4326 a client may use in crs and bbox-crs; EPSG:4326 is lat/lon.
 _LONLAT = {CRS84, CRS84.replace("http:", "https:"), "OGC:CRS84", "[OGC:CRS84]",
            "urn:ogc:def:crs:OGC:1.3:CRS84"}
@@ -136,8 +137,10 @@ def _whole(params: Mapping[str, str], name: str, default: int, least: int) -> in
     if raw is None:
         return default
     text = raw.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 12) or int(text) < least:
-        raise InputError(f"{name} must be a whole number of at least {least}, got {raw[:20]!r}")
+    if not (text.isascii() and text.isdigit() and len(text) <= 15
+            and least <= int(text) <= MAX_OFFSET):
+        raise InputError(f"{name} must be a whole number from {least} to {MAX_OFFSET:,}, "
+                         f"got {raw[:20]!r}")
     return int(text)
 
 

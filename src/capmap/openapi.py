@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from capmap.crs import SCOTLAND, Region
 from capmap.mapdata import FORMATS, MAX_ZOOM, MIN_ZOOM
-from capmap.ogc import CRS84, DATE_PATTERN, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, TIME_PATTERN
+from capmap.ogc import CRS84, DATE_PATTERN, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, MAX_OFFSET, TIME_PATTERN
 from capmap.openapi_schemas import api_schemas, ogc_schemas
 
 VERSION = "0.1.0"
@@ -68,7 +68,7 @@ def _ogc_parameters(collection_ids: list[str]) -> dict:
                         {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
                          "default": DEFAULT_LIMIT}, style="form", explode=False),
         "offset": _param("offset", "query", "features to skip",
-                         {"type": "integer", "minimum": 0, "default": 0}),
+                         {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}),
         "bbox": _param("bbox", "query", "minx,miny,maxx,maxy (or minx,miny,minz,maxx,maxy,maxz) "
                        "in lon/lat (CRS84), or in lat/lon when bbox-crs is EPSG:4326; longitudes "
                        "-180 to 180, latitudes -90 to 90, miny not above maxy; a box with minx "
