@@ -28,6 +28,9 @@ def test_lookup(api):
     body = api.get(f"/api/lookup?lon={lon}&lat={lat}").get_json()
     assert body["areas"]["squares"]["code"] == "D"
     assert sorted(p["ref"] for p in body["plans"]) == ["CAP-D", "LOIP"]
+    # A point needs no plan's list of area codes (the LOIP's would list every square).
+    loip = next(p for p in body["plans"] if p["ref"] == "LOIP")
+    assert "area_codes" not in loip and loip["area_layer"] == "squares"
 
 
 def test_planscape_by_codes_and_by_point(api):

@@ -112,12 +112,19 @@ class PlanState(_Measured):
 
     @cached_property
     def details(self) -> list[dict]:
-        """Each plan's JSON details (serialise.plan_json), by row of `plans`; copy before changing."""
-        return [plan_json(self.plans.iloc[i]) for i in range(len(self.plans))]
+        """What a point lookup says of each plan, by row of `plans`; copy before changing. The
+        plan's list of area codes is left out: a council-wide plan lists hundreds, none of which
+        a point needs (/api/planscape and the OGC plans collection give them)."""
+        out = []
+        for i in range(len(self.plans)):
+            detail = plan_json(self.plans.iloc[i])
+            del detail["area_codes"]
+            out.append(detail)
+        return out
 
     @cached_property
     def details_json(self) -> list[str]:
-        """`details` in JSON: a council-wide plan lists hundreds of area codes, encoded once."""
+        """`details` in JSON, encoded once per reload."""
         return [json_text(d) for d in self.details]
 
 

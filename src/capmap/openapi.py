@@ -186,7 +186,8 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
                          "limit)", day)]
     paths = {
         "/api/lookup": {"get": _get(
-            "the areas of every layer and the plans at a point", "lookup",
+            "the areas of every layer and the plans at a point (each plan without its list of area "
+            "codes)", "lookup",
             [_param(n, "query", s["description"], s, True) for n, s in lonlat.items()],
             _ok("areas by layer and plans", "lookup"), 400, 422)},
         "/api/planscape": {
