@@ -130,7 +130,7 @@ def check_lonlat(bounds: tuple[float, float, float, float], region: Region = SCO
                  source: str = "input") -> None:
     """Refuse lon/lat bounds that are really projected metres, swapped lat/lon, or off-region."""
     minx, miny, maxx, maxy = bounds
-    if not np.all(np.isfinite([minx, miny, maxx, maxy])):
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):  # plain floats: no numpy
         raise ValidationError(f"{source}: coordinates include NaN or infinite values")
     if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
         raise ValidationError(
