@@ -192,3 +192,19 @@ def test_a_layer_that_does_not_nest_is_tested_at_the_point(loaded, squares_bng, 
     settled = [v for k, v in engine._memo.items() if k.startswith("settled:")]
     assert settled and all("shifted" not in s.areas for s in settled)
     assert any(s.partial.size for s in settled)  # CAP-D covers half of D: tested point by point
+
+
+def test_lookups_in_every_sample_neighbourhood_match_the_encoded_answer(sample_db):
+    # The sample mixes neighbourhoods where everything is settled (the answer is encoded once for
+    # the whole neighbourhood) with ones a drawn plan only partly covers (tested point by point).
+    engine = Engine(open_store(f"sqlite:///{sample_db}"), check_every=60)
+    hoods = engine.neighbourhoods()
+    whole_answers = 0
+    for row, hood in enumerate(hoods.lonlat):
+        point = shapely.point_on_surface(hood)
+        assert lookup_json(engine, point.x, point.y) == json_text(lookup(engine, point.x, point.y)), row
+        code = hoods.areas["code"].iloc[row]
+        settled = engine.memo(f"settled:{hoods.layer.id}:{code}", lambda: None)
+        whole_answers += settled is not None and settled.lookup_pieces is not None
+    assert 0 < whole_answers < len(hoods.lonlat)
+    engine.store.close()

@@ -141,6 +141,17 @@ class Settled:
     whole: np.ndarray
     partial: np.ndarray
 
+    @cached_property
+    def lookup_pieces(self) -> tuple[str, str] | None:
+        """When every layer's area is settled and no plan covers only part of the neighbourhood,
+        the lookup's areas and plans in JSON, the same at every point inside: encoded once, so
+        such a lookup does one point test and no other work. None otherwise."""
+        if len(self.partial) or self.areas.keys() != self.layers.keys():
+            return None
+        areas = ",".join(f"{json_text(layer_id)}:{self.layers[layer_id].area_json[row]}"
+                         for layer_id, (_, row) in sorted(self.areas.items()))
+        return areas, ",".join(self.plans.details_json[i] for i in np.sort(self.whole))
+
 
 def _boxes_meeting(bounds: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
     return np.flatnonzero((bounds[:, 0] <= box[2]) & (bounds[:, 2] >= box[0])

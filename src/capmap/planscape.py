@@ -229,10 +229,15 @@ def _settled_at(engine: Engine, layers: dict[str, LayerState], plans: PlanState,
 def _at_point(engine: Engine, lon: float, lat: float
               ) -> tuple[list[tuple[str, LayerState, str, int]], PlanState, np.ndarray]:
     """At a checked point: (layer id, layer, code, row) of each current layer's area there, by
-    layer id; the plans; the rows of those covering the point. Inside a neighbourhood, what is
-    settled for all of it (engine.settle, once per neighbourhood) spares most point tests."""
+    layer id; the plans; the rows of those covering the point."""
     layers, plans = engine.layers(), engine.plans()
-    settled = _settled_at(engine, layers, plans, lon, lat)
+    return _found_at(layers, plans, _settled_at(engine, layers, plans, lon, lat), lon, lat)
+
+
+def _found_at(layers: dict[str, LayerState], plans: PlanState, settled: Settled | None, lon: float,
+              lat: float) -> tuple[list[tuple[str, LayerState, str, int]], PlanState, np.ndarray]:
+    """`_at_point` given what is settled there: inside a neighbourhood, what is settled for all of
+    it (engine.settle, once per neighbourhood) spares most point tests."""
     known = settled.areas if settled is not None else {}
     found = []
     for layer_id, state in sorted(layers.items()):
@@ -266,10 +271,17 @@ def lookup_json(engine: Engine, lon: float, lat: float, region: Region = SCOTLAN
     """`lookup` as JSON text (serialise.json_text), joined from pieces encoded once per reload:
     the same text, without encoding every plan's list of area codes on each request."""
     lon, lat = check_point(lon, lat, region)
-    found, plans, covering = _at_point(engine, lon, lat)
-    areas = ",".join(f"{json_text(layer_id)}:{state.area_json[row]}" for layer_id, state, _, row in found)
+    layers, plans = engine.layers(), engine.plans()
+    settled = _settled_at(engine, layers, plans, lon, lat)
+    pieces = settled.lookup_pieces if settled is not None else None
+    if pieces is None:
+        found, plans, covering = _found_at(layers, plans, settled, lon, lat)
+        pieces = (",".join(f"{json_text(layer_id)}:{state.area_json[row]}"
+                           for layer_id, state, _, row in found),
+                  ",".join(plans.details_json[i] for i in covering))
+    areas, covering_plans = pieces
     return (f'{{"areas":{{{areas}}},"lat":{json_text(lat)},"lon":{json_text(lon)},'
-            f'"plans":[{",".join(plans.details_json[i] for i in covering)}]}}')
+            f'"plans":[{covering_plans}]}}')
 
 
 def overlap_pieces(engine: Engine, query: Query) -> gpd.GeoDataFrame:
