@@ -239,7 +239,9 @@ def test_a_database_outage_answers_503_and_recovers_by_itself(tmp_path, squares_
             # Every pooled connection cut while the server stays up (a failover, an idle timeout
             # in a firewall): each worker notices on its next checkout and connects again.
             cut = _terminate_connections(cluster.url)
-            assert cut >= 2  # at least one pooled connection per worker
+            # At least one: the workers share one listening socket, so one of them may have
+            # answered every request since the restart and hold the only pooled connection.
+            assert cut >= 1
             for route in routes:
                 answer = officer.request(route)
                 assert answer.status == 200, (route, answer.status, answer.text[:300])
