@@ -14,6 +14,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -74,11 +75,19 @@ def live_server(sample_db, tmp_path_factory) -> Iterator[LiveServer]:
     app = create_app({"DATABASE_URL": url, "TILES_URL": "", "SECRET_KEY": "browser-test-secret",
                       "WTF_CSRF_ENABLED": True, "INSTANCE_PATH": str(folder / "instance"),
                       "PIN_RATE_LIMIT": PIN_RATE_LIMIT})
+    with serving(app) as base:
+        yield LiveServer(base, app, url)
+
+
+@contextmanager
+def serving(app) -> Iterator[str]:
+    """`app` served from a thread on a free port of 127.0.0.1: its base URL. Afterwards the
+    server is stopped and the app's store closed."""
     server = make_server(LOCAL_HOST, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="capmap-live", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://{LOCAL_HOST}:{server.server_port}", app, url)
+        yield f"http://{LOCAL_HOST}:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +29,6 @@ import geopandas as gpd
 import pytest
 import shapely
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from capmap import pipeline
 from capmap.engine import Engine
@@ -39,7 +37,7 @@ from capmap.layers import load_layer_defs
 from capmap.passwords import hash_password
 from capmap.storage import open_store
 from capmap.storage.schema import plans as plans_table
-from tests.browser.conftest import LOCAL_HOST, PIN_RATE_LIMIT, Traffic, new_page
+from tests.browser.conftest import PIN_RATE_LIMIT, Traffic, new_page, serving
 from tests.conftest import BOUNDARIES, PASSWORD, SAMPLE
 
 pytestmark = pytest.mark.browser
@@ -265,18 +263,8 @@ def hostile_server(sample_db, tmp_path_factory) -> Iterator[Hostile]:
     app = create_app({"DATABASE_URL": url, "TILES_URL": "", "SECRET_KEY": "xss-test-secret",
                       "WTF_CSRF_ENABLED": True, "INSTANCE_PATH": str(folder / "instance"),
                       "PIN_RATE_LIMIT": PIN_RATE_LIMIT})
-    server = make_server(LOCAL_HOST, 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="capmap-hostile", daemon=True)
-    thread.start()
-    try:
-        yield Hostile(f"http://{LOCAL_HOST}:{server.server_port}", app, url, plan_ids, pin_ids,
-                      seeded["codes"], ward, seeded["rejected"])
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
-        if "capmap_store" in app.extensions:
-            app.extensions["capmap_store"].close()
+    with serving(app) as base:
+        yield Hostile(base, app, url, plan_ids, pin_ids, seeded["codes"], ward, seeded["rejected"])
 
 
 @pytest.fixture
