@@ -115,12 +115,8 @@ class PlanState(_Measured):
         """What a point lookup says of each plan, by row of `plans`; copy before changing. The
         plan's list of area codes is left out: a council-wide plan lists hundreds, none of which
         a point needs (/api/planscape and the OGC plans collection give them)."""
-        out = []
-        for i in range(len(self.plans)):
-            detail = plan_json(self.plans.iloc[i])
-            del detail["area_codes"]
-            out.append(detail)
-        return out
+        return [{k: v for k, v in plan_json(self.plans.iloc[i]).items() if k != "area_codes"}
+                for i in range(len(self.plans))]
 
     @cached_property
     def details_json(self) -> list[str]:

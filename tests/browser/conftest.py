@@ -69,14 +69,24 @@ def live_server(sample_db, tmp_path_factory) -> Iterator[LiveServer]:
     from app import create_app
 
     folder = tmp_path_factory.mktemp("live")
-    db = folder / "capmap.sqlite"
-    shutil.copy(sample_db, db)
-    url = f"sqlite:///{db}"
-    app = create_app({"DATABASE_URL": url, "TILES_URL": "", "SECRET_KEY": "browser-test-secret",
-                      "WTF_CSRF_ENABLED": True, "INSTANCE_PATH": str(folder / "instance"),
-                      "PIN_RATE_LIMIT": PIN_RATE_LIMIT})
+    url = sample_copy(sample_db, folder)
+    app = create_app(live_config(url, folder))
     with serving(app) as base:
         yield LiveServer(base, app, url)
+
+
+def sample_copy(sample_db: Path, folder: Path) -> str:
+    """The URL of a private copy of the sample database in `folder`."""
+    db = folder / "capmap.sqlite"
+    shutil.copy(sample_db, db)
+    return f"sqlite:///{db}"
+
+
+def live_config(url: str, folder: Path) -> dict:
+    """The app settings of a browser-test server: no tiles, CSRF on, its own instance folder."""
+    return {"DATABASE_URL": url, "TILES_URL": "", "SECRET_KEY": "browser-test-secret",
+            "WTF_CSRF_ENABLED": True, "INSTANCE_PATH": str(folder / "instance"),
+            "PIN_RATE_LIMIT": PIN_RATE_LIMIT}
 
 
 @contextmanager

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +36,7 @@ from capmap.layers import load_layer_defs
 from capmap.passwords import hash_password
 from capmap.storage import open_store
 from capmap.storage.schema import plans as plans_table
-from tests.browser.conftest import PIN_RATE_LIMIT, Traffic, new_page, serving
+from tests.browser.conftest import Traffic, live_config, new_page, sample_copy, serving
 from tests.conftest import BOUNDARIES, PASSWORD, SAMPLE
 
 pytestmark = pytest.mark.browser
@@ -248,9 +247,7 @@ def hostile_server(sample_db, tmp_path_factory) -> Iterator[Hostile]:
     from app import create_app
 
     folder = tmp_path_factory.mktemp("hostile")
-    db = folder / "capmap.sqlite"
-    shutil.copy(sample_db, db)
-    url = f"sqlite:///{db}"
+    url = sample_copy(sample_db, folder)
     store = open_store(url)
     try:
         seeded = _seed(store, folder)
@@ -260,9 +257,7 @@ def hostile_server(sample_db, tmp_path_factory) -> Iterator[Hostile]:
         ward = Engine(store).layer("sample_wards").areas["code"].iloc[0]
     finally:
         store.close()
-    app = create_app({"DATABASE_URL": url, "TILES_URL": "", "SECRET_KEY": "xss-test-secret",
-                      "WTF_CSRF_ENABLED": True, "INSTANCE_PATH": str(folder / "instance"),
-                      "PIN_RATE_LIMIT": PIN_RATE_LIMIT})
+    app = create_app(live_config(url, folder))
     with serving(app) as base:
         yield Hostile(base, app, url, plan_ids, pin_ids, seeded["codes"], ward, seeded["rejected"])
 
