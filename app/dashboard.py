@@ -11,8 +11,8 @@ from app.assets import map_assets
 from app.auth import has_role, role_required
 from app.public import tiles
 from app.store import get_engine, get_store
-from capmap.coverage import PlanGapRules
-from capmap.dashboards import csv_text, engagement_view, plans_view, response_options
+from capmap.coverage import PlanGapRules, engagement_coverage
+from capmap.dashboards import csv_text, engagement_view, plans_tables, plans_view, response_options
 from capmap.errors import InputError
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -30,11 +30,10 @@ def _layer() -> str:
     return hoods.layer.id
 
 
-def _engagement():
+def _engagement_settings() -> dict:
     config = current_app.config
-    return engagement_view(get_store(), get_engine(), _layer(), parse_filters(),
-                           exact=has_role(*STAFF), gap_ratio=config["GAP_RATIO"],
-                           threshold=config["SUPPRESS_BELOW"], assets=map_assets(), tiles=tiles())
+    return {"exact": has_role(*STAFF), "gap_ratio": config["GAP_RATIO"],
+            "threshold": config["SUPPRESS_BELOW"]}
 
 
 @bp.get("/engagement")
@@ -42,8 +41,10 @@ def _engagement():
 def engagement():
     """Where have we not heard from people? Rates per 1,000 by area, gaps and equity."""
     layers = [s.layer for s in get_engine().layers().values()]
-    return render_template("dashboard_engagement.html", view=_engagement(), layers=layers,
-                           options=response_options(get_store()), args=request.args)
+    view = engagement_view(get_store(), get_engine(), _layer(), parse_filters(),
+                           **_engagement_settings(), assets=map_assets(), tiles=tiles())
+    return render_template("dashboard_engagement.html", view=view, layers=layers,
+                           options=response_options(get_store(), get_engine()), args=request.args)
 
 
 @bp.get("/engagement.csv")
@@ -54,22 +55,23 @@ def engagement_csv():
     if table not in ENGAGEMENT_TABLES:
         raise InputError(f"table {table!r} is not offered; expected one of "
                          f"{', '.join(ENGAGEMENT_TABLES)}")
-    rows = _engagement()["report"][table]
+    report = engagement_coverage(get_store(), get_engine(), _layer(), parse_filters(),
+                                 **_engagement_settings())
+    rows = report[table]
     return _csv(csv_text(rows), f"engagement-{table}.csv")
 
 
-def _plans():
+def _rules() -> PlanGapRules:
     config = current_app.config
-    rules = PlanGapRules(quintile=config["DEPRIVED_QUINTILE"],
-                         locality_share=config["LOCALITY_SHARE"])
-    return plans_view(get_store(), get_engine(), rules, date.today(), map_assets(), tiles())
+    return PlanGapRules(quintile=config["DEPRIVED_QUINTILE"], locality_share=config["LOCALITY_SHARE"])
 
 
 @bp.get("/plans")
 @role_required(*STAFF)
 def plans():
     """Plan coverage by type, the gaps, plans past review, and action progress."""
-    return render_template("dashboard_plans.html", view=_plans())
+    view = plans_view(get_store(), get_engine(), _rules(), date.today(), map_assets(), tiles())
+    return render_template("dashboard_plans.html", view=view)
 
 
 @bp.get("/plans.csv")
@@ -77,7 +79,7 @@ def plans():
 def plans_csv():
     """Plan coverage per neighbourhood (?table=areas), the gaps, or action progress as CSV."""
     table = request.args.get("table", "areas")
-    view = _plans()
+    view = plans_tables(get_store(), get_engine(), _rules(), date.today())
     tables = {"areas": view["coverage"]["areas"],
               "deprived_without_locality_plan": view["coverage"]["deprived_without_locality_plan"],
               "without_any_plan": view["coverage"]["without_any_plan"],

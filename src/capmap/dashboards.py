@@ -29,13 +29,10 @@ def _map_areas(engine: Engine, layer_id: str) -> gpd.GeoDataFrame:
     return engine.memo(f"map-areas:{layer_id}", lambda: simplify_coverage(state.areas, MAP_ZOOM))
 
 
-def response_options(store: Store) -> dict[str, list[str]]:
-    """Campaigns, channels and themes present in the responses, for filter menus."""
-    responses = store.responses()
-    themes = sorted({t.strip() for v in responses["themes"].dropna() for t in str(v).split(";")
-                     if t.strip()})
-    return {"campaigns": sorted(responses["campaign"].dropna().unique()),
-            "channels": sorted(responses["channel"].dropna().unique()), "themes": themes}
+def response_options(store: Store, engine: Engine) -> dict[str, list[str]]:
+    """Campaigns, channels and themes present in the responses, for filter menus (one query per
+    change of the store's data)."""
+    return engine.data_memo("response-options", store.response_options)
 
 
 def engagement_view(store: Store, engine: Engine, layer_id: str, filters: EngagementFilters, *,
@@ -80,12 +77,21 @@ def _band(bins: list[float], i: int) -> str:
     return f"{bins[i]:.1f} to {bins[i + 1]:.1f} per 1,000"
 
 
+def plans_tables(store: Store, engine: Engine, rules: PlanGapRules, today: date) -> dict:
+    """Plan coverage by type with the gaps, and action progress: the tables of the plans
+    dashboard and its CSVs, without the map."""
+    table = action_table(store.actions(), store.plans(), today)
+    return {"coverage": plan_coverage(engine, rules, today), "actions": table,
+            "summary": progress_summary(table), "per_plan": per_plan(table),
+            "overdue": table[table["overdue"]].sort_values("target_date").to_dict("records")}
+
+
 def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date, assets: Assets,
                tiles: Tiles | None) -> dict:
-    """Plan coverage by type with the gaps, and action progress with a map of located actions."""
-    coverage = plan_coverage(engine, rules, today)
+    """plans_tables with a map of local plan coverage, the plans and the located actions."""
+    view = plans_tables(store, engine, rules, today)
     hoods = engine.neighbourhoods()
-    shares = pd.DataFrame(coverage["areas"])[["code", "locality_plan", "any_local_plan"]]
+    shares = pd.DataFrame(view["coverage"]["areas"])[["code", "locality_plan", "any_local_plan"]]
     frame = _map_areas(engine, hoods.layer.id).merge(shares, on="code", how="left")
     frame["cover_class"] = 0.0
     frame.loc[frame["any_local_plan"] >= rules.min_share, "cover_class"] = 1.0
@@ -94,14 +100,11 @@ def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date, a
     add_choropleth(fmap, frame, "cover_class", [0.0, 1.0, 2.0], ["#fdae61", "#abd9e9", "#2c7bb6"],
                    "Coverage by local plans", ["name", "code"], ["Area", "Code"])
     add_plans(fmap, engine.plans().plans)
-    actions = store.actions()
-    table = action_table(actions, store.plans(), today)
+    actions, table = store.actions(), view.pop("actions")
     located = actions[actions.geometry.notna()].copy()
     located["overdue"] = located["id"].isin(set(table.loc[table["overdue"], "id"]))
     add_action_markers(fmap, located, STATUS_COLOURS)
-    return {"coverage": coverage, "map": render(fmap), "summary": progress_summary(table),
-            "per_plan": per_plan(table),
-            "overdue": table[table["overdue"]].sort_values("target_date").to_dict("records")}
+    return {**view, "map": render(fmap)}
 
 
 def csv_text(rows: list[dict], columns: list[str] | None = None) -> str:

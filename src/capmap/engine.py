@@ -220,6 +220,7 @@ class Engine:
         self._layers: dict[str, LayerState] = {}
         self._plans: PlanState | None = None
         self._memo: dict[str, object] = {}
+        self._data_memo: dict[str, tuple[int, object]] = {}
 
     def _current(self) -> None:
         versions = self.watch.get()
@@ -244,6 +245,16 @@ class Engine:
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
+
+    def data_memo(self, key: str, compute):
+        """`compute()` once per version of everything in the store (its data_version): for
+        summaries of the records, such as the filter options of the responses."""
+        version = self.watch.get().get("data_version", 0)
+        held = self._data_memo.get(key)
+        if held is None or held[0] != version:
+            held = (version, compute())
+            self._data_memo[key] = held
+        return held[1]
 
     def layers(self) -> dict[str, LayerState]:
         """Every current layer by id."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 LAYER_KINDS = ("council", "neighbourhood", "intermediate", "ward", "locality", "community")
 PLAN_TYPES = (
@@ -13,6 +14,10 @@ PLAN_TYPES = (
     "service_plan",
     "other",
 )
+# Plans that cover their whole council by definition; the rest are "local" plans.
+COUNCIL_WIDE_TYPES = ("loip",)
+# The pseudo plan type of the derived coverage tables: every plan that is not council-wide.
+ANY_LOCAL = "any_local_plan"
 LEAD_TYPES = ("community", "public_body", "third_sector", "partnership")
 ACTION_STATUSES = ("not_started", "in_progress", "completed", "stalled", "cancelled")
 CHANNELS = ("online", "paper", "event", "street_stall")
@@ -83,3 +88,27 @@ class ImportReport:
         if len(self.rejected) > limit:
             out.append(f"  … and {len(self.rejected) - limit} more rejected rows")
         return out
+
+
+@dataclass(frozen=True)
+class EngagementFilters:
+    """Which engagement responses count: all of them when every field is None.
+
+    campaign and channel match exactly; theme matches one of a response's themes exactly; the
+    dates are inclusive, and a response without a date is left out when either is given.
+    """
+
+    campaign: str | None = None
+    channel: str | None = None
+    theme: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+ALL_RESPONSES = EngagementFilters()
+
+
+def normalise_themes(value: str) -> str:
+    """Themes as stored: the `;`-separated elements stripped, empty ones dropped ("a; b;" -> "a;b"),
+    so one theme matches as `;theme;` inside `;themes;`."""
+    return ";".join(part.strip() for part in value.split(";") if part.strip())

@@ -26,6 +26,7 @@ from capmap.refresh import refresh_assignments, refresh_plan_coverage
 from capmap.spatial.dissolve import union_by_codes
 from capmap.spatial.privacy import displace_points
 from capmap.storage import Store
+from capmap.storage.migrations import REFRESH_PLAN_COVERAGE
 
 Progress = Callable[[int, int], None]
 
@@ -246,3 +247,13 @@ def load_sample(store: Store, data_dir: Path, boundaries_dir: Path, *,
     reports.append(import_pins(store, data_dir / "pins.geojson", options=options))
     reports.append(import_postcodes(store, data_dir / "postcodes.csv", options=options))
     return reports
+
+
+def upgrade(store: Store) -> list[int]:
+    """Apply pending schema upgrades, then fill the derived tables they added; the versions
+    applied."""
+    applied = store.upgrade()
+    if REFRESH_PLAN_COVERAGE.intersection(applied):
+        with store.atomic():
+            refresh_plan_coverage(store, Engine(store))
+    return applied

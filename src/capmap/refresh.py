@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.engine import Engine
-from capmap.spatial.overlay import plan_shares
+from capmap.engine import Engine, LayerState, PlanState
+from capmap.models import ANY_LOCAL, COUNCIL_WIDE_TYPES
+from capmap.spatial.overlay import plan_shares, type_coverage
 from capmap.storage import Store
 from capmap.storage.derived import POINT_RECORDS
 
@@ -47,7 +48,8 @@ def _codes(listed) -> list[str] | None:
 
 
 def refresh_plan_coverage(store: Store, engine: Engine) -> int:
-    """Recompute how much of each neighbourhood every plan covers; returns rows written."""
+    """Recompute how much of each neighbourhood every plan, and every plan type together, covers;
+    returns the per-plan rows written."""
     plans = engine.plans()
     total = 0
     for layer_id, state in engine.layers().items():
@@ -65,6 +67,21 @@ def refresh_plan_coverage(store: Store, engine: Engine) -> int:
             "share_of_area": pairs["share_of_area"].to_numpy(),
             "share_of_plan": pairs["share_of_cover"].to_numpy(),
         })
-        store.replace_plan_coverage(layer_id, frame)
+        store.replace_plan_coverage(layer_id, frame, _type_shares(plans, state))
         total += len(frame)
     return total
+
+
+def _type_shares(plans: PlanState, state: LayerState) -> pd.DataFrame:
+    """Per area, the share covered by the union of each plan type's plans, and under ANY_LOCAL
+    by the union of every plan that is not council-wide: columns code, plan_type, share_of_area."""
+    types = plans.plans["type"].to_numpy(dtype=object)
+    local = shapely.union_all(plans.bng[~np.isin(types, COUNCIL_WIDE_TYPES)])
+    both = pd.concat([
+        type_coverage(plans.bng, types, state.bng, state.bng_tree),
+        type_coverage(np.array([local]), np.array([ANY_LOCAL], dtype=object), state.bng,
+                      state.bng_tree),
+    ], ignore_index=True)
+    return pd.DataFrame({"code": state.areas["code"].to_numpy()[both["area"].to_numpy(dtype=int)],
+                         "plan_type": both["type"].to_numpy(dtype=object),
+                         "share_of_area": both["share_of_area"].to_numpy(dtype=float)})

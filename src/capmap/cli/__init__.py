@@ -44,7 +44,7 @@ def init(ctx: click.Context) -> None:
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Apply pending schema upgrades."""
-    applied = open_store(ctx.obj["db"]).upgrade()
+    applied = pipeline.upgrade(open_store(ctx.obj["db"]))
     click.echo(f"applied upgrades {applied}" if applied else "schema is up to date")
 
 
@@ -115,19 +115,27 @@ def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by:
         click.echo(f"wrote {layer['features']} features of {name} to {output}")
 
 
+# A worker still answering after this is stopped and restarted (gunicorn's worker timeout). At
+# national scale every page answers in a few seconds; uploads are stopped at 25 s before this.
+WORKER_TIMEOUT_SECONDS = 30
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--timeout", default=WORKER_TIMEOUT_SECONDS, show_default=True, envvar="CAPMAP_WORKER_TIMEOUT",
+              type=click.IntRange(min=5), help="Seconds a request may run before its worker is "
+              "restarted (env CAPMAP_WORKER_TIMEOUT); keep it above UPLOAD_TIMEOUT_SECONDS.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, timeout: int) -> None:
     """Serve the web app with gunicorn (a production WSGI server)."""
     store_of(ctx)
     os.environ["CAPMAP_DATABASE_URL"] = ctx.obj["db"]
     click.echo(f"capmap on http://{host}:{port}/ ({_safe_url(ctx.obj['db'])})")
     # The server runs the Flask app in its own process: the capmap library never imports Flask.
     args = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers",
-            str(workers), "--access-logfile", "-", "app:create_app()"]
+            str(workers), "--timeout", str(timeout), "--access-logfile", "-", "app:create_app()"]
     os.execv(sys.executable, args)
 
 

@@ -30,6 +30,7 @@ from capmap.models import (
     PIN_STATUSES,
     PLAN_TYPES,
     LayerDef,
+    normalise_themes,
 )
 
 
@@ -254,7 +255,7 @@ def _response_row(rec: dict, has_point: bool, code_layer: dict[str, str]) -> dic
     except ValueError:
         raise ValueError(f"date {rec.get('date')!r} is not a date (YYYY-MM-DD)") from None
     return {"ref": text(rec.get("ref")) or None, "campaign": campaign, "channel": channel,
-            "date": when, "themes": text(rec.get("themes")),
+            "date": when, "themes": normalise_themes(text(rec.get("themes"))),
             "area_layer": code_layer.get(code) if code else None, "area_code": code or None,
             "age_band": text(rec.get("age_band")) or None}
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -53,10 +53,10 @@ def _check_areas(areas: pd.DataFrame) -> None:
         raise ValidationError(f"areas: simd_quintile must be 1 to 5 or missing; got {bad[0]:g}")
 
 
-def _count_responses(codes: pd.Series, response_codes: pd.Series | np.ndarray | Sequence) -> np.ndarray:
-    """Responses per code in `codes`; missing codes and codes outside `codes` are not counted."""
+def _counts_by_code(response_codes: pd.Series | np.ndarray | Sequence) -> dict:
+    """Responses per code of one area code per response; missing codes are not counted."""
     counts = pd.Series(np.asarray(response_codes, dtype=object)).value_counts(dropna=True)
-    return counts.reindex(codes.to_numpy(dtype=object), fill_value=0).to_numpy(dtype=np.int64)
+    return counts.to_dict()
 
 
 def _council_rates(parent: pd.Series, responses: np.ndarray, population: np.ndarray) -> np.ndarray:
@@ -75,11 +75,18 @@ def _council_rates(parent: pd.Series, responses: np.ndarray, population: np.ndar
 
 def engagement_by_area(areas: pd.DataFrame, response_codes: pd.Series | np.ndarray | Sequence, *,
                        gap_ratio: float = 0.5) -> pd.DataFrame:
-    """One row per area (sorted by code) counting the responses whose area code is that area's.
+    """engagement_from_counts, counting `response_codes` (one area code per response; missing codes
+    and codes of no area in `areas` are ignored)."""
+    return engagement_from_counts(areas, _counts_by_code(response_codes), gap_ratio=gap_ratio)
+
+
+def engagement_from_counts(areas: pd.DataFrame, counts: Mapping[str, int], *,
+                           gap_ratio: float = 0.5) -> pd.DataFrame:
+    """One row per area (sorted by code) with its count of responses from `counts` (code to
+    responses; codes of no area in `areas` are ignored, areas absent from it have 0).
 
     `areas` has code, name, parent_code (council code or missing), population and simd_quintile
-    (1 = most deprived, or missing). `response_codes` holds one area code per response; missing codes
-    and codes of no area in `areas` are ignored. Columns: code, name, parent_code, population (Int64),
+    (1 = most deprived, or missing). Columns: code, name, parent_code, population (Int64),
     simd_quintile (Int64), responses (int), rate_per_1000 (responses per 1,000 residents; NaN where the
     population is missing or 0), council_rate_per_1000 (the pooled rate of the areas sharing the
     parent_code, or of the whole layer where parent_code is missing; areas of unknown population are left
@@ -92,7 +99,8 @@ def engagement_by_area(areas: pd.DataFrame, response_codes: pd.Series | np.ndarr
     src = areas.sort_values("code", kind="stable").reset_index(drop=True)
     population = src["population"].astype("Int64")
     pop = _floats(population)
-    responses = _count_responses(src["code"], response_codes)
+    responses = np.fromiter((counts.get(code, 0) for code in src["code"].to_numpy(dtype=object)),
+                            dtype=np.int64, count=len(src))
     rate = _per_1000(responses, pop)
     council = _council_rates(src["parent_code"], responses, pop)
     return pd.DataFrame({
@@ -254,6 +262,15 @@ def _column(responses: pd.DataFrame, name: str) -> pd.Series:
     return responses[name]
 
 
+def check_dates(date_from: object, date_to: object) -> tuple[dt.date | None, dt.date | None]:
+    """The bounds as dates; ValidationError when the range ends before it starts."""
+    start, end = _as_date(date_from), _as_date(date_to)
+    if start is not None and end is not None and start > end:
+        raise ValidationError(f"date_from {start.isoformat()} is after date_to {end.isoformat()}; "
+                              "give a date_from on or before the date_to")
+    return start, end
+
+
 def filter_responses(responses: pd.DataFrame, *, campaign: str | None = None, channel: str | None = None,
                      theme: str | None = None, date_from: dt.date | None = None,
                      date_to: dt.date | None = None) -> pd.DataFrame:
@@ -263,10 +280,7 @@ def filter_responses(responses: pd.DataFrame, *, campaign: str | None = None, ch
     exactly ("health" does not match "healthcare"); date bounds are inclusive and a response without a
     date is dropped when either bound is given. The index is kept.
     """
-    start, end = _as_date(date_from), _as_date(date_to)
-    if start is not None and end is not None and start > end:
-        raise ValidationError(f"date_from {start.isoformat()} is after date_to {end.isoformat()}; "
-                              "give a date_from on or before the date_to")
+    start, end = check_dates(date_from, date_to)
     keep = np.ones(len(responses), dtype=bool)
     for name, wanted in (("campaign", campaign), ("channel", channel)):
         if wanted is not None:

@@ -1,8 +1,7 @@
-"""Derived tables: point assignments and plan coverage, refreshed when their inputs change."""
+"""Derived tables: point assignments, refreshed when their inputs change."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -11,12 +10,10 @@ from capmap.storage import schema as s
 from capmap.storage.records import INSERT_CHUNK
 
 POINT_RECORDS = {"responses": s.responses, "pins": s.pins, "actions": s.actions}
-COVERAGE_COLUMNS = ["plan_id", "layer_id", "code", "overlap_m2", "share_of_area",
-                    "share_of_plan"]
 
 
 class DerivedMixin:
-    """Assignments and plan coverage of the Store."""
+    """Assignments of the Store."""
 
     def point_records(self, record: str) -> pd.DataFrame:
         """Ids and locations of a point record table (`responses`, `pins` or `actions`):
@@ -61,24 +58,3 @@ class DerivedMixin:
         with self._read() as conn:
             rows = conn.execute(sa.select(a.layer_id, sa.func.count()).group_by(a.layer_id))
             return dict(rows.all())
-
-    def replace_plan_coverage(self, layer_id: str, coverage: pd.DataFrame) -> None:
-        """Replace the coverage rows of one layer (COVERAGE_COLUMNS but layer_id)."""
-        with self._write() as conn:
-            conn.execute(sa.delete(s.plan_coverage).where(s.plan_coverage.c.layer_id == layer_id))
-            rows = [{"plan_id": int(r.plan_id), "layer_id": layer_id, "code": str(r.code),
-                     "overlap_m2": float(r.overlap_m2), "share_of_area": float(r.share_of_area),
-                     "share_of_plan": float(r.share_of_plan)}
-                    for r in coverage.itertuples(index=False)]
-            for start in range(0, len(rows), INSERT_CHUNK * 4):
-                conn.execute(sa.insert(s.plan_coverage), rows[start:start + INSERT_CHUNK * 4])
-
-    def plan_coverage(self, layer_id: str) -> pd.DataFrame:
-        """Stored coverage rows of one layer: COVERAGE_COLUMNS, by plan then code."""
-        c = s.plan_coverage.c
-        query = (sa.select(*[c[n] for n in COVERAGE_COLUMNS]).where(c.layer_id == layer_id)
-                 .order_by(c.plan_id, c.code))
-        with self._read() as conn:
-            frame = pd.DataFrame(conn.execute(query).all(), columns=COVERAGE_COLUMNS)
-        return frame.astype({"overlap_m2": np.float64, "share_of_area": np.float64,
-                             "share_of_plan": np.float64})

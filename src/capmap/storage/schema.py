@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class Geometry(UserDefinedType):
@@ -200,6 +200,8 @@ assignments = sa.Table(
     sa.Column("layer_id", sa.String(40), primary_key=True),
     sa.Column("code", sa.String(40)),
     sa.Index("ix_assignments_layer_code", "layer_id", "code"),
+    # Serves the grouped counts (responses per area of a layer) from the index alone.
+    sa.Index("ix_assignments_record_layer_code", "record", "layer_id", "code"),
 )
 
 # Derived: how much of each area of a layer each plan covers (areas measured in EPSG:27700).
@@ -214,6 +216,18 @@ plan_coverage = sa.Table(
     sa.Column("share_of_area", sa.Float, nullable=False),
     sa.Column("share_of_plan", sa.Float, nullable=False),
     sa.Index("ix_plan_coverage_layer_code", "layer_id", "code"),
+)
+
+# Derived: how much of each area of a layer the plans of each type cover together (their union,
+# so overlapping plans of one type are not counted twice), and under `plan_type` ANY_LOCAL the
+# plans that are not council-wide. What the plan coverage gaps and dashboards read.
+type_coverage = sa.Table(
+    "type_coverage",
+    metadata,
+    sa.Column("layer_id", sa.String(40), primary_key=True),
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("plan_type", sa.String(30), primary_key=True),
+    sa.Column("share_of_area", sa.Float, nullable=False),
 )
 
 # People who log in. Roles: officer, moderator, planner, admin (";"-separated). No default user.

@@ -16,7 +16,10 @@ from capmap.errors import NotFound, SchemaError, StoreFull, StoreUnavailable, Va
 from capmap.models import Layer, LayerDef
 from capmap.storage import frames
 from capmap.storage import schema as s
+from capmap.storage.counts import CountsMixin
+from capmap.storage.coverage import CoverageMixin
 from capmap.storage.derived import DerivedMixin
+from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
 from capmap.storage.records import RecordsMixin, refuse_too_long
 from capmap.storage.users import UsersMixin
@@ -34,14 +37,9 @@ def local_commits() -> int:
     """How many writes this process has committed, through any Store."""
     return _local_commits
 
-# Schema upgrades, by the version they bring the database to. Each runs in its own transaction.
-MIGRATIONS = {
-    2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
-    3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
-}
 
 
-class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
+class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:

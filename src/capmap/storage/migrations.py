@@ -1,0 +1,38 @@
+"""Schema upgrades, by the version they bring the database to. Each runs in its own transaction
+and is safe on a database that already has part of its shape (tests build the current schema and
+rewind the version)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from capmap.models import normalise_themes
+from capmap.storage import schema as s
+
+# Upgrades that leave a derived table to be filled by the pipeline (see pipeline.upgrade).
+REFRESH_PLAN_COVERAGE = frozenset({4})
+
+
+def _v4(conn: sa.Connection) -> None:
+    """Grouped engagement counts: their index, themes stored normalised; the per-type coverage."""
+    for index in s.assignments.indexes:
+        index.create(conn, checkfirst=True)
+    s.type_coverage.create(conn, checkfirst=True)
+    r = s.responses.c
+    untidy = sa.or_(*(r.themes.contains(c) for c in (" ", "\t", "\n", "\r", ";;")),
+                    r.themes.startswith(";"), r.themes.endswith(";"))
+    rows = conn.execute(sa.select(r.id, r.themes).where(untidy)).all()
+    changed = [{"rid": rid, "tidy": normalise_themes(themes)} for rid, themes in rows
+               if normalise_themes(themes) != themes]
+    if changed:
+        conn.execute(sa.update(s.responses).where(r.id == sa.bindparam("rid"))
+                     .values(themes=sa.bindparam("tidy")), changed)
+
+
+MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
+    2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
+    3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
+    4: _v4,
+}
