@@ -42,8 +42,8 @@ def engagement():
     """Where have we not heard from people? Rates per 1,000 by area, gaps and equity."""
     layers = [s.layer for s in get_engine().layers().values()]
     view = engagement_view(get_store(), get_engine(), _layer(), parse_filters(),
-                           **_engagement_settings(), assets=map_assets(), tiles=tiles())
-    return render_template("dashboard_engagement.html", view=view, layers=layers,
+                           **_engagement_settings())
+    return render_template("dashboard_engagement.html", view=view, layers=layers, tiles=tiles(),
                            options=response_options(get_store(), get_engine()), args=request.args)
 
 

@@ -13,7 +13,16 @@ import pandas as pd
 from capmap.charts import paired_bars
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
 from capmap.engine import Engine
-from capmap.maps.render import Assets, Tiles, add_action_markers, add_choropleth, add_plans, base_map, render
+from capmap.maps.render import (
+    Assets,
+    Tiles,
+    add_action_markers,
+    add_choropleth,
+    add_plans,
+    base_map,
+    render,
+)
+from capmap.maps.style import NO_DATA_COLOUR
 from capmap.progress import action_table, per_plan, progress_summary
 from capmap.spatial.simplify import simplify_coverage
 from capmap.storage import Store
@@ -36,21 +45,13 @@ def response_options(store: Store, engine: Engine) -> dict[str, list[str]]:
 
 
 def engagement_view(store: Store, engine: Engine, layer_id: str, filters: EngagementFilters, *,
-                    exact: bool, gap_ratio: float, threshold: int, assets: Assets,
-                    tiles: Tiles | None) -> dict:
-    """The engagement dashboard: report tables, a choropleth of rates and the equity chart."""
+                    exact: bool, gap_ratio: float, threshold: int) -> dict:
+    """The engagement dashboard: report tables, the equity chart, and the description of a
+    choropleth of rates whose geometry the page fetches by URL (see choropleth)."""
     report = engagement_coverage(store, engine, layer_id, filters, exact=exact,
                                  gap_ratio=gap_ratio, threshold=threshold)
-    rows = pd.DataFrame(report["areas"])[["code", "responses", "rate_per_1000",
-                                          "council_rate_per_1000", "gap"]]
-    frame = _map_areas(engine, layer_id).merge(rows, on="code", how="left")
-    frame["rate_per_1000"] = pd.to_numeric(frame["rate_per_1000"], errors="coerce")
     overall = _overall_rate(report)
     bins = [0.0] + [overall * m for m in (0.5, 0.75, 1.0, 1.5)]
-    fmap = base_map(tuple(frame.total_bounds), assets, tiles)
-    add_choropleth(fmap, frame, "rate_per_1000", bins, RATE_COLOURS, "Responses per 1,000",
-                   ["name", "code", "responses", "rate_per_1000"],
-                   ["Area", "Code", "Responses", "Per 1,000"])
     equity = report["equity"]
     svg = paired_bars([f"Q{r['quintile']}" for r in equity],
                       {"Share of population": [r["share_of_population"] for r in equity],
@@ -59,8 +60,31 @@ def engagement_view(store: Store, engine: Engine, layer_id: str, filters: Engage
                       "Share of responses against share of population by SIMD quintile "
                       "(Q1 most deprived)")
     legend = [(RATE_COLOURS[i], _band(bins, i)) for i in range(len(RATE_COLOURS))]
-    return {"report": report, "map": render(fmap), "equity_svg": svg, "legend": legend,
+    values = {row["code"]: [_band_of(row["rate_per_1000"], bins), _shown(row["responses"]),
+                            _shown(row["rate_per_1000"], "{:.1f}")] for row in report["areas"]}
+    described = choropleth(layer_id, values, RATE_COLOURS, ["Responses", "Per 1,000"])
+    return {"report": report, "map": described, "equity_svg": svg, "legend": legend,
             "overall_rate": overall}
+
+
+def choropleth(layer_id: str, values: dict[str, list], colours: list[str], fields: list[str]
+               ) -> dict:
+    """What the map script needs to draw a choropleth of a layer: the layer and zoom of its
+    simplified geometry (fetched by URL), and per area code [colour index or None, then one text
+    per field], shown in its tooltip after the area's name and code. No geometry."""
+    return {"layer": layer_id, "zoom": MAP_ZOOM, "values": values, "colours": colours,
+            "no_data": NO_DATA_COLOUR, "fields": ["Area", "Code", *fields]}
+
+
+def _band_of(value: float | None, bins: list[float]) -> int | None:
+    """Which band of `bins` (lower bounds) a value falls in; None when it is unknown."""
+    if not isinstance(value, int | float) or value != value:
+        return None
+    return min(sum(value >= b for b in bins[1:]), len(bins) - 1)
+
+
+def _shown(value, pattern: str = "{}") -> str:
+    return "–" if value is None else pattern.format(value)
 
 
 def _overall_rate(report: dict) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import geopandas as gpd
@@ -437,3 +438,29 @@ def test_the_page_guard_refuses_other_hosts(browser, live_server):
     finally:
         page.context.close()
     assert traffic.foreign == ["http://tiles.example.invalid/0/0/0.png"] == failed
+
+
+def test_the_engagement_map_colours_every_area_from_the_page_values(page, live_server, traffic):
+    # The page carries values per code and no geometry; the map fetches the areas by URL and
+    # colours each from the values: as many areas drawn in each colour as the values put there.
+    log_in(page, live_server, "olivia-map", ["officer"])
+    page.goto("/dashboard/engagement")
+    assert '"coordinates"' not in page.content()
+    holder = page.locator("[data-choropleth]")
+    page.wait_for_function("() => document.querySelector('[data-choropleth]').dataset.loaded")
+    assert holder.get_attribute("data-loaded") == "true"
+    values = json.loads(holder.get_attribute("data-values"))
+    colours = json.loads(holder.get_attribute("data-colours"))
+    no_data = holder.get_attribute("data-no-data")
+    expected = Counter(no_data if v[0] is None else colours[v[0]] for v in values.values())
+    paths = page.locator("[data-choropleth] path.leaflet-interactive")
+    drawn = Counter(paths.evaluate_all("ps => ps.map(p => p.getAttribute('fill'))"))
+    assert len(values) == 620 and drawn == expected
+    assert len(expected) >= 3, "the sample's rates should fall in several bands"
+    box = paths.nth(len(values) // 2).bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tip = page.locator(".leaflet-tooltip .map-tip")
+    tip.wait_for()
+    assert [line.split(":")[0] for line in tip.inner_text().splitlines()] == [
+        "Area", "Code", "Responses", "Per 1,000"]
+    _no_xss(page, traffic)

@@ -303,7 +303,8 @@ def _shows(page, tags: list[str], where: str) -> None:
 
 def visit(page, traffic, url: str, tags: list[str] = (), tip_tags: list[str] = ()) -> int:
     """Open `url`, then every tooltip and popup on its maps; check it and what it shows."""
-    fetched = url.startswith("/pins")   # the pin map fetches its pins and outlines
+    # The pin map fetches its pins and outlines; the engagement map its areas.
+    fetched = url.startswith(("/pins", "/dashboard/engagement"))
     page.goto(url, wait_until="networkidle" if fetched else "load")
     _clean(page, traffic, url)
     _shows(page, list(tags), url)
