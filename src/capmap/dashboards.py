@@ -1,5 +1,6 @@
 """What the officers' dashboards show: engagement coverage and plan coverage with action progress,
-as tables, SVG charts and folium maps."""
+as tables, SVG charts and maps: the engagement map as a description the page's script draws
+(values per area code, geometry by URL), the plans map still built with folium."""
 
 from __future__ import annotations
 
