@@ -121,18 +121,27 @@ def load_base(url: str, folder: Path, params: BuildParams) -> dict:
     return timings
 
 
-def cli_import(url: str, csv: Path, log: Path) -> tuple[float, float]:
-    """`capmap import responses` in a subprocess: wall seconds and peak memory in MB."""
+def run_measured(command: list[str], log: Path) -> tuple[float, float]:
+    """Run a command: wall seconds and its peak memory in MB (GNU time's maximum resident set;
+    a forked child's own ru_maxrss would include the parent's pages from before its exec)."""
+    peak_file = log.with_suffix(".peak")
+    timer = ["/usr/bin/time", "-f", "%M", "-o", str(peak_file)] if Path("/usr/bin/time").exists() \
+        else []
     start = time.perf_counter()
     with open(log, "wb") as err:
-        proc = subprocess.Popen([sys.executable, "-c", "from capmap.cli import main; main()",
-                                 "--db", url, "import", "responses", str(csv)],
-                                stdout=err, stderr=err)
+        proc = subprocess.Popen(timer + command, stdout=err, stderr=err)
         _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"capmap import responses failed:\n{log.read_text()[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024
+        raise RuntimeError(f"{' '.join(command[:6])} failed:\n{log.read_text()[-2000:]}")
+    peak_kb = float(peak_file.read_text().split()[-1]) if timer else usage.ru_maxrss
+    return seconds, peak_kb / 1024
+
+
+def cli_import(url: str, csv: Path, log: Path) -> tuple[float, float]:
+    """`capmap import responses` in a subprocess: wall seconds and peak memory in MB."""
+    return run_measured([sys.executable, "-c", "from capmap.cli import main; main()", "--db", url,
+                         "import", "responses", str(csv)], log)
 
 
 def clear_responses(url: str) -> None:

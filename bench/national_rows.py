@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -17,7 +15,7 @@ import national_planscape as pscape
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from national import CACHE, Built, clear_responses, cli_import, pg_url, reset_schema
+from national import CACHE, Built, clear_responses, cli_import, pg_url, reset_schema, run_measured
 from national_data import GLASGOW, BuildParams
 from national_report import Bench, Row
 
@@ -98,7 +96,8 @@ def plans_rows(bench: Bench, db: Built) -> None:
     sql = engine_of(db.url)
 
     def peer():
-        with sql.connect() as conn:
+        with sql.begin() as conn:
+            peers.no_jit(conn)
             return conn.execute(PLAN_TYPES_SQL, {"layer": "dz11"}).fetchall()
 
     times, size = [], 0
@@ -149,13 +148,8 @@ def _peer_import(db: Built, bench: Bench, folder: Path) -> tuple[float, float]:
         schema = f"nat_{bench.key}_peerimport"
         reset_schema(bench.postgis, schema)
         where = pg_url(bench.postgis, schema)
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(HERE / "national_peers.py"), "import",
-                             db.backend, where, str(db.responses_csv)])
-    _, status, usage = os.wait4(proc.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise RuntimeError("the peer import failed")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+    return run_measured([sys.executable, str(HERE / "national_peers.py"), "import", db.backend,
+                         where, str(db.responses_csv)], folder / "peer_import.log")
 
 
 def officer_client(url: str, fresh: bool = False):
@@ -232,7 +226,9 @@ def planscape_rows(bench: Bench, db: Built, params: BuildParams) -> None:
         for pins in (True, False):
             _set_pins(db.url, pins)
             engine = Engine(store)
-            ps.planscape(engine, store, ps.point_query(engine, *CENTRE))  # warm the layers
+            # Both sides warmed once: capmap's layers in memory, the peer's tables in cache.
+            ps.planscape(engine, store, ps.point_query(engine, *CENTRE))
+            pscape.planscape(peer_sql, "point", CENTRE, pins=pins)
             for label, (make, kind, value) in queries.items():
                 bench.pair(db.backend, db.size,
                            f"planscape {label}, {'100k pins' if pins else 'no pins'}",
