@@ -56,6 +56,10 @@ def params_key(params: BuildParams) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
+# What --rebuild has already rebuilt in this process (shared by every size).
+_REBUILT: set[str] = set()
+
+
 @dataclass
 class Built:
     """One built database: its URL, the size, the responses CSV, and the build's timings."""
@@ -168,12 +172,14 @@ def build(backend: str, size: int, params: BuildParams, *, postgis: str | None =
     key = params_key(params)
     folder = CACHE / key
     folder.mkdir(parents=True, exist_ok=True)
-    if rebuild or not (folder / "files.done").exists():
+    if (rebuild and "files" not in _REBUILT) or not (folder / "files.done").exists():
         write_base_files(folder, params)
         (folder / "files.done").write_text("ok")
+        _REBUILT.add("files")
     csv = folder / f"responses_{size}.csv"
-    if rebuild or not csv.exists():
+    if (rebuild and csv.name not in _REBUILT) or not csv.exists():
         write_responses(csv, size, params)
+        _REBUILT.add(csv.name)
     done = folder / f"{backend}_{size}.json"
     url = (f"sqlite:///{folder / f'national_{size}.sqlite'}" if backend == "sqlite"
            else pg_url(postgis, f"nat_{key}_{size}"))
@@ -195,10 +201,11 @@ def _base(backend: str, size: int, params: BuildParams, folder: Path, key: str,
         return load_base(pg_url(postgis, f"nat_{key}_{size}"), folder, params)
     base = folder / "base.sqlite"
     timings_file = folder / "sqlite_base.json"
-    if rebuild or not timings_file.exists():
+    if (rebuild and "sqlite base" not in _REBUILT) or not timings_file.exists():
         base.unlink(missing_ok=True)
         timings = load_base(f"sqlite:///{base}", folder, params)
         timings_file.write_text(json.dumps(timings))
+        _REBUILT.add("sqlite base")
     target = folder / f"national_{size}.sqlite"
     shutil.copyfile(base, target)
     return json.loads(timings_file.read_text())

@@ -85,7 +85,7 @@ class Bench:
             base = next((r for r in self.rows if r.backend == backend and r.size == small
                          and r.row == row.row and r.ours_s), None)
             if base is not None:
-                self.add(Row(backend, large, f"{row.row}: time at {large:,} / at {small:,}",
+                self.add(Row(backend, large, f"{row.row}: {large:,} / {small:,}",
                              row.ours_s, base.ours_s, "<= 2x",
                              f"(peer {row.peer_s / base.peer_s:.2f}x)" if row.peer_s and
                              base.peer_s else ""))

@@ -238,6 +238,14 @@ def planscape_rows(bench: Bench, db: Built, params: BuildParams) -> None:
                            target="<= 1x", check=_same_plans)
     finally:
         _set_pins(db.url, True)
+    for label in queries:
+        with_pins, without = (next((r for r in bench.rows if r.backend == db.backend
+                                    and r.row == f"planscape {label}, {kind}" and r.ours_s), None)
+                              for kind in ("100k pins", "no pins"))
+        if with_pins and without:
+            bench.add(Row(db.backend, db.size, f"planscape {label}: 100k pins / none",
+                          with_pins.ours_s, without.ours_s, "<= 1.2x",
+                          f"(peer {with_pins.peer_s / without.peer_s:.2f}x)"))
 
 
 def _same_plans(ours: dict, peer: dict) -> str:
