@@ -3,7 +3,8 @@
 
     .venv/bin/python bench/bench_national.py [--sizes 10000,100000,1000000]
         [--backends sqlite,postgis] [--postgis postgresql://postgres@127.0.0.1/capmap_bench]
-        [--runs 3] [--quick] [--rebuild] [--reimport] [--json results.json]
+        [--runs 3] [--import-runs N] [--quick] [--rebuild] [--reimport]
+        [--rows import,engagement,dashboard,plans,planscape] [--json results.json]
 
 Rows (min of --runs on both sides; ratio = ours / peer, lower is better):
 - engagement coverage (the function and GET /api/coverage/engagement) per size, unfiltered, by
@@ -37,6 +38,7 @@ from national_data import BuildParams
 from national_report import Bench
 
 DEFAULT_PG = os.environ.get("CAPMAP_BENCH_POSTGIS_URL")
+GROUPS = ("import", "engagement", "dashboard", "plans", "planscape")
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,8 +56,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached databases")
     parser.add_argument("--reimport", action="store_true",
                         help="measure the import rows on cached databases too (re-imports)")
+    parser.add_argument("--rows", default=",".join(GROUPS),
+                        help=f"which groups of rows, comma separated (default all: "
+                             f"{','.join(GROUPS)})")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args()
+    args.rows = {g.strip() for g in args.rows.split(",") if g.strip()}
+    unknown = args.rows - set(GROUPS)
+    if unknown:
+        parser.error(f"--rows: unknown {', '.join(sorted(unknown))}; expected {', '.join(GROUPS)}")
     args.sizes = [10_000] if args.quick else sorted(int(s) for s in args.sizes.split(","))
     args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if "postgis" in args.backends and not args.postgis:
@@ -79,19 +88,24 @@ def run_backend(backend: str, args, params: BuildParams, bench: Bench) -> None:
             bench.failed(backend, size, "build", exc)
     if not built:
         return
+    wanted = args.rows
     for size, db in built.items():
-        if db.built_now or args.reimport:
+        if "import" in wanted and (db.built_now or args.reimport):
             bench.guard(backend, size, "import", lambda db=db: rows_mod.import_rows(bench, db))
     for size, db in built.items():
-        bench.guard(backend, size, "engagement",
-                    lambda db=db: rows_mod.engagement_rows(bench, db))
+        if "engagement" in wanted:
+            bench.guard(backend, size, "engagement",
+                        lambda db=db: rows_mod.engagement_rows(bench, db))
     bench.scaling(backend, min(built), max(built))
     largest, smallest = built[max(built)], built[min(built)]
-    bench.guard(backend, largest.size, "dashboard",
-                lambda: rows_mod.dashboard_row(bench, largest))
-    bench.guard(backend, smallest.size, "plans", lambda: rows_mod.plans_rows(bench, smallest))
-    bench.guard(backend, smallest.size, "planscape",
-                lambda: rows_mod.planscape_rows(bench, smallest, params))
+    if "dashboard" in wanted:
+        bench.guard(backend, largest.size, "dashboard",
+                    lambda: rows_mod.dashboard_row(bench, largest))
+    if "plans" in wanted:
+        bench.guard(backend, smallest.size, "plans", lambda: rows_mod.plans_rows(bench, smallest))
+    if "planscape" in wanted:
+        bench.guard(backend, smallest.size, "planscape",
+                    lambda: rows_mod.planscape_rows(bench, smallest, params))
 
 
 def _timings(timings: dict) -> str:
