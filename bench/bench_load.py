@@ -12,11 +12,18 @@ when it is there). wrk drives, at each concurrency:
 
 Each row gives requests/s, p50 and p99 latency, errors (socket errors and non-2xx answers, counted
 by the Lua script) and the ratio of the endpoint's throughput to the floor's. The target: the lookup
-reaches at least 80 % of the floor's throughput with no errors. The machine running wrk also runs
-the server, so keep it otherwise quiet; use --duration 5 for a quick look.
+reaches at least 80 % of the floor's throughput with no errors.
+
+With --realdata, each backend also serves the national database of bench_national (the real
+layers, ~200 plans, 100,000 pins and --national-size generated responses; built once and cached
+under /tmp), where wrk drives GET /api/coverage/engagement?layer=dz11 (unfiltered, by campaign and
+dates, by theme, in turn) and GET /api/planscape?lon=&lat= at points inside the data zones.
+The machine running wrk also runs the server, so keep it otherwise quiet; use --duration 5 for a
+quick look.
 
     .venv/bin/python bench/bench_load.py [--duration 60] [--connections 4,32] [--realdata]
-        [--postgis postgresql://postgres@127.0.0.1/capmap_bench] [--redis redis://127.0.0.1:6379]
+        [--national-size 100000] [--postgis postgresql://postgres@127.0.0.1/capmap_bench]
+        [--redis redis://127.0.0.1:6379]
 """
 
 from __future__ import annotations
@@ -103,9 +110,8 @@ def load(url: str, realdata: bool) -> None:
     store.close()
 
 
-def request_paths(url: str, seed: int = 7) -> dict[str, list[str]]:
-    """Paths for each endpoint: lookups at points inside the neighbourhoods of every
-    neighbourhood layer, and pin boxes around them."""
+def inner_points(url: str, seed: int = 7) -> list[tuple[float, float]]:
+    """POINTS uniform points, each inside a random neighbourhood of a neighbourhood layer."""
     store = open_store(url)
     hoods = [la.id for la in store.layers() if la.is_current and la.kind == "neighbourhood"]
     areas = np.concatenate([store.areas(layer_id).geometry.values for layer_id in hoods])
@@ -119,6 +125,13 @@ def request_paths(url: str, seed: int = 7) -> dict[str, list[str]]:
             if shapely.contains_xy(area, x, y):
                 points.append((x, y))
                 break
+    return points
+
+
+def request_paths(url: str) -> dict[str, list[str]]:
+    """Paths for each endpoint: lookups at points inside the neighbourhoods of every
+    neighbourhood layer, and pin boxes around them."""
+    points = inner_points(url)
     half_w, half_h = BOX_DEG[0] / 2, BOX_DEG[1] / 2
     return {
         "/health/live": ["/health/live"],
@@ -209,6 +222,32 @@ def wrk(base: str, paths: list[str], connections: int, seconds: float, folder: P
             "cpu_ms": cpu_ms}
 
 
+def national_paths(url: str) -> dict[str, list[str]]:
+    """Paths on the national database: the floor, engagement coverage (three filters in turn)
+    and the planscape at points inside the data zones."""
+    filters = ["", "&campaign=Scotland+Listens+2025&from=2025-03-01&to=2025-06-30",
+               "&theme=health"]
+    return {
+        "/health/live": ["/health/live"],
+        "/api/coverage/engagement": [f"/api/coverage/engagement?layer=dz11{f}" for f in filters],
+        "/api/planscape": [f"/api/planscape?lon={x:.6f}&lat={y:.6f}"
+                           for x, y in inner_points(url)],
+    }
+
+
+def bench_national(name: str, extra_env: dict[str, str], args, folder: Path) -> list[tuple]:
+    """Rows on the national database of one backend (built by bench_national's builder)."""
+    import national
+    from national_data import BuildParams
+
+    start = time.perf_counter()
+    db = national.build(name, args.national_size, BuildParams(), postgis=args.postgis)
+    print(f"{name} national ({args.national_size:,} responses): "
+          f"{'built' if db.built_now else 'cached'} in {time.perf_counter() - start:.1f} s",
+          flush=True)
+    return measure(f"{name}-nat", db.url, national_paths(db.url), extra_env, args, folder)
+
+
 def bench_backend(name: str, url: str, extra_env: dict[str, str], args, folder: Path) -> list[tuple]:
     """Rows (backend, endpoint, connections, result) for one backend."""
     start = time.perf_counter()
@@ -216,6 +255,12 @@ def bench_backend(name: str, url: str, extra_env: dict[str, str], args, folder: 
     paths = request_paths(url)
     print(f"{name}: loaded in {time.perf_counter() - start:.1f} s; "
           f"{len(paths['/api/lookup'])} lookup points", flush=True)
+    return measure(name, url, paths, extra_env, args, folder)
+
+
+def measure(name: str, url: str, paths: dict[str, list[str]], extra_env: dict[str, str], args,
+            folder: Path) -> list[tuple]:
+    """Serve `url` and run wrk over each endpoint's paths at each concurrency."""
     rows = []
     with server(url, folder, extra_env) as (base, master):
         warm(base, paths)
@@ -233,12 +278,12 @@ def report(rows: list[tuple], duration: float) -> None:
     floor = {(b, c): r["rps"] for b, e, c, r in rows if e == "/health/live"}
     floor_cpu = {(b, c): r["cpu_ms"] for b, e, c, r in rows if e == "/health/live"}
     print(f"\n{duration:g} s per run, {WORKERS} gunicorn sync workers; floor = /health/live")
-    print(f"{'backend':8} {'endpoint':16} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+    print(f"{'backend':11} {'endpoint':24} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'errors':>6} {'ratio':>6} {'server CPU ms/req':>18} {'CPU ratio':>9}")
     for backend, endpoint, connections, r in rows:
         ratio = r["rps"] / floor[backend, connections]
         cpu_ratio = floor_cpu[backend, connections] / r["cpu_ms"] if r["cpu_ms"] else float("nan")
-        print(f"{backend:8} {endpoint:16} {connections:5d} {r['rps']:8.0f} {r['p50']:7.1f} "
+        print(f"{backend:11} {endpoint:24} {connections:5d} {r['rps']:8.0f} {r['p50']:7.1f} "
               f"{r['p99']:7.1f} {r['errors']:6d} {ratio:6.2f} {r['cpu_ms']:18.3f} {cpu_ratio:9.2f}")
     print("(CPU ratio: the floor's server CPU per request over the endpoint's; it moves less than "
           "requests/s when other work shares the machine)")
@@ -259,7 +304,10 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379",
                         help="rate-limit storage of the PostGIS run")
     parser.add_argument("--realdata", action="store_true",
-                        help="also load the real data zones from ../shared/realdata when there")
+                        help="also load the real data zones from ../shared/realdata when there, "
+                             "and run the national database's endpoints")
+    parser.add_argument("--national-size", type=int, default=100_000,
+                        help="responses in the national database (with --realdata)")
     args = parser.parse_args()
     args.connections = [int(c) for c in args.connections.split(",")]
     if shutil.which("wrk") is None:
@@ -272,9 +320,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         rows += bench_backend("sqlite", f"sqlite:///{folder / 'bench.sqlite'}", {}, args, folder)
+        if args.realdata:
+            rows += bench_national("sqlite", {}, args, folder)
         if args.postgis:
-            rows += bench_backend("postgis", args.postgis,
-                                  {"CAPMAP_RATELIMIT_STORAGE_URI": args.redis}, args, folder)
+            redis = {"CAPMAP_RATELIMIT_STORAGE_URI": args.redis}
+            rows += bench_backend("postgis", args.postgis, redis, args, folder)
+            if args.realdata:
+                rows += bench_national("postgis", redis, args, folder)
         else:
             print("postgis: not run (give --postgis URL)")
     report(rows, args.duration)
