@@ -19,8 +19,8 @@ from capmap.crs import SCOTLAND, STORAGE_CRS, Region, check_lonlat, geoms_bng_to
 from capmap.engine import Engine, LayerState, PlanState, Settled, settle
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.validate import listed
-from capmap.serialise import action_json, json_text, plan_json, public_pin_json
-from capmap.spatial.overlay import apportioned_population, coverage_shares
+from capmap.serialise import actions_json, json_text, plan_json, public_pins_json
+from capmap.spatial.overlay import apportioned_population, overlap_pairs
 from capmap.storage import Store
 
 DEFAULT_MAX_KM2 = 30_000.0  # Highland, the largest council, is about 26,000 km²
@@ -130,15 +130,12 @@ def planscape(engine: Engine, store: Store, query: Query) -> dict:
     """Plans overlapping the query with their shares, the areas it touches, the actions and the
     published pins inside it. Plain JSON-ready values; km² in EPSG:27700."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
+    shapely.prepare(q_bng)
     plans = engine.plans()
-    hits = plans.bng_tree.query(q_bng, predicate="intersects")
-    pieces = shapely.intersection(plans.bng[hits], q_bng)
-    overlap = shapely.area(pieces)
-    keep = overlap > 0
-    hits, pieces, overlap = hits[keep], pieces[keep], overlap[keep]
+    hits, pieces, overlap = plan_pieces(plans, q_bng)
     q_area = q_bng.area
     plan_area = shapely.area(plans.bng[hits])
-    people = _people(engine, np.array([q_bng, *pieces], dtype=object))
+    people = _people(engine, q_bng, pieces)
     rows = []
     for k, i in enumerate(hits):
         row = plan_json(plans.plans.iloc[i])
@@ -150,22 +147,50 @@ def planscape(engine: Engine, store: Store, query: Query) -> dict:
         )
         rows.append(row)
     rows.sort(key=lambda r: (-r["match"], -r["share_of_query"], r["title"]))
-    plan_ids = {r["id"] for r in rows}
+    titles = dict(zip(plans.plans["id"], plans.plans["title"], strict=True))
     return {
         "query": {**query.described, "kind": query.kind, "area_km2": q_area / 1e6,
                   "population": None if np.isnan(people[0]) else round(float(people[0]), 1)},
         "plans": rows,
         "areas": _areas_touched(engine, q_bng),
-        "actions": _actions_inside(store, query.geometry, plan_ids, plans.plans),
-        "pins": _pins_inside(store, query.geometry),
+        "actions": actions_json(store.actions_in(query.geometry, [r["id"] for r in rows]), titles),
+        "pins": public_pins_json(store.public_pins_in(query.geometry, ("published",))),
     }
 
 
-def _people(engine: Engine, geoms_bng: np.ndarray) -> np.ndarray:
+def plan_pieces(plans: PlanState, q_bng: shapely.Geometry
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the plans overlapping a query (EPSG:27700) by a positive area, in the order
+    of the plans' tree; each one's part inside the query and that part's area in m². A plan
+    covering the whole query has the query itself as its part, a plan the query covers the
+    whole plan: only plans crossing the query's edge are cut by an overlay."""
+    hits = plans.bng_tree.query(q_bng, predicate="intersects")
+    geoms = plans.bng[hits]
+    shapely.prepare(geoms)  # kept on the engine's geometries: once per reload
+    around = shapely.covers(geoms, q_bng)
+    inside = ~around & shapely.covers(q_bng, geoms)
+    pieces = np.empty(len(hits), dtype=object)
+    pieces[around] = q_bng
+    pieces[inside] = geoms[inside]
+    cut = ~(around | inside)
+    pieces[cut] = shapely.intersection(geoms[cut], q_bng)
+    overlap = shapely.area(pieces)
+    keep = overlap > 0
+    return hits[keep], pieces[keep], overlap[keep]
+
+
+def _people(engine: Engine, q_bng: shapely.Geometry, pieces: np.ndarray) -> np.ndarray:
+    """Residents in the query, then in each piece: a piece that is the whole query is not
+    apportioned again."""
     hoods = engine.neighbourhoods()
     if hoods is None:
-        return np.full(len(geoms_bng), np.nan)
-    return apportioned_population(geoms_bng, hoods.bng, hoods.population, hoods.bng_tree)
+        return np.full(len(pieces) + 1, np.nan)
+    whole = np.array([piece is q_bng for piece in pieces], dtype=bool)
+    measured = apportioned_population(np.array([q_bng, *pieces[~whole]], dtype=object),
+                                      hoods.bng, hoods.population, hoods.bng_tree)
+    out = np.full(len(pieces) + 1, measured[0])
+    out[1:][~whole] = measured[1:]
+    return out
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -177,35 +202,19 @@ def _ratio(part: float, whole: float) -> float | None:
 def _areas_touched(engine: Engine, q_bng) -> dict[str, list[dict]]:
     out = {}
     for layer_id, state in sorted(engine.layers().items()):
-        shares = coverage_shares(np.array([q_bng]), state.bng, state.bng_tree)
-        shares = shares.sort_values(["overlap_m2"], ascending=False)
+        pairs = overlap_pairs(np.array([q_bng]), state.bng, state.bng_tree)
+        pairs = pairs.sort_values(["overlap_m2"], ascending=False)
+        rows = pairs["area"].to_numpy()
+        m2 = pairs["overlap_m2"].to_numpy()
+        shares = np.clip(m2 / shapely.area(state.bng[rows]), 0.0, 1.0)
+        codes = state.areas["code"].to_numpy(dtype=object)[rows]
+        kind = state.layer.kind
         out[layer_id] = [
-            {"code": state.areas["code"].iloc[a], "name": state.areas["name"].iloc[a],
-             "kind": state.layer.kind, "overlap_km2": m2 / 1e6, "share_of_area": share}
-            for a, m2, share in zip(shares["area"], shares["overlap_m2"],
-                                    shares["share_of_area"], strict=True)
+            {"code": code, "name": name, "kind": kind, "overlap_km2": km2, "share_of_area": share}
+            for code, name, km2, share in zip(codes.tolist(), state.names[rows].tolist(),
+                                              (m2 / 1e6).tolist(), shares.tolist(), strict=True)
         ]
     return out
-
-
-def _actions_inside(store: Store, geometry, plan_ids: set[int], plans) -> list[dict]:
-    actions = store.actions()
-    points = actions.geometry.values
-    located = ~shapely.is_missing(points)
-    shapely.prepare(geometry)
-    inside = np.zeros(len(actions), dtype=bool)
-    inside[located] = shapely.intersects(geometry, points[located])
-    by_plan = ~located & actions["plan_id"].isin(plan_ids).to_numpy()
-    titles = dict(zip(plans["id"], plans["title"], strict=True))
-    return [action_json(actions.iloc[i], titles) for i in np.flatnonzero(inside | by_plan)]
-
-
-def _pins_inside(store: Store, geometry) -> list[dict]:
-    """Published pins whose public (moved) point is inside: never tested on the exact point, so a
-    small drawn polygon cannot reveal where a pin really is."""
-    pins = store.public_pin_points(("published",))
-    inside = shapely.intersects(geometry, pins["public_geom"].values)
-    return [public_pin_json(row) for _, row in pins[inside].iterrows()]
 
 
 def _settled_at(engine: Engine, layers: dict[str, LayerState], plans: PlanState, lon: float,
@@ -288,12 +297,11 @@ def overlap_pieces(engine: Engine, query: Query) -> gpd.GeoDataFrame:
     """The part of each plan inside the query, as polygons in EPSG:4326 with the plan's ref,
     type, title and shares: the overlaps a planner downloads."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
+    shapely.prepare(q_bng)
     plans = engine.plans()
-    hits = np.sort(plans.bng_tree.query(q_bng, predicate="intersects"))
-    pieces = shapely.intersection(plans.bng[hits], q_bng)
-    keep = shapely.area(pieces) > 0
-    hits, pieces = hits[keep], pieces[keep]
-    overlap = shapely.area(pieces)
+    hits, pieces, overlap = plan_pieces(plans, q_bng)
+    order = np.argsort(hits)
+    hits, pieces, overlap = hits[order], pieces[order], overlap[order]
     chosen = plans.plans.iloc[hits]
     return gpd.GeoDataFrame(
         {"plan_id": chosen["id"].to_numpy(), "ref": chosen["ref"].to_numpy(),

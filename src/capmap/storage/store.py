@@ -18,6 +18,7 @@ from capmap.storage import frames
 from capmap.storage import schema as s
 from capmap.storage.derived import DerivedMixin
 from capmap.storage.moderation import ModerationMixin
+from capmap.storage.nearby import NearbyMixin, upgrade_to_4
 from capmap.storage.records import RecordsMixin, refuse_too_long
 from capmap.storage.users import UsersMixin
 
@@ -38,10 +39,11 @@ def local_commits() -> int:
 MIGRATIONS = {
     2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
     3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
+    4: upgrade_to_4,  # pins' public coordinates, box and GiST indexes for place queries
 }
 
 
-class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin):
+class Store(RecordsMixin, DerivedMixin, UsersMixin, ModerationMixin, NearbyMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
