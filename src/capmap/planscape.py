@@ -24,6 +24,9 @@ from capmap.spatial.overlay import apportioned_population, overlap_pairs
 from capmap.storage import Store
 
 DEFAULT_MAX_KM2 = 30_000.0  # Highland, the largest council, is about 26,000 km²
+# Most areas one codes query may name: every data zone of the council with most (Glasgow, 746)
+# fits; all of Scotland's 6,976 does not. Checked before any geometry is touched.
+MAX_CODES = 1_000
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,13 @@ def point_query(engine: Engine, lon: float, lat: float, region: Region = SCOTLAN
                                      "codes": [code]})
 
 
-def codes_query(engine: Engine, layer_id: str, codes: list[str]) -> Query:
-    """The union of some areas of one layer."""
+def codes_query(engine: Engine, layer_id: str, codes: list[str], *,
+                max_km2: float = DEFAULT_MAX_KM2) -> Query:
+    """The union of some areas of one layer: at most MAX_CODES codes, covering at most `max_km2`
+    (the areas' total in EPSG:27700), as a drawn polygon is bounded."""
+    if len(codes) > MAX_CODES:
+        raise InputError(f"{len(codes):,} area codes given; at most {MAX_CODES:,} can be asked "
+                         "about at once (ask about a larger area by its council or ward code)")
     try:
         state = engine.layer(layer_id)
     except NotFound as exc:
@@ -79,8 +87,43 @@ def codes_query(engine: Engine, layer_id: str, codes: list[str]) -> Query:
     if unknown:
         raise ValidationError(f"codes not in layer {layer_id}: {listed(unknown)}")
     rows = [state.row_of[c] for c in codes]
+    km2 = float(shapely.area(state.bng[rows]).sum()) / 1e6
+    if km2 > max_km2:
+        raise ValidationError(f"the {len(codes):,} areas asked about cover {km2:,.0f} km²; the "
+                              f"limit is {max_km2:,.0f} km², as for a drawn polygon")
     geometry = shapely.union_all(state.areas.geometry.values[rows])
     return Query(geometry, "codes", {"layer": layer_id, "codes": codes})
+
+
+def posted_query(engine: Engine, body, *, max_km2: float = DEFAULT_MAX_KM2,
+                 region: Region = SCOTLAND, crs: str | None = None) -> Query:
+    """A posted query, JSON text or a parsed dict: {"layer": id, "codes": [code, ...]}, or a
+    GeoJSON geometry or Feature (which has a "type") as `polygon_query` reads it."""
+    body = _parsed(body)
+    if isinstance(body, dict) and "type" not in body:
+        if "codes" not in body and "layer" not in body:
+            raise InputError('expected {"layer": ..., "codes": [...]} or a GeoJSON geometry or '
+                             f"Feature; got an object with keys {listed(sorted(map(str, body)))}")
+        layer, codes = body.get("layer"), body.get("codes")
+        if not isinstance(layer, str) or not layer.strip():
+            raise InputError('layer is required with codes, e.g. {"layer": "dz11", "codes": '
+                             '["S01006506"]}')
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise InputError(f"codes must be a list of area codes as strings, got "
+                             f"{type(codes).__name__}" + ("" if not isinstance(codes, list)
+                                                          else " with other values"))
+        return codes_query(engine, layer.strip(), codes, max_km2=max_km2)
+    return polygon_query(body, max_km2=max_km2, region=region, crs=crs)
+
+
+def _parsed(body):
+    """A JSON body as Python values (a dict or list stays as it is)."""
+    if isinstance(body, str | bytes):
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise InputError(f"the body is not JSON ({exc.args[0][:80]})") from None
+    return body
 
 
 def polygon_query(body, *, max_km2: float = DEFAULT_MAX_KM2, region: Region = SCOTLAND,
@@ -109,11 +152,7 @@ def polygon_query(body, *, max_km2: float = DEFAULT_MAX_KM2, region: Region = SC
 
 
 def _geometry(body) -> shapely.Geometry:
-    if isinstance(body, str | bytes):
-        try:
-            body = json.loads(body)
-        except ValueError as exc:
-            raise InputError(f"the body is not JSON ({exc.args[0][:80]})") from None
+    body = _parsed(body)
     if not isinstance(body, dict) or "type" not in body:
         raise InputError("expected a GeoJSON geometry or Feature object")
     if body.get("type") == "Feature":

@@ -56,10 +56,11 @@ class NearbyMixin:
         return gpd.GeoDataFrame({**data, "public_geom": points}, geometry="public_geom",
                                 crs=STORAGE_CRS)[PUBLIC_PIN_COLUMNS]
 
-    def actions_in(self, geometry: shapely.Geometry, plan_ids: Iterable[int] = ()) -> gpd.GeoDataFrame:
-        """Actions with a location of their own in or on `geometry` (EPSG:4326), and those with
-        none that belong to the plans `plan_ids` (placed by their plan's area); by id, with
-        ACTION_COLUMNS."""
+    def actions_in(self, geometry: shapely.Geometry | None, plan_ids: Iterable[int] = ()
+                   ) -> gpd.GeoDataFrame:
+        """Actions with a location of their own in or on `geometry` (EPSG:4326; None: nowhere),
+        and those with none that belong to the plans `plan_ids` (placed by their plan's area);
+        by id, with ACTION_COLUMNS."""
         acts, ids = s.actions, sorted({int(i) for i in plan_ids})
         box = _box(geometry)
         by_plan = acts.c.geom.is_(None) & acts.c.plan_id.in_(ids)
