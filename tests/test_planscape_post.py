@@ -46,6 +46,7 @@ def test_posted_codes_answer_as_the_get(api_app):
     ({"layer": "squares", "codes": []}, 422, "no area codes given"),
     ({"layer": "squares", "codes": ["Z"]}, 422, "codes not in layer squares: Z"),
     ({"layer": "nope", "codes": ["A"]}, 422, "'nope' not found"),
+    ({"layer": "squares", "codes": ["A"], "crs": "EPSG:4326"}, 400, 'only "layer" and "codes"'),
     ({"area": "A"}, 400, 'expected {"layer": ..., "codes": [...]} or a GeoJSON'),
 ])
 def test_posted_codes_are_checked(api_app, body, status, words):
