@@ -28,7 +28,7 @@ from capmap.queries import (
     posted_query,
 )
 from capmap.serialise import actions_json, json_text, plan_json, public_pins_json
-from capmap.spatial.overlay import apportioned_population, overlap_pairs
+from capmap.spatial.overlay import apportioned_population, overlap_arrays
 from capmap.storage import Store
 
 # The queries (capmap.queries) are answered here, and may be imported from here.
@@ -109,13 +109,18 @@ def _ratio(part: float, whole: float) -> float | None:
     return float(min(part / whole, 1.0))
 
 
+def _largest_first(values: np.ndarray) -> np.ndarray:
+    """The order pandas' sort_values(ascending=False) gives `values` (no NaN), ties included."""
+    backwards = np.arange(len(values))[::-1]
+    return backwards[values[::-1].argsort(kind="quicksort")][::-1]
+
+
 def _areas_touched(engine: Engine, q_bng) -> dict[str, list[dict]]:
     out = {}
     for layer_id, state in sorted(engine.layers().items()):
-        pairs = overlap_pairs(np.array([q_bng]), state.bng, state.bng_tree)
-        pairs = pairs.sort_values(["overlap_m2"], ascending=False)
-        rows = pairs["area"].to_numpy()
-        m2 = pairs["overlap_m2"].to_numpy()
+        _, rows, m2 = overlap_arrays(np.array([q_bng]), state.bng, state.bng_tree)
+        order = _largest_first(m2)
+        rows, m2 = rows[order], m2[order]
         shares = np.clip(m2 / shapely.area(state.bng[rows]), 0.0, 1.0)
         codes = state.areas["code"].to_numpy(dtype=object)[rows]
         kind = state.layer.kind
