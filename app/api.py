@@ -12,7 +12,7 @@ from app.store import get_engine, get_shared_cache, get_store
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
 from capmap.errors import InputError
 from capmap.mapdata import layer_payload_json
-from capmap.planscape import codes_query, lookup_json, planscape, point_query, polygon_query
+from capmap.planscape import codes_query, lookup_json, planscape, point_query, posted_query
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -70,7 +70,8 @@ def api_planscape():
         layer = request.args.get("layer", "").strip()
         if not layer:
             raise InputError("layer is required with codes, e.g. ?layer=dz11&codes=S01006506")
-        query = codes_query(engine, layer, request.args.get("codes", "").split(","))
+        query = codes_query(engine, layer, request.args.get("codes", "").split(","),
+                            max_km2=current_app.config["PLANSCAPE_MAX_KM2"])
     else:
         query = point_query(engine, number_arg("lon"), number_arg("lat"))
     return jsonify(planscape(engine, get_store(), query))
@@ -78,12 +79,14 @@ def api_planscape():
 
 @bp.post("/planscape")
 def api_planscape_polygon():
-    """Plans covering a posted GeoJSON Polygon or MultiPolygon (geometry or Feature); lon/lat,
-    or British National Grid with ?crs=EPSG:27700."""
-    query = polygon_query(request.get_data(cache=False),
-                          max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
-                          crs=request.args.get("crs"))
-    return jsonify(planscape(get_engine(), get_store(), query))
+    """Plans covering the areas of a posted {"layer": ..., "codes": [...]} (a list too long for
+    a URL), or a posted GeoJSON Polygon or MultiPolygon (geometry or Feature); lon/lat, or
+    British National Grid with ?crs=EPSG:27700."""
+    engine = get_engine()
+    query = posted_query(engine, request.get_data(cache=False),
+                         max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
+                         crs=request.args.get("crs"))
+    return jsonify(planscape(engine, get_store(), query))
 
 
 @bp.get("/layers/<layer_id>/areas")

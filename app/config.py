@@ -34,7 +34,8 @@ DEFAULTS.update({
     # "redis://127.0.0.1:6379" (pip install capmap[redis]); None keeps them per worker.
     "CACHE_REDIS_URL": None,
     "CACHE_KEY_PREFIX": "capmap-cache",
-    # Largest polygon the planscape accepts, in km² (Highland, the largest council, is ~26,000).
+    # Largest polygon or list of areas (their total) the planscape accepts, in km² (Highland, the
+    # largest council, is ~26,000); a list of codes also holds at most capmap.queries.MAX_CODES.
     "PLANSCAPE_MAX_KM2": 30_000.0,
     # Public engagement figures: counts below this show as "<5" and their rates are withheld.
     "SUPPRESS_BELOW": 5,

@@ -4,7 +4,9 @@ downloads, and a public page per plan.
 A group finds its area by clicking the map, searching (postcode, name, code), ticking
 neighbourhoods in a list, drawing a polygon, or uploading a boundary file; every way that needs the
 map has one that does not. Every result is a GET URL where it can be (a drawn or uploaded polygon
-travels as compact GeoJSON in ?geometry= when small enough), so it can be shared and reproduced.
+travels as compact GeoJSON in ?geometry= when small enough; the tick list posts its codes, a
+council's being too many for a URL, and a short list is sent on to its GET URL), so it can be
+shared and reproduced.
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ QUERY_ARGS = ("lon", "lat", "layer", "codes", "postcode", "geometry")
 UPLOAD_EXTENSIONS = (".geojson", ".json", ".gpkg", ".zip", ".kml")
 LINK_CHARS = 6000     # a polygon longer than this as GeoJSON is not put in a link
 FORM_CHARS = 400_000  # ... nor in a download form (Flask reads at most 500 kB of form fields)
-MAX_CODES = 5000
 FINDER_ZOOM = 10
 CSV_COLUMNS = ["ref", "title", "type", "owner", "council_code", "period_start", "period_end",
                "review_due", "status", "share_of_query", "share_of_plan", "population_share",
@@ -133,6 +134,9 @@ def result():
         raise InputError(f"format {output[:20]!r} is not offered; expected one of {', '.join(OUTPUTS)}")
     engine, store = get_engine(), get_store()
     query = _query(engine, store)
+    link = _short_link(query)
+    if link:  # a short tick list: answered at its GET link, which can be shared
+        return redirect(link, 303)
     if output in ("geojson", "gpkg"):
         return _overlaps_file(engine, query, output)
     answer = planscape(engine, store, query)
@@ -140,6 +144,15 @@ def result():
         return Response(csv_text(_csv_rows(answer), CSV_COLUMNS), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="planscape.csv"'})
     return render_template("finder_result.html", **_result_view(engine, query, answer))
+
+
+def _short_link(query: Query) -> str | None:
+    """For a posted tick list whose page (no ?format=) fits a link, that GET link; else None."""
+    if request.method != "POST" or query.kind != "codes" or request.form.get("format"):
+        return None
+    params = {"layer": query.described["layer"], "codes": ",".join(query.described["codes"])}
+    url = url_for("finder.result", **params)
+    return url if len(url) <= LINK_CHARS else None
 
 
 def _query(engine: Engine, store) -> Query:
@@ -150,6 +163,8 @@ def _query(engine: Engine, store) -> Query:
         upload = request.files.get("file")
         if upload is not None and upload.filename:
             return _uploaded(upload, max_km2)
+        if "codes" in request.form or "layer" in request.form:  # the tick list, or its downloads
+            return _codes(engine, request.form, max_km2)
         text = request.form.get("geometry", "").strip()
         if not text:
             raise InputError("no area given: draw a polygon on the map, paste a GeoJSON polygon, "
@@ -161,16 +176,20 @@ def _query(engine: Engine, store) -> Query:
     if args.get("postcode", "").strip():
         return postcode_query(engine, store, args["postcode"])
     if "codes" in args or "layer" in args:
-        codes = [c for value in args.getlist("codes") for c in value.split(",")]
-        if len(codes) > MAX_CODES:
-            raise InputError(f"{len(codes)} codes given; at most {MAX_CODES} can be asked at once")
-        hoods = engine.neighbourhoods()
-        layer = args.get("layer", "").strip() or (hoods.layer.id if hoods else "")
-        return codes_query(engine, layer, codes)
+        return _codes(engine, args, max_km2)
     if "lon" in args or "lat" in args:
         return point_query(engine, number_arg("lon"), number_arg("lat"))
     raise InputError("say which area: search for it, click the map, or give ?postcode=, "
                      "?layer=&codes=, ?lon=&lat= or ?geometry=")
+
+
+def _codes(engine: Engine, fields, max_km2: float) -> Query:
+    """A codes query from ?layer=&codes= or the same posted fields (codes repeated or
+    comma-separated); without a layer, codes are neighbourhood codes."""
+    codes = [c for value in fields.getlist("codes") for c in value.split(",")]
+    hoods = engine.neighbourhoods()
+    layer = fields.get("layer", "").strip() or (hoods.layer.id if hoods else "")
+    return codes_query(engine, layer, codes, max_km2=max_km2)
 
 
 def _uploaded(upload, max_km2: float) -> Query:
@@ -224,14 +243,19 @@ def _csv_rows(answer: dict) -> list[dict]:
 
 def _links(query: Query) -> dict:
     """How the result can be asked again: a GET `url` with `downloads` URLs per format, else
-    `form` (the polygon, for POST download forms), else neither (too large to carry)."""
+    `form` (the fields, for POST download forms), else neither (too large to carry); `kind`
+    says what was too long for a link (a polygon or a list of codes)."""
     if request.method == "GET":
         params = {k: request.args.getlist(k) for k in QUERY_ARGS if k in request.args}
+    elif query.kind == "codes":  # the tick list: a link while it fits, else download forms
+        params = {"layer": query.described["layer"], "codes": ",".join(query.described["codes"])}
+        if len(url_for("finder.result", _external=True, **params)) > LINK_CHARS:
+            return {"url": None, "downloads": None, "form": list(params.items()), "kind": "codes"}
     else:
         text = compact_geojson(query.geometry)
         if len(text) > LINK_CHARS:
-            return {"url": None, "downloads": None,
-                    "form": text if len(text) <= FORM_CHARS else None}
+            return {"url": None, "downloads": None, "kind": "polygon",
+                    "form": [("geometry", text)] if len(text) <= FORM_CHARS else None}
         params = {"geometry": text}
     return {"url": url_for("finder.result", _external=True, **params), "form": None,
             "downloads": {f: url_for("finder.result", format=f, **params) for f in OUTPUTS[1:]}}

@@ -9,6 +9,7 @@ from capmap.crs import SCOTLAND, Region
 from capmap.mapdata import FORMATS, MAX_ZOOM, MIN_ZOOM
 from capmap.ogc import CRS84, DATE_PATTERN, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, MAX_OFFSET, TIME_PATTERN
 from capmap.openapi_schemas import api_schemas, ogc_schemas
+from capmap.planscape import MAX_CODES
 
 VERSION = "0.1.0"
 _LICENCE = {"name": "AGPL-3.0-or-later"}
@@ -159,6 +160,15 @@ def _polygon_body() -> dict:
             "oneOf": [*geometries, feature]}
 
 
+def _codes_body(layer: dict) -> dict:
+    return {"description": f"the union of at most {MAX_CODES:,} areas of one layer, no larger "
+                           "than the configured limit (as a polygon)",
+            "type": "object", "required": ["layer", "codes"], "additionalProperties": False,
+            "properties": {"layer": layer, "codes": {"type": "array", "minItems": 1,
+                                                     "maxItems": MAX_CODES,
+                                                     "items": {"type": "string"}}}}
+
+
 def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> dict:
     """The OpenAPI 3.0 definition of the JSON API under `root`/api, for the current layers."""
     lonlat = _lonlat(region)
@@ -169,11 +179,15 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
                    "lat (the neighbourhood containing the point)",
                    _either_or(("layer", "codes", layer, codes), ("lon", "lat", lonlat["lon"], lonlat["lat"])),
                    True, style="form", explode=True)
-    post = _get("the plans covering a posted polygon", "planscapePolygon",
-                [_param("crs", "query", "the CRS of the polygon (EPSG:4326 by default)",
+    post = _get("the plans covering posted areas of a layer (a list of codes too long for a "
+                "URL) or a posted polygon", "planscapePolygon",
+                [_param("crs", "query", "the CRS of a polygon (EPSG:4326 by default)",
                         {"type": "string", "enum": ["EPSG:4326", "EPSG:27700"]})],
-                _ok("the planscape of the polygon", "planscape"), 400, 422)
-    post["requestBody"] = {"required": True, "content": {"application/json": {"schema": _polygon_body()}}}
+                _ok("the planscape of the areas or the polygon", "planscape"), 400, 422)
+    polygon = _polygon_body()
+    post["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
+        "description": f"either {_codes_body(layer)['description']}, or {polygon['description']}",
+        "oneOf": [_codes_body(layer), *polygon["oneOf"]]}}}}
     day = {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
     text = {"type": "string"}
     engagement = [_param("layer", "query", "a layer id (empty or absent: the neighbourhood layer)",

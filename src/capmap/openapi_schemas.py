@@ -92,7 +92,7 @@ def api_schemas() -> dict:
         "planscape": _obj(
             ["query", "plans", "areas", "actions", "pins"],
             query=_obj(["kind", "area_km2"], kind={"type": "string", "enum": ["point", "codes", "polygon"]},
-                       area_km2=_NUMBER),
+                       area_km2=_NUMBER, layer=_STRING, codes=_list(_STRING)),
             plans=_list({"allOf": [_ref("plan"), _obj(["overlap_km2"], overlap_km2=_NUMBER)]}),
             areas={"type": "object", "additionalProperties": _list(touched)},
             actions=_list(_obj(["id", "plan_id", "title", "located"], id={"type": "integer"},

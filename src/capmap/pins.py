@@ -23,7 +23,7 @@ from capmap.engine import Engine, StoreVersions
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import prepare_pins
 from capmap.planscape import lookup, neighbourhood_at
-from capmap.serialise import action_json
+from capmap.serialise import actions_json
 from capmap.spatial.privacy import displace_points
 from capmap.storage import Store
 from capmap.storage.moderation import DECISIONS as DECISIONS
@@ -193,19 +193,14 @@ def already_planned(engine: Engine, store: Store, lon: float, lat: float, catego
     plan_ids = {p["id"] for p in found["plans"]}
     hoods = engine.neighbourhoods()
     code = hoods.index.lookup(lon, lat) if hoods is not None else None
-    actions = store.actions()
-    points = actions.geometry.values
-    located = ~shapely.is_missing(points)
-    near = np.zeros(len(actions), dtype=bool)
-    if code is not None:
-        area = hoods.areas.geometry.values[hoods.row_of[code]]
-        near[located] = shapely.intersects(area, points[located])
-    plan_wide = ~located & actions["plan_id"].isin(plan_ids).to_numpy()
+    # Only this neighbourhood's located actions and the covering plans' plan-wide ones are read.
+    area = hoods.areas.geometry.values[hoods.row_of[code]] if code is not None else None
+    actions = store.actions_in(area, plan_ids)
     plans = engine.plans().plans
     titles = dict(zip(plans["id"], plans["title"], strict=True))
     theme = CATEGORY_THEMES.get(category)
-    rows = [dict(action_json(actions.iloc[i], titles), related=actions["theme"].iloc[i] == theme,
-                 nearby=bool(near[i])) for i in np.flatnonzero(near | plan_wide)]
+    rows = [dict(action, related=action["theme"] == theme, nearby=action["located"])
+            for action in actions_json(actions, titles)]
     rows.sort(key=lambda r: (not r["related"], not r["nearby"], r["title"]))
     return {"areas": found["areas"], "plans": found["plans"], "actions": rows}
 

@@ -1,144 +1,51 @@
 """The planscape: which plans cover a place, how much of it, and what they promise there.
 
-A query is a point, a list of area codes of one layer, or a polygon. Areas are measured in
-EPSG:27700. Plans come most relevant first: by how well the plan's area matches the query area
-(intersection over union), so a Locality Plan drawn for exactly this neighbourhood comes before a
-council-wide LOIP that also covers it; ties go to the plan covering more of the query, then title.
+A query (capmap.queries) is a point, a list of area codes of one layer, or a polygon. Areas are
+measured in EPSG:27700. Plans come most relevant first: by how well the plan's area matches the
+query area (intersection over union), so a Locality Plan drawn for exactly this neighbourhood
+comes before a council-wide LOIP that also covers it; ties go to the plan covering more of the
+query, then title.
 """
 
 from __future__ import annotations
-
-import json
-from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import shapely
 
-from capmap.crs import SCOTLAND, STORAGE_CRS, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
+from capmap.crs import SCOTLAND, STORAGE_CRS, Region, geoms_bng_to_lonlat, geoms_lonlat_to_bng
 from capmap.engine import Engine, LayerState, PlanState, Settled, settle
-from capmap.errors import InputError, NotFound, ValidationError
-from capmap.io.validate import listed
-from capmap.serialise import action_json, json_text, plan_json, public_pin_json
-from capmap.spatial.overlay import apportioned_population, coverage_shares
+from capmap.errors import NotFound
+from capmap.queries import (
+    DEFAULT_MAX_KM2,
+    MAX_CODES,
+    Query,
+    check_point,
+    codes_query,
+    neighbourhood_at,
+    point_query,
+    polygon_query,
+    posted_query,
+)
+from capmap.serialise import actions_json, json_text, plan_json, public_pins_json
+from capmap.spatial.overlay import apportioned_population, overlap_arrays
 from capmap.storage import Store
 
-DEFAULT_MAX_KM2 = 30_000.0  # Highland, the largest council, is about 26,000 km²
-
-
-@dataclass(frozen=True)
-class Query:
-    """A planscape query area in EPSG:4326, and how it was asked for."""
-
-    geometry: shapely.Geometry
-    kind: str
-    described: dict
-
-
-def check_point(lon: float, lat: float, region: Region = SCOTLAND) -> tuple[float, float]:
-    """Refuse a point that is not finite lon/lat inside the region."""
-    check_lonlat((lon, lat, lon, lat), region, "point")
-    return float(lon), float(lat)
-
-
-def neighbourhood_at(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND
-                     ) -> tuple[LayerState, str]:
-    """The neighbourhood layer and the code of its area holding a point inside the region;
-    ValidationError for a point off the region or in no neighbourhood (sea, a loch)."""
-    lon, lat = check_point(lon, lat, region)
-    hoods = engine.neighbourhoods()
-    if hoods is None:
-        raise ValidationError("no neighbourhood layer is loaded to place a point in an area")
-    code = hoods.index.lookup(lon, lat)
-    if code is None:
-        raise ValidationError(f"the point ({lon:.5f}, {lat:.5f}) is outside every neighbourhood "
-                              f"of {hoods.layer.title or hoods.layer.id} (layer {hoods.layer.id}); "
-                              "choose a place on land inside the mapped area")
-    return hoods, code
-
-
-def point_query(engine: Engine, lon: float, lat: float, region: Region = SCOTLAND) -> Query:
-    """The neighbourhood containing a point: the area a group means by "here"."""
-    lon, lat = check_point(lon, lat, region)
-    hoods, code = neighbourhood_at(engine, lon, lat, region)
-    geometry = hoods.areas.geometry.values[hoods.row_of[code]]
-    return Query(geometry, "point", {"lon": lon, "lat": lat, "layer": hoods.layer.id,
-                                     "codes": [code]})
-
-
-def codes_query(engine: Engine, layer_id: str, codes: list[str]) -> Query:
-    """The union of some areas of one layer."""
-    try:
-        state = engine.layer(layer_id)
-    except NotFound as exc:
-        raise ValidationError(exc.message) from exc
-    codes = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
-    if not codes:
-        raise ValidationError("no area codes given; expected codes=CODE1,CODE2")
-    unknown = [c for c in codes if c not in state.row_of]
-    if unknown:
-        raise ValidationError(f"codes not in layer {layer_id}: {listed(unknown)}")
-    rows = [state.row_of[c] for c in codes]
-    geometry = shapely.union_all(state.areas.geometry.values[rows])
-    return Query(geometry, "codes", {"layer": layer_id, "codes": codes})
-
-
-def polygon_query(body, *, max_km2: float = DEFAULT_MAX_KM2, region: Region = SCOTLAND,
-                  crs: str | None = None) -> Query:
-    """A drawn or uploaded polygon: a GeoJSON geometry or Feature, as text or a parsed dict, in
-    lon/lat, or in British National Grid metres when `crs` is EPSG:27700."""
-    geometry = _geometry(body)
-    if crs not in (None, "", "EPSG:4326", "EPSG:27700"):
-        raise InputError(f"crs {crs!r} is not offered; expected EPSG:4326 or EPSG:27700")
-    if crs == "EPSG:27700" and np.isfinite(shapely.get_coordinates(geometry)).all():
-        geometry = geoms_bng_to_lonlat(np.array([geometry]))[0]
-    if shapely.get_type_id(geometry) not in (3, 6):
-        raise ValidationError(f"expected a Polygon or MultiPolygon, got {geometry.geom_type}")
-    if geometry.is_empty:
-        raise ValidationError("the polygon is empty")
-    coords = shapely.get_coordinates(geometry)
-    if not np.isfinite(coords).all():
-        raise ValidationError("the polygon has NaN or infinite coordinates")
-    check_lonlat(geometry.bounds, region, "polygon")
-    if not geometry.is_valid:
-        raise ValidationError(f"the polygon is invalid: {shapely.is_valid_reason(geometry)}")
-    km2 = geoms_lonlat_to_bng(np.array([geometry]))[0].area / 1e6
-    if km2 > max_km2:
-        raise ValidationError(f"the polygon covers {km2:,.0f} km²; the limit is {max_km2:,.0f} km²")
-    return Query(geometry, "polygon", {})
-
-
-def _geometry(body) -> shapely.Geometry:
-    if isinstance(body, str | bytes):
-        try:
-            body = json.loads(body)
-        except ValueError as exc:
-            raise InputError(f"the body is not JSON ({exc.args[0][:80]})") from None
-    if not isinstance(body, dict) or "type" not in body:
-        raise InputError("expected a GeoJSON geometry or Feature object")
-    if body.get("type") == "Feature":
-        body = body.get("geometry")
-        if not isinstance(body, dict):
-            raise ValidationError("the Feature has no geometry")
-    try:
-        return shapely.from_geojson(json.dumps(body, allow_nan=True))
-    except (shapely.errors.GEOSException, ValueError, TypeError) as exc:
-        raise ValidationError(f"not a valid GeoJSON geometry ({str(exc)[:120]})") from None
-
+# The queries (capmap.queries) are answered here, and may be imported from here.
+__all__ = ["DEFAULT_MAX_KM2", "MAX_CODES", "Query", "check_point", "codes_query", "lookup",
+           "lookup_json", "neighbourhood_at", "overlap_pieces", "plan_pieces", "planscape",
+           "point_query", "polygon_query", "posted_query"]
 
 def planscape(engine: Engine, store: Store, query: Query) -> dict:
     """Plans overlapping the query with their shares, the areas it touches, the actions and the
     published pins inside it. Plain JSON-ready values; km² in EPSG:27700."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
+    shapely.prepare(q_bng)
     plans = engine.plans()
-    hits = plans.bng_tree.query(q_bng, predicate="intersects")
-    pieces = shapely.intersection(plans.bng[hits], q_bng)
-    overlap = shapely.area(pieces)
-    keep = overlap > 0
-    hits, pieces, overlap = hits[keep], pieces[keep], overlap[keep]
+    hits, pieces, overlap = plan_pieces(plans, q_bng)
     q_area = q_bng.area
     plan_area = shapely.area(plans.bng[hits])
-    people = _people(engine, np.array([q_bng, *pieces], dtype=object))
+    people = _people(engine, q_bng, pieces)
     rows = []
     for k, i in enumerate(hits):
         row = plan_json(plans.plans.iloc[i])
@@ -150,22 +57,50 @@ def planscape(engine: Engine, store: Store, query: Query) -> dict:
         )
         rows.append(row)
     rows.sort(key=lambda r: (-r["match"], -r["share_of_query"], r["title"]))
-    plan_ids = {r["id"] for r in rows}
+    titles = dict(zip(plans.plans["id"], plans.plans["title"], strict=True))
     return {
         "query": {**query.described, "kind": query.kind, "area_km2": q_area / 1e6,
                   "population": None if np.isnan(people[0]) else round(float(people[0]), 1)},
         "plans": rows,
         "areas": _areas_touched(engine, q_bng),
-        "actions": _actions_inside(store, query.geometry, plan_ids, plans.plans),
-        "pins": _pins_inside(store, query.geometry),
+        "actions": actions_json(store.actions_in(query.geometry, [r["id"] for r in rows]), titles),
+        "pins": public_pins_json(store.public_pins_in(query.geometry, ("published",))),
     }
 
 
-def _people(engine: Engine, geoms_bng: np.ndarray) -> np.ndarray:
+def plan_pieces(plans: PlanState, q_bng: shapely.Geometry
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of the plans overlapping a query (EPSG:27700) by a positive area, in the order
+    of the plans' tree; each one's part inside the query and that part's area in m². A plan
+    covering the whole query has the query itself as its part, a plan the query covers the
+    whole plan: only plans crossing the query's edge are cut by an overlay."""
+    hits = plans.bng_tree.query(q_bng, predicate="intersects")
+    geoms = plans.bng[hits]
+    shapely.prepare(geoms)  # kept on the engine's geometries: once per reload
+    around = shapely.covers(geoms, q_bng)
+    inside = ~around & shapely.covers(q_bng, geoms)
+    pieces = np.empty(len(hits), dtype=object)
+    pieces[around] = q_bng
+    pieces[inside] = geoms[inside]
+    cut = ~(around | inside)
+    pieces[cut] = shapely.intersection(geoms[cut], q_bng)
+    overlap = shapely.area(pieces)
+    keep = overlap > 0
+    return hits[keep], pieces[keep], overlap[keep]
+
+
+def _people(engine: Engine, q_bng: shapely.Geometry, pieces: np.ndarray) -> np.ndarray:
+    """Residents in the query, then in each piece: a piece that is the whole query is not
+    apportioned again."""
     hoods = engine.neighbourhoods()
     if hoods is None:
-        return np.full(len(geoms_bng), np.nan)
-    return apportioned_population(geoms_bng, hoods.bng, hoods.population, hoods.bng_tree)
+        return np.full(len(pieces) + 1, np.nan)
+    whole = np.array([piece is q_bng for piece in pieces], dtype=bool)
+    measured = apportioned_population(np.array([q_bng, *pieces[~whole]], dtype=object),
+                                      hoods.bng, hoods.population, hoods.bng_tree)
+    out = np.full(len(pieces) + 1, measured[0])
+    out[1:][~whole] = measured[1:]
+    return out
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -174,38 +109,27 @@ def _ratio(part: float, whole: float) -> float | None:
     return float(min(part / whole, 1.0))
 
 
+def _largest_first(values: np.ndarray) -> np.ndarray:
+    """The order pandas' sort_values(ascending=False) gives `values` (no NaN), ties included."""
+    backwards = np.arange(len(values))[::-1]
+    return backwards[values[::-1].argsort(kind="quicksort")][::-1]
+
+
 def _areas_touched(engine: Engine, q_bng) -> dict[str, list[dict]]:
     out = {}
     for layer_id, state in sorted(engine.layers().items()):
-        shares = coverage_shares(np.array([q_bng]), state.bng, state.bng_tree)
-        shares = shares.sort_values(["overlap_m2"], ascending=False)
+        _, rows, m2 = overlap_arrays(np.array([q_bng]), state.bng, state.bng_tree)
+        order = _largest_first(m2)
+        rows, m2 = rows[order], m2[order]
+        shares = np.clip(m2 / shapely.area(state.bng[rows]), 0.0, 1.0)
+        codes = state.areas["code"].to_numpy(dtype=object)[rows]
+        kind = state.layer.kind
         out[layer_id] = [
-            {"code": state.areas["code"].iloc[a], "name": state.areas["name"].iloc[a],
-             "kind": state.layer.kind, "overlap_km2": m2 / 1e6, "share_of_area": share}
-            for a, m2, share in zip(shares["area"], shares["overlap_m2"],
-                                    shares["share_of_area"], strict=True)
+            {"code": code, "name": name, "kind": kind, "overlap_km2": km2, "share_of_area": share}
+            for code, name, km2, share in zip(codes.tolist(), state.names[rows].tolist(),
+                                              (m2 / 1e6).tolist(), shares.tolist(), strict=True)
         ]
     return out
-
-
-def _actions_inside(store: Store, geometry, plan_ids: set[int], plans) -> list[dict]:
-    actions = store.actions()
-    points = actions.geometry.values
-    located = ~shapely.is_missing(points)
-    shapely.prepare(geometry)
-    inside = np.zeros(len(actions), dtype=bool)
-    inside[located] = shapely.intersects(geometry, points[located])
-    by_plan = ~located & actions["plan_id"].isin(plan_ids).to_numpy()
-    titles = dict(zip(plans["id"], plans["title"], strict=True))
-    return [action_json(actions.iloc[i], titles) for i in np.flatnonzero(inside | by_plan)]
-
-
-def _pins_inside(store: Store, geometry) -> list[dict]:
-    """Published pins whose public (moved) point is inside: never tested on the exact point, so a
-    small drawn polygon cannot reveal where a pin really is."""
-    pins = store.public_pin_points(("published",))
-    inside = shapely.intersects(geometry, pins["public_geom"].values)
-    return [public_pin_json(row) for _, row in pins[inside].iterrows()]
 
 
 def _settled_at(engine: Engine, layers: dict[str, LayerState], plans: PlanState, lon: float,
@@ -288,12 +212,11 @@ def overlap_pieces(engine: Engine, query: Query) -> gpd.GeoDataFrame:
     """The part of each plan inside the query, as polygons in EPSG:4326 with the plan's ref,
     type, title and shares: the overlaps a planner downloads."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
+    shapely.prepare(q_bng)
     plans = engine.plans()
-    hits = np.sort(plans.bng_tree.query(q_bng, predicate="intersects"))
-    pieces = shapely.intersection(plans.bng[hits], q_bng)
-    keep = shapely.area(pieces) > 0
-    hits, pieces = hits[keep], pieces[keep]
-    overlap = shapely.area(pieces)
+    hits, pieces, overlap = plan_pieces(plans, q_bng)
+    order = np.argsort(hits)
+    hits, pieces, overlap = hits[order], pieces[order], overlap[order]
     chosen = plans.plans.iloc[hits]
     return gpd.GeoDataFrame(
         {"plan_id": chosen["id"].to_numpy(), "ref": chosen["ref"].to_numpy(),

@@ -315,13 +315,13 @@ def plan_page(engine: Engine, store: Store, plan_id: int, today: date) -> dict:
     code = plan["council_code"]
     plan["council_name"] = (councils.areas["name"].iat[councils.row_of[code]]
                             if councils is not None and code in councils.row_of else None)
-    actions = store.actions()
-    table = action_table(actions[actions["plan_id"] == plan_id], plans, today)
+    actions = store.plan_actions([plan_id])
+    table = action_table(actions, plans, today)
     records = [{k: plain(v) for k, v in r.items()} for r in table.to_dict("records")]
     groups = [(s, [r for r in records if r["status"] == s]) for s in ACTION_STATUSES]
     groups += [(s, [r for r in records if r["status"] == s])
                for s in sorted({r["status"] for r in records} - set(ACTION_STATUSES))]
-    located = actions[(actions["plan_id"] == plan_id) & actions.geometry.notna()].copy()
+    located = actions[actions.geometry.notna()].copy()
     located["overdue"] = located["id"].isin(set(table.loc[table["overdue"], "id"]))
     return {"plan": plan, "geometry": rows.iloc[0:1], "groups": [g for g in groups if g[1]],
             "actions": len(records), "overdue": sum(r["overdue"] for r in records),

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+import shapely
 
 
 def plain(value):
@@ -67,12 +68,14 @@ def plan_json(row) -> dict:
     return out
 
 
+ACTION_KEYS = ("id", "ref", "plan_id", "title", "description", "theme", "lead", "lead_type",
+               "partners", "resources", "measure", "target_date", "status", "progress_note",
+               "updated")
+
+
 def action_json(row, plan_titles: dict[int, str]) -> dict:
     """An action with its plan's title; `located` says whether it has a point of its own."""
-    keys = ("id", "ref", "plan_id", "title", "description", "theme", "lead", "lead_type",
-            "partners", "resources", "measure", "target_date", "status", "progress_note",
-            "updated")
-    out = {k: plain(row[k]) for k in keys}
+    out = {k: plain(row[k]) for k in ACTION_KEYS}
     out["plan_title"] = plan_titles.get(out["plan_id"], "")
     geom = row["geom"]
     out["located"] = geom is not None
@@ -86,3 +89,45 @@ def public_pin_json(row) -> dict:
     return {"id": plain(row["id"]), "category": row["category"],
             "description": row["description"], "created": plain(row["created"]),
             "status": row["status"], "lon": point.x, "lat": point.y}
+
+
+def _column(frame: pd.DataFrame, key: str) -> list:
+    """`plain` of each value of a column; whole integer columns (no missing values) at once."""
+    values = frame[key]
+    if values.dtype.kind in "iub":
+        return values.tolist()
+    if values.dtype.kind == "M":  # Python datetimes format many times faster than Timestamps
+        return [plain(v) for v in values.array.to_pydatetime()]
+    return [v if type(v) is str else plain(v) for v in values.to_numpy(dtype=object)]
+
+
+def _xy(points: np.ndarray) -> list[tuple[float | None, float | None]]:
+    """(x, y) of each point, (None, None) where there is none."""
+    out: list[tuple[float | None, float | None]] = [(None, None)] * len(points)
+    located = np.flatnonzero(~shapely.is_missing(points))
+    for i, (x, y) in zip(located.tolist(), shapely.get_coordinates(points[located]).tolist(),
+                         strict=True):
+        out[i] = (x, y)
+    return out
+
+
+def actions_json(actions: pd.DataFrame, plan_titles: dict[int, str]) -> list[dict]:
+    """`action_json` of every row of an actions frame (geometry `geom`), column by column."""
+    columns = {k: _column(actions, k) for k in ACTION_KEYS}
+    xy = _xy(np.asarray(actions["geom"].values, dtype=object))
+    rows = []
+    for i in range(len(actions)):
+        out = {k: values[i] for k, values in columns.items()}
+        out["plan_title"] = plan_titles.get(out["plan_id"], "")
+        out["located"] = xy[i][0] is not None
+        out["lon"], out["lat"] = xy[i]
+        rows.append(out)
+    return rows
+
+
+def public_pins_json(pins: pd.DataFrame) -> list[dict]:
+    """`public_pin_json` of every row of a frame of public pin columns, column by column."""
+    xy = shapely.get_coordinates(np.asarray(pins["public_geom"].values, dtype=object)).tolist()
+    columns = [_column(pins, k) for k in ("id", "category", "description", "created", "status")]
+    return [{"id": i, "category": c, "description": d, "created": t, "status": s, "lon": x, "lat": y}
+            for i, c, d, t, s, (x, y) in zip(*columns, xy, strict=True)]

@@ -11,13 +11,10 @@ import pandas as pd
 import shapely
 
 
-def overlap_pairs(covers: np.ndarray, areas: np.ndarray,
-                  areas_tree: shapely.STRtree | None = None) -> pd.DataFrame:
-    """Every (cover, area) pair that overlaps with positive area.
-
-    Columns: cover (position in `covers`), area (position in `areas`), overlap_m2. Geometries in
-    EPSG:27700 and valid.
-    """
+def overlap_arrays(covers: np.ndarray, areas: np.ndarray, areas_tree: shapely.STRtree | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`overlap_pairs` as three arrays (cover, area, overlap_m2), without a DataFrame: what a
+    single request measuring a few geometries spends least on."""
     tree = areas_tree or shapely.STRtree(areas)
     cover_i, area_i = tree.query(covers, predicate="intersects")
     shapely.prepare(covers)
@@ -31,8 +28,18 @@ def overlap_pairs(covers: np.ndarray, areas: np.ndarray,
     cut = ~whole
     overlap[cut] = shapely.area(shapely.intersection(covers[cover_i[cut]], areas[area_i[cut]]))
     keep = overlap > 0
-    return pd.DataFrame({"cover": cover_i[keep], "area": area_i[keep],
-                         "overlap_m2": overlap[keep]})
+    return cover_i[keep], area_i[keep], overlap[keep]
+
+
+def overlap_pairs(covers: np.ndarray, areas: np.ndarray,
+                  areas_tree: shapely.STRtree | None = None) -> pd.DataFrame:
+    """Every (cover, area) pair that overlaps with positive area.
+
+    Columns: cover (position in `covers`), area (position in `areas`), overlap_m2. Geometries in
+    EPSG:27700 and valid.
+    """
+    cover_i, area_i, overlap = overlap_arrays(covers, areas, areas_tree)
+    return pd.DataFrame({"cover": cover_i, "area": area_i, "overlap_m2": overlap})
 
 
 def coverage_shares(covers: np.ndarray, areas: np.ndarray,
@@ -54,13 +61,13 @@ def apportioned_population(geoms: np.ndarray, areas: np.ndarray, population: np.
                            areas_tree: shapely.STRtree | None = None) -> np.ndarray:
     """People in each geometry, apportioning each area's population by the share of its area
     inside. NaN where it touches an area of unknown population."""
-    pairs = overlap_pairs(geoms, areas, areas_tree)
-    pop = np.asarray(population, dtype="float64")[pairs["area"]]
-    weights = pairs["overlap_m2"].to_numpy() / shapely.area(areas)[pairs["area"]]
+    cover_i, area_i, overlap = overlap_arrays(geoms, areas, areas_tree)
+    pop = np.asarray(population, dtype="float64")[area_i]
+    weights = overlap / shapely.area(areas[area_i])
     # float64 even with no pairs: numpy's bincount of nothing is integer, which cannot hold NaN.
-    total = np.bincount(pairs["cover"], weights=np.nan_to_num(pop) * weights,
+    total = np.bincount(cover_i, weights=np.nan_to_num(pop) * weights,
                         minlength=len(geoms)).astype("float64")
-    unknown = np.bincount(pairs["cover"], weights=np.isnan(pop).astype(float),
+    unknown = np.bincount(cover_i, weights=np.isnan(pop).astype(float),
                           minlength=len(geoms)) > 0
     total[unknown] = np.nan
     return total

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from capmap.models import normalise_themes
 from capmap.storage import schema as s
+from capmap.storage.nearby import upgrade_to_5
 
 # Upgrades that leave a derived table to be filled by the pipeline (see pipeline.upgrade).
 REFRESH_PLAN_COVERAGE = frozenset({4})
@@ -35,4 +36,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
     3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
     4: _v4,
+    5: upgrade_to_5,  # pins' public coordinates, box and GiST indexes for place queries
 }

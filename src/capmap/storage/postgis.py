@@ -12,7 +12,19 @@ GIST_INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_actions_geom ON actions USING gist (geom)",
     "CREATE INDEX IF NOT EXISTS ix_responses_geom ON responses USING gist (geom)",
     "CREATE INDEX IF NOT EXISTS ix_pins_geom ON pins USING gist (geom)",
+    "CREATE INDEX IF NOT EXISTS ix_pins_public_geom ON pins USING gist (public_geom)",
     "CREATE INDEX IF NOT EXISTS ix_postcodes_geom ON postcodes USING gist (geom)",
+)
+
+
+# Keeps pins' public_x / public_y, as the SQLite trigger does (schema.pins).
+PIN_TRIGGER = (
+    "CREATE OR REPLACE FUNCTION capmap_pin_public_xy() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    "BEGIN NEW.public_x := ST_X(NEW.public_geom); NEW.public_y := ST_Y(NEW.public_geom); "
+    "RETURN NEW; END $$",
+    "DROP TRIGGER IF EXISTS pins_public_xy ON pins",
+    "CREATE TRIGGER pins_public_xy BEFORE INSERT OR UPDATE OF public_geom ON pins "
+    "FOR EACH ROW EXECUTE FUNCTION capmap_pin_public_xy()",
 )
 
 
@@ -40,6 +52,6 @@ def prepare(conn: sa.Connection) -> None:
 
 
 def index(conn: sa.Connection) -> None:
-    """GiST indexes on every geometry column (idempotent)."""
-    for statement in GIST_INDEXES:
+    """GiST indexes on every geometry column and the pins trigger (idempotent)."""
+    for statement in GIST_INDEXES + PIN_TRIGGER:
         conn.exec_driver_sql(statement)

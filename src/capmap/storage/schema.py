@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class Geometry(UserDefinedType):
@@ -155,6 +155,7 @@ actions = sa.Table(
     sa.Column("updated", sa.Date),
     sa.Column("geom", Geometry),
     *_bbox(),
+    sa.Index("ix_actions_plan", "plan_id"),
 )
 
 responses = sa.Table(
@@ -187,7 +188,11 @@ pins = sa.Table(
     sa.Column("contact", sa.Text),
     sa.Column("geom", Geometry, nullable=False),
     sa.Column("public_geom", Geometry, nullable=False),
-    *_bbox(),
+    *_bbox(),  # of the exact point: never for a public query
+    # The public point's coordinates, filled by a trigger on every write (storage.sqlite,
+    # storage.postgis): what a public query filters on in SQL.
+    sa.Column("public_x", sa.Float),
+    sa.Column("public_y", sa.Float),
     sa.Index("ix_pins_status", "status"),
 )
 

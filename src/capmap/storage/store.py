@@ -21,6 +21,7 @@ from capmap.storage.coverage import CoverageMixin
 from capmap.storage.derived import DerivedMixin
 from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
+from capmap.storage.nearby import NearbyMixin
 from capmap.storage.records import RecordsMixin, refuse_too_long
 from capmap.storage.users import UsersMixin
 
@@ -39,7 +40,8 @@ def local_commits() -> int:
 
 
 
-class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin):
+class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
+            NearbyMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:

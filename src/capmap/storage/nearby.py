@@ -1,0 +1,127 @@
+"""Records in one place: published pins at their public points, and actions, read by bounding box
+in SQL (box columns on SQLite, GiST indexes on PostGIS) and then tested exactly in shapely, so a
+request about one place reads that place's rows, not the whole table.
+
+Pins are found by their public (moved) point only: its own columns and index, never the exact
+point's `geom` or its box, so no query can tell where a pin really is.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from capmap.crs import STORAGE_CRS
+from capmap.storage import frames, postgis, sqlite
+from capmap.storage import schema as s
+from capmap.storage.moderation import PUBLIC_PIN_COLUMNS
+from capmap.storage.records import ACTION_COLUMNS
+
+Box = tuple[float, float, float, float]
+
+
+class NearbyMixin:
+    """Store queries for the records inside a lon/lat geometry."""
+
+    def public_pins_in(self, geometry: shapely.Geometry, statuses: Iterable[str]) -> gpd.GeoDataFrame:
+        """Pins of `statuses` whose public point is in or on `geometry` (EPSG:4326), by id, with
+        PUBLIC_PIN_COLUMNS (no exact point, no contact); the geometry column is `public_geom`."""
+        box = _box(geometry)
+        pins = s.pins
+        if box is None:
+            near = sa.false()
+        elif self.name == "postgis":
+            near = pins.c.public_geom.op("&&")(_envelope(box))
+        else:
+            near = pins.c.public_x.between(box[0], box[2]) & pins.c.public_y.between(box[1], box[3])
+        # The public point is read as its coordinates (exact copies, kept by a trigger): the
+        # exact test needs no geometry parsing, and rows outside are dropped before pandas.
+        names = [c for c in PUBLIC_PIN_COLUMNS if c != "public_geom"]
+        query = (sa.select(*[pins.c[c] for c in names], pins.c.public_x, pins.c.public_y)
+                 .where(pins.c.status.in_(list(statuses)) & near).order_by(pins.c.id))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 2)
+        x, y = (np.array(c, dtype="float64") for c in columns[-2:])
+        shapely.prepare(geometry)
+        inside = np.flatnonzero(shapely.intersects_xy(geometry, x, y))
+        data = {name: [values[i] for i in inside] for name, values in zip(names, columns, strict=False)}
+        points = gpd.GeoSeries(shapely.points(x[inside], y[inside]), crs=STORAGE_CRS)
+        return gpd.GeoDataFrame({**data, "public_geom": points}, geometry="public_geom",
+                                crs=STORAGE_CRS)[PUBLIC_PIN_COLUMNS]
+
+    def actions_in(self, geometry: shapely.Geometry | None, plan_ids: Iterable[int] = ()
+                   ) -> gpd.GeoDataFrame:
+        """Actions with a location of their own in or on `geometry` (EPSG:4326; None: nowhere),
+        and those with none that belong to the plans `plan_ids` (placed by their plan's area);
+        by id, with ACTION_COLUMNS."""
+        acts, ids = s.actions, sorted({int(i) for i in plan_ids})
+        box = _box(geometry)
+        by_plan = acts.c.geom.is_(None) & acts.c.plan_id.in_(ids)
+        if box is None:
+            where = by_plan
+        elif self.name == "postgis":
+            where = acts.c.geom.op("&&")(_envelope(box)) | by_plan
+        else:
+            where = ((acts.c.minx <= box[2]) & (acts.c.maxx >= box[0]) & (acts.c.miny <= box[3])
+                     & (acts.c.maxy >= box[1])) | by_plan
+        found = self._actions_where(where)
+        points = found.geometry.values
+        located = ~shapely.is_missing(points)
+        keep = ~located
+        if located.any():
+            shapely.prepare(geometry)
+            keep[located] = shapely.intersects(geometry, points[located])
+        return found[keep].reset_index(drop=True)
+
+    def plan_actions(self, plan_ids: Iterable[int]) -> gpd.GeoDataFrame:
+        """Every action of the plans `plan_ids`, located or not, by id, with ACTION_COLUMNS."""
+        return self._actions_where(s.actions.c.plan_id.in_(sorted({int(i) for i in plan_ids})))
+
+    def _actions_where(self, where) -> gpd.GeoDataFrame:
+        query = (sa.select(*[s.actions.c[c] for c in ACTION_COLUMNS]).where(where)
+                 .order_by(s.actions.c.id))
+        with self._read() as conn:
+            return frames.from_rows(_tuples(conn.execute(query)), ACTION_COLUMNS)
+
+
+def _tuples(result: sa.CursorResult) -> list[tuple]:
+    """The rows as plain tuples: pandas reads thousands of them many times faster than Rows."""
+    return [tuple(row) for row in result.all()]
+
+
+def _box(geometry: shapely.Geometry) -> Box | None:
+    """The lon/lat bounds of a geometry, or None when it is empty (it holds nothing)."""
+    bounds = shapely.bounds(geometry)
+    if geometry is None or not np.isfinite(bounds).all():
+        return None
+    return tuple(float(b) for b in bounds)
+
+
+def _envelope(box: Box):
+    """The box as a PostGIS polygon in EPSG:4326, for `&&` against a GiST index."""
+    return sa.func.ST_MakeEnvelope(box[0], box[1], box[2], box[3], 4326)
+
+
+def upgrade_to_5(conn: sa.Connection) -> None:
+    """Schema 5: pins keep their public point's coordinates (public_x, public_y), filled by a
+    trigger; box indexes on SQLite, a GiST index on the public point on PostGIS, actions indexed
+    by plan. Idempotent: a database created at 5 passes through unchanged."""
+    with warnings.catch_warnings():  # PostGIS's geometry type is unknown to the reflection
+        warnings.simplefilter("ignore", sa_exc.SAWarning)
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("pins")}
+    if "public_x" not in columns:
+        conn.exec_driver_sql("ALTER TABLE pins ADD COLUMN public_x FLOAT")
+    if "public_y" not in columns:
+        conn.exec_driver_sql("ALTER TABLE pins ADD COLUMN public_y FLOAT")
+    (postgis if conn.dialect.name == "postgresql" else sqlite).index(conn)
+    for index in s.actions.indexes:
+        index.create(conn, checkfirst=True)
+    # Setting the public point to itself fires the trigger that fills its coordinates.
+    conn.exec_driver_sql("UPDATE pins SET public_geom = public_geom WHERE public_x IS NULL")
