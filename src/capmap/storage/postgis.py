@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import psycopg
+import shapely
 import sqlalchemy as sa
+from psycopg import sql as psql
+from sqlalchemy import exc as sa_exc
+
+from capmap.storage.schema import Geometry
 
 # Written out in full rather than formatted: no SQL is ever built from strings.
 GIST_INDEXES = (
@@ -32,3 +38,36 @@ def index(conn: sa.Connection) -> None:
     """GiST indexes on every geometry column (idempotent)."""
     for statement in GIST_INDEXES:
         conn.exec_driver_sql(statement)
+
+
+def reserve_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
+    """`count` new ids from the table's own sequence, ascending. Each is nextval's, so writers
+    running at the same time (a resident's pin during an import) never get the same id."""
+    sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+    query = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+    return sorted(conn.execute(query).scalars())
+
+
+def write_rows(conn: sa.Connection, table: sa.Table, data: dict[str, list]) -> None:
+    """Insert column-major `data` (geometry columns as shapely arrays) by COPY FROM STDIN, in the
+    open transaction; geometries travel as hex EWKB with SRID 4326."""
+    names = list(data)
+    columns = []
+    for name in names:
+        values = data[name]
+        if isinstance(table.c[name].type, Geometry):
+            values = shapely.to_wkb(shapely.set_srid(values, 4326), hex=True,
+                                    include_srid=True).tolist()
+        columns.append(values)
+    # Identifiers composed by psycopg, which quotes them; COPY has no SQLAlchemy form.
+    statement = psql.SQL("COPY {} ({}) FROM STDIN").format(
+        psql.Identifier(table.name), psql.SQL(", ").join(map(psql.Identifier, names)))
+    raw = conn.connection.driver_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in zip(*columns, strict=True):
+                copy.write_row(row)
+    except psycopg.Error as exc:
+        # As SQLAlchemy would have raised it, so the store maps it like any other failed write.
+        raise sa_exc.DBAPIError.instance(statement.as_string(raw), None, exc,
+                                         psycopg.Error) from exc

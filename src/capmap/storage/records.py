@@ -6,11 +6,13 @@ from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
+import shapely
 import sqlalchemy as sa
 
 from capmap.errors import ValidationError
-from capmap.storage import frames
+from capmap.storage import bulk, frames
 from capmap.storage import schema as s
+from capmap.storage.bulk import Assignments
 
 PLAN_COLUMNS = ["id", "ref", "type", "title", "owner", "council_code", "period_start",
                 "period_end", "review_due", "status", "themes", "link", "summary", "area_layer",
@@ -25,8 +27,6 @@ PIN_COLUMNS = ["id", "ref", "category", "description", "created", "status", "con
 INSERT_CHUNK = 5000
 
 Progress = Callable[[int, int], None]
-# Per layer id, the area code of each inserted row (None: outside every area).
-Assignments = dict[str, np.ndarray]
 
 
 class RecordsMixin:
@@ -103,23 +103,25 @@ class RecordsMixin:
     def _insert(self, table: sa.Table, frame: gpd.GeoDataFrame, columns: list[str],
                 geom_cols: tuple[str, ...] = ("geom",), assignments: Assignments | None = None,
                 progress: Progress | None = None, bumps: tuple[str, ...] = ()) -> list[int]:
-        """Insert rows and their assignments in one transaction; the new ids, in row order."""
-        rows = frames.to_rows(frame, [c for c in columns if c not in geom_cols], geom_cols)
-        _fill_defaults(table, rows)
-        refuse_too_long(table, rows)
+        """Insert rows and their assignments in one transaction, in batches; the new ids, in
+        row order."""
+        plain = [c for c in columns if c not in geom_cols]
         ids: list[int] = []
-        insert = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
         with self._write(*bumps) as conn:
-            for start in range(0, len(rows), INSERT_CHUNK):
-                chunk = rows[start:start + INSERT_CHUNK]
-                ids += conn.execute(insert, chunk).scalars().all()
+            for start in range(0, len(frame), bulk.BATCH_ROWS):
+                part = frame.iloc[start:start + bulk.BATCH_ROWS]
+                data = frames.to_columns(part, plain, geom_cols)
+                new = bulk.insert_batch(conn, self.backend, table, data, offset=start)
+                if assignments:
+                    # A record with neither a point nor an area code (an action placed only by
+                    # its plan) has no area to be in: it gets no assignment rows.
+                    located = _located(data)
+                    batch = {k: np.asarray(v, dtype=object)[start:start + len(part)]
+                             for k, v in assignments.items()}
+                    bulk.write_assignments(conn, self.backend, table.name, new, batch, located)
+                ids += new
                 if progress:
-                    progress(start + len(chunk), len(rows))
-            if assignments and ids:
-                # A record with neither a point nor an area code (an action placed only by its
-                # plan) has no area to be in: it gets no assignment rows.
-                located = [r["geom"] is not None or bool(r.get("area_code")) for r in rows]
-                _insert_assignments(conn, table.name, ids, assignments, located)
+                    progress(start + len(part), len(frame))
         return ids
 
     def _select(self, table: sa.Table, columns: list[str], geom_cols: tuple[str, ...] = ("geom",),
@@ -136,16 +138,6 @@ class RecordsMixin:
         if taken:
             more = f" and {len(taken) - 20} more" if len(taken) > 20 else ""
             raise ValidationError(f"{table.name}: refs already stored: {', '.join(taken[:20])}{more}")
-
-
-def _fill_defaults(table: sa.Table, rows: list[dict]) -> None:
-    """NULL where a NOT NULL column has a default means "use the default"."""
-    defaults = {c.name: c.default.arg for c in table.columns
-                if c.default is not None and c.default.is_scalar}
-    for row in rows:
-        for name, value in defaults.items():
-            if row.get(name) is None:
-                row[name] = value
 
 
 def refuse_too_long(table: sa.Table, rows: list[dict]) -> None:
@@ -165,11 +157,9 @@ def refuse_too_long(table: sa.Table, rows: list[dict]) -> None:
                 "nothing was stored")
 
 
-def _insert_assignments(conn: sa.Connection, record: str, ids: list[int],
-                        assignments: Assignments, located: list[bool]) -> None:
-    rows = [{"record": record, "record_id": rid, "layer_id": layer_id,
-             "code": None if code is None else str(code)}
-            for layer_id, codes in assignments.items()
-            for rid, code, here in zip(ids, codes, located, strict=True) if here]
-    for start in range(0, len(rows), INSERT_CHUNK * 4):
-        conn.execute(sa.insert(s.assignments), rows[start:start + INSERT_CHUNK * 4])
+def _located(data: dict[str, list]) -> np.ndarray:
+    """Rows with a point, or (responses) an area code."""
+    located = ~shapely.is_missing(data["geom"])
+    if "area_code" in data:
+        located |= np.array([bool(c) for c in data["area_code"]], dtype=bool)
+    return located

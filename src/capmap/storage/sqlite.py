@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shapely
 import sqlalchemy as sa
 from sqlalchemy import event
+
+from capmap.storage.schema import Geometry
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -46,3 +49,26 @@ def prepare(conn: sa.Connection) -> None:
 
 def index(conn: sa.Connection) -> None:
     """No spatial index in SQLite: areas are held in memory with an STRtree instead."""
+
+
+def reserve_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
+    """`count` new ids for `table`, ascending from max(id) + 1: safe because every write holds
+    SQLite's one write lock (BEGIN IMMEDIATE) until it commits, as SQLite itself numbers rows."""
+    top = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+    return list(range(top + 1, top + 1 + count))
+
+
+def write_rows(conn: sa.Connection, table: sa.Table, data: dict[str, list]) -> None:
+    """Insert column-major `data` (geometry columns as shapely arrays) by one executemany of
+    plain tuples, with the statement SQLAlchemy compiles for these columns."""
+    statement = sa.insert(table).compile(dialect=conn.dialect, column_keys=list(data))
+    columns = []
+    for name in statement.positiontup:  # the order of the statement's "?" parameters
+        column, values = table.c[name], data[name]
+        if isinstance(column.type, Geometry):
+            values = shapely.to_wkb(values, include_srid=False).tolist()
+        else:
+            bind = column.type.bind_processor(conn.dialect)  # dates as SQLAlchemy stores them
+            values = [bind(v) for v in values] if bind else values
+        columns.append(values)
+    conn.exec_driver_sql(statement.string, list(zip(*columns, strict=True)))
