@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 import numpy as np
+import pandas as pd
 import sqlalchemy as sa
 
 from capmap.errors import ValidationError
@@ -44,18 +45,23 @@ def write_assignments(conn: sa.Connection, backend: ModuleType, record: str, ids
     point or an area code; the others get none); how many rows were written."""
     ids = np.asarray(ids, dtype=np.int64)
     keep = np.ones(len(ids), dtype=bool) if located is None else np.asarray(located, dtype=bool)
-    kept = ids[keep].tolist()
-    record_ids, layer_ids, codes = [], [], []
+    kept = ids[keep]
+    written = 0
     for layer_id, layer_codes in assignments.items():
-        record_ids += kept
-        layer_ids += [layer_id] * len(kept)
-        codes += [None if c is None else str(c)
-                  for c in np.asarray(layer_codes, dtype=object)[keep]]
-    if record_ids:
-        backend.write_rows(conn, s.assignments, {
-            "record": [record] * len(record_ids), "record_id": record_ids,
-            "layer_id": layer_ids, "code": codes})
-    return len(record_ids)
+        codes = np.asarray(layer_codes, dtype=object)[keep]
+        outside = pd.isna(codes)
+        codes[outside] = None
+        # In (layer, code) order, the order of the table's index on them: each batch then adds
+        # to a few runs of index pages instead of one page per row (twice as fast on SQLite).
+        order = np.argsort(np.where(outside, "", codes).astype(str), kind="stable")
+        if len(order):
+            backend.write_rows(conn, s.assignments, {
+                # str(): a table's name is a str subclass, which sqlite3 adapts value by value.
+                "record": [str(record)] * len(order), "record_id": kept[order].tolist(),
+                "layer_id": [str(layer_id)] * len(order),
+                "code": [None if c is None else str(c) for c in codes[order]]})
+        written += len(order)
+    return written
 
 
 def fill_defaults(table: sa.Table, data: dict[str, list]) -> None:
@@ -75,10 +81,12 @@ def refuse_too_long(table: sa.Table, data: dict[str, list], offset: int = 0) -> 
         limit = getattr(column.type, "length", None)
         if column.name not in data or not isinstance(column.type, sa.String) or not limit:
             continue
-        values = data[column.name]
-        lengths = np.fromiter((len(v) if isinstance(v, str) else 0 for v in values),
-                              dtype=np.int64, count=len(values))
-        long = np.flatnonzero(lengths > limit)
+        values = pd.Series(data[column.name], dtype=object)
+        try:
+            lengths = values.str.len()  # NaN where a value is None
+        except AttributeError:  # no text at all
+            continue
+        long = np.flatnonzero((lengths > limit).to_numpy())
         if len(long):
             i = int(long[0])
             raise ValidationError(

@@ -6,6 +6,7 @@ import psycopg
 import shapely
 import sqlalchemy as sa
 from psycopg import sql as psql
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import exc as sa_exc
 
 from capmap.storage.schema import Geometry
@@ -43,9 +44,12 @@ def index(conn: sa.Connection) -> None:
 def reserve_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
     """`count` new ids from the table's own sequence, ascending. Each is nextval's, so writers
     running at the same time (a resident's pin during an import) never get the same id."""
-    sequence = sa.func.pg_get_serial_sequence(table.name, "id")
-    query = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
-    return sorted(conn.execute(query).scalars())
+    # The sequence's name looked up once (a subquery), not for every id taken.
+    sequence = sa.select(sa.func.pg_get_serial_sequence(table.name, "id")).scalar_subquery()
+    # One row holding every id: fetching a million one-value rows would cost more than taking them.
+    query = (sa.select(sa.func.array_agg(sa.func.nextval(sequence)))
+             .select_from(sa.func.generate_series(1, count)))
+    return sorted(conn.execute(query).scalar_one())
 
 
 def write_rows(conn: sa.Connection, table: sa.Table, data: dict[str, list]) -> None:
@@ -64,7 +68,10 @@ def write_rows(conn: sa.Connection, table: sa.Table, data: dict[str, list]) -> N
         psql.Identifier(table.name), psql.SQL(", ").join(map(psql.Identifier, names)))
     raw = conn.connection.driver_connection
     try:
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        # The queued writer sends from a thread of its own, so the server takes in one block of
+        # rows while the next is formatted here.
+        with raw.cursor() as cursor, cursor.copy(
+                statement, writer=QueuedLibpqWriter(cursor)) as copy:
             for row in zip(*columns, strict=True):
                 copy.write_row(row)
     except psycopg.Error as exc:

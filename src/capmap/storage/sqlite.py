@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import shapely
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -68,7 +70,17 @@ def write_rows(conn: sa.Connection, table: sa.Table, data: dict[str, list]) -> N
         if isinstance(column.type, Geometry):
             values = shapely.to_wkb(values, include_srid=False).tolist()
         else:
-            bind = column.type.bind_processor(conn.dialect)  # dates as SQLAlchemy stores them
-            values = [bind(v) for v in values] if bind else values
+            # Dates and times as SQLAlchemy's SQLite types store (and read back) them.
+            bind = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            values = _bound(values, bind) if bind else values
         columns.append(values)
     conn.exec_driver_sql(statement.string, list(zip(*columns, strict=True)))
+
+
+def _bound(values: list, bind) -> list:
+    """bind() of every value, once per distinct value (dates repeat), None kept."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    if not len(uniques):
+        return list(values)
+    bound = np.array([bind(v) for v in uniques] + [None], dtype=object)  # code -1: None
+    return bound[codes].tolist()
