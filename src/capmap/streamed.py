@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 # A batch as read (rows indexed from 0) to the rows to store and the rows rejected (numbered
 # from 1 within the batch).
 PrepareBatch = Callable[[gpd.GeoDataFrame], tuple[gpd.GeoDataFrame, RowErrors]]
-# Store prepared rows with their assignments ({layer id: code per row}); the new ids.
-PutBatch = Callable[[gpd.GeoDataFrame, dict[str, np.ndarray]], list[int]]
+# Store prepared rows with their assignments ({layer id: code per row}) and, as `offset`, the
+# rows the import stored before them; the new ids. Store.put_responses, put_pins, put_actions.
+PutBatch = Callable[..., list[int]]
 
 
 def import_points(store: Store, engine: Engine, what: str, path: str | Path,
@@ -56,7 +57,8 @@ def import_points(store: Store, engine: Engine, what: str, path: str | Path,
                 previews.append(prepared)
                 continue
             if len(prepared):
-                stored += len(put_batch(prepared, assign_records(engine, prepared)))
+                stored += len(put_batch(prepared, assign_records(engine, prepared),
+                                        offset=stored))
             if options.progress:
                 options.progress(read, max(batch.expected, read))
         if options.progress and not options.preview:

@@ -54,9 +54,10 @@ class ProgressBar:
             self.bar, self.done = None, 0
 
 
-def import_options() -> pipeline.ImportOptions:
-    """Import settings for the command line: the defaults with a progress bar."""
-    return pipeline.ImportOptions(progress=ProgressBar())
+def import_options(**settings) -> pipeline.ImportOptions:
+    """Import settings for the command line: the defaults with a progress bar, and `settings`
+    (ImportOptions fields such as batch_rows) given as options."""
+    return pipeline.ImportOptions(progress=ProgressBar(), **settings)
 
 
 class CapmapGroup(click.Group):

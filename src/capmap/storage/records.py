@@ -46,32 +46,33 @@ class RecordsMixin:
         with self._read() as conn:
             return dict(conn.execute(sa.select(s.plans.c.ref, s.plans.c.id)).all())
 
-    def put_actions(self, actions: gpd.GeoDataFrame, assignments: Assignments | None = None
-                    ) -> list[int]:
-        """Add actions (plan_id already resolved); refs must be new."""
+    def put_actions(self, actions: gpd.GeoDataFrame, assignments: Assignments | None = None,
+                    *, offset: int = 0) -> list[int]:
+        """Add actions (plan_id already resolved); refs must be new. `offset`: rows of the
+        same import stored before these, for the row numbers of a refusal (so for all put_*)."""
         self._refuse_existing(s.actions, actions["ref"])
         return self._insert(s.actions, actions, ACTION_COLUMNS[1:], assignments=assignments,
-                            bumps=("plans_version",))
+                            bumps=("plans_version",), offset=offset)
 
     def actions(self) -> gpd.GeoDataFrame:
         """Every action, by id; geometry None where the action has no location of its own."""
         return self._select(s.actions, ACTION_COLUMNS)
 
     def put_responses(self, responses: gpd.GeoDataFrame, assignments: Assignments | None = None,
-                      progress: Progress | None = None) -> list[int]:
-        """Add engagement responses; `progress(done, total)` is called as chunks are written."""
+                      progress: Progress | None = None, *, offset: int = 0) -> list[int]:
+        """Add engagement responses; `progress(done, total)` is called as batches are written."""
         return self._insert(s.responses, responses, RESPONSE_COLUMNS[1:],
-                            assignments=assignments, progress=progress)
+                            assignments=assignments, progress=progress, offset=offset)
 
     def responses(self) -> gpd.GeoDataFrame:
         """Every engagement response, by id."""
         return self._select(s.responses, RESPONSE_COLUMNS)
 
-    def put_pins(self, pins: gpd.GeoDataFrame, assignments: Assignments | None = None
-                 ) -> list[int]:
+    def put_pins(self, pins: gpd.GeoDataFrame, assignments: Assignments | None = None, *,
+                 offset: int = 0) -> list[int]:
         """Add pins; each row has its exact `geom` and its displaced `public_geom`."""
         return self._insert(s.pins, pins, PIN_COLUMNS[1:], geom_cols=("geom", "public_geom"),
-                            assignments=assignments)
+                            assignments=assignments, offset=offset)
 
     def pins(self) -> gpd.GeoDataFrame:
         """Every pin with exact location and contact: for server-side use only."""
@@ -102,7 +103,8 @@ class RecordsMixin:
 
     def _insert(self, table: sa.Table, frame: gpd.GeoDataFrame, columns: list[str],
                 geom_cols: tuple[str, ...] = ("geom",), assignments: Assignments | None = None,
-                progress: Progress | None = None, bumps: tuple[str, ...] = ()) -> list[int]:
+                progress: Progress | None = None, bumps: tuple[str, ...] = (),
+                offset: int = 0) -> list[int]:
         """Insert rows and their assignments in one transaction, in batches; the new ids, in
         row order."""
         plain = [c for c in columns if c not in geom_cols]
@@ -111,7 +113,7 @@ class RecordsMixin:
             for start in range(0, len(frame), bulk.BATCH_ROWS):
                 part = frame.iloc[start:start + bulk.BATCH_ROWS]
                 data = frames.to_columns(part, plain, geom_cols)
-                new = bulk.insert_batch(conn, self.backend, table, data, offset=start)
+                new = bulk.insert_batch(conn, self.backend, table, data, offset=offset + start)
                 if assignments:
                     # A record with neither a point nor an area code (an action placed only by
                     # its plan) has no area to be in: it gets no assignment rows.
