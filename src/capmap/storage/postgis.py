@@ -6,7 +6,6 @@ import psycopg
 import shapely
 import sqlalchemy as sa
 from psycopg import sql as psql
-from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import exc as sa_exc
 
 from capmap.storage.schema import Geometry
@@ -52,29 +51,42 @@ def reserve_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
     return sorted(conn.execute(query).scalar_one())
 
 
+# Binary COPY types of the schema's column types: no text to format here or parse there.
+# Geometry goes as EWKB bytes, which PostGIS reads in binary COPY as it does in WKB input. Date-
+# times are left to text COPY, where a time without a zone is read as it is by an INSERT.
+_BINARY_TYPES = ((sa.Integer, "int4"), (sa.Float, "float8"), (sa.String, "text"),
+                 (sa.Date, "date"), (Geometry, "bytea"))
+
+
 def write_rows(conn: sa.Connection, table: sa.Table, data: dict[str, list]) -> None:
-    """Insert column-major `data` (geometry columns as shapely arrays) by COPY FROM STDIN, in the
-    open transaction; geometries travel as hex EWKB with SRID 4326."""
+    """Insert column-major `data` (geometry columns as shapely arrays, SRID 4326 given to them
+    here) by COPY FROM STDIN in the open transaction: binary where every column has a binary
+    type above, else text with geometries as hex EWKB."""
     names = list(data)
+    types = [_binary_type(table.c[name].type) for name in names]
+    binary = None not in types
     columns = []
     for name in names:
         values = data[name]
         if isinstance(table.c[name].type, Geometry):
-            values = shapely.to_wkb(shapely.set_srid(values, 4326), hex=True,
+            values = shapely.to_wkb(shapely.set_srid(values, 4326), hex=not binary,
                                     include_srid=True).tolist()
         columns.append(values)
     # Identifiers composed by psycopg, which quotes them; COPY has no SQLAlchemy form.
-    statement = psql.SQL("COPY {} ({}) FROM STDIN").format(
+    statement = psql.SQL("COPY {} ({}) FROM STDIN" + (" (FORMAT BINARY)" if binary else "")).format(
         psql.Identifier(table.name), psql.SQL(", ").join(map(psql.Identifier, names)))
     raw = conn.connection.driver_connection
     try:
-        # The queued writer sends from a thread of its own, so the server takes in one block of
-        # rows while the next is formatted here.
-        with raw.cursor() as cursor, cursor.copy(
-                statement, writer=QueuedLibpqWriter(cursor)) as copy:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            if binary:
+                copy.set_types(types)
             for row in zip(*columns, strict=True):
                 copy.write_row(row)
     except psycopg.Error as exc:
         # As SQLAlchemy would have raised it, so the store maps it like any other failed write.
         raise sa_exc.DBAPIError.instance(statement.as_string(raw), None, exc,
                                          psycopg.Error) from exc
+
+
+def _binary_type(column_type: sa.types.TypeEngine) -> str | None:
+    return next((name for kind, name in _BINARY_TYPES if isinstance(column_type, kind)), None)
