@@ -251,3 +251,22 @@ def test_the_cli_and_the_web_store_the_same_rows(app, admin, tmp_path):
     finally:
         web.close()
         by_cli.close()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "cp1252"])
+def test_batches_read_a_csv_as_read_vector_does(tmp_path, encoding):
+    from capmap.io.batches import read_batches
+    from capmap.io.readers import read_vector
+
+    text = "ref;campaign;lon;lat\n" + "".join(
+        f"R{n};Café {n % 3};-3.{n:03d};55.9\n" for n in range(1, 26))
+    path = tmp_path / "semi.csv"
+    path.write_bytes(text.encode(encoding))
+    whole = read_vector(path)
+    batches = list(read_batches(path, rows=10))
+    assert [(b.offset, len(b.frame), b.expected) for b in batches] == [
+        (0, 10, 25), (10, 10, 25), (20, 5, 25)]
+    for batch in batches:
+        part = whole.iloc[batch.offset:batch.offset + len(batch.frame)].reset_index(drop=True)
+        assert batch.frame.drop(columns="geometry").equals(part.drop(columns="geometry"))
+        assert list(batch.frame.geometry.to_wkb()) == list(part.geometry.to_wkb())

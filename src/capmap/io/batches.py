@@ -63,11 +63,11 @@ def read_batches(path: str | os.PathLike[str], *, crs: str | None = None,
 def _csv_batches(src: Source, fallback: CRS | None, limits: ReadLimits,
                  rows: int) -> Iterator[Batch]:
     """Every value as text ('' when blank), as read_vector reads a CSV, a batch at a time."""
-    encoding = _encoding(src.path)
+    encoding, lines = _encoding(src.path)
     with src.path.open(encoding=encoding, errors="replace", newline="") as handle:
         header = handle.readline()
     delimiter = max(",;\t|", key=header.count) if any(c in header for c in ",;\t|") else ","
-    expected = _line_count(src.path) - 1
+    expected = lines - 1
     offset, batches = 0, 0
     try:
         reader = pd.read_csv(src.path, sep=delimiter, dtype=str, keep_default_na=False,
@@ -90,38 +90,38 @@ def _csv_batches(src: Source, fallback: CRS | None, limits: ReadLimits,
         yield Batch(csv_geometries(pd.DataFrame(), src.name, fallback, limits), 0, 0)
 
 
-def _encoding(path: Path) -> str:
-    """UTF-16 with a byte-order mark, else UTF-8, else Windows-1252, else Latin-1, as
-    read_vector decodes a CSV; checked block by block rather than by holding the text."""
+def _encoding(path: Path) -> tuple[str, int]:
+    """The CSV's encoding as read_vector decodes it (UTF-16 with a byte-order mark, else UTF-8,
+    else Windows-1252, else Latin-1), checked block by block rather than by holding the text;
+    and the line ends it holds, counted in the same pass."""
     with path.open("rb") as handle:
         head = handle.read(2)
-    if head in (b"\xff\xfe", b"\xfe\xff"):
-        return "utf-16"
-    for encoding in ("utf-8-sig", "cp1252"):
-        if _decodes(path, encoding):
-            return encoding
-    return "latin-1"
+    candidates = ("utf-16",) if head in (b"\xff\xfe", b"\xfe\xff") else ()
+    lines = 0
+    for encoding in (*candidates, "utf-8-sig", "cp1252"):
+        decodes, lines = _scan(path, encoding)
+        if decodes:
+            return encoding, lines
+    return "latin-1", lines
 
 
-def _decodes(path: Path, encoding: str) -> bool:
+def _scan(path: Path, encoding: str) -> tuple[bool, int]:
+    """Whether the whole file decodes as `encoding`; its line ends (b"\\n"), plus one for a last
+    line without one: rows plus the header, or a few more where quoted values hold line breaks."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    try:
-        with path.open("rb") as handle:
-            while block := handle.read(_BLOCK):
-                decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _line_count(path: Path) -> int:
-    """Line ends in the file, plus one for a last line without one: rows plus the header, or a
-    few more where quoted values hold line breaks."""
-    count = 0
-    last = b"\n"
+    decodes, lines, last = True, 0, b"\n"
     with path.open("rb") as handle:
         while block := handle.read(_BLOCK):
-            count += block.count(b"\n")
-            last = block[-1:]
-    return count + (last != b"\n")
+            lines += block.count(b"\n")
+            last = block[-2:]
+            if decodes:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    decodes = False
+    if decodes:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            decodes = False
+    return decodes, lines + (not last.endswith((b"\n", b"\n\x00")))  # \x00: UTF-16LE
