@@ -74,17 +74,6 @@ def test_pins_are_found_by_their_public_point_only(store):
     assert store.public_pins_in(shapely.Polygon(), ("published",)).empty
 
 
-def test_public_coordinates_follow_the_public_point(store):
-    _pins(store)
-    moved = _lonlat(X0 + 1500, Y0 + 1500)  # pin 2 is now shown in D
-    with store.engine.begin() as conn:
-        conn.execute(sa.update(s.pins).where(s.pins.c.ref == "P2")
-                     .values(public_geom=shapely.to_wkb(moved)))
-    assert list(store.public_pins_in(A, ("published",))["description"]) == ["pin 4"]
-    assert list(store.public_pins_in(_lonlat_square(1, 1), ("published",))["description"]) == [
-        "pin 2"]
-
-
 def _actions(loaded) -> dict[str, int]:
     ids = loaded.plan_ids()
     rows = [("IN-A", "LP-AB", _lonlat(X0 + 200, Y0 + 200)), ("IN-B", "LP-AB", _lonlat(X0 + 1200, Y0 + 200)),
@@ -123,11 +112,10 @@ def test_actions_by_box_and_by_plan(loaded):
 
 
 def _back_to_4(store) -> None:
-    """The schema as version 4 had it: no public coordinates, their indexes and trigger."""
-    sqlite_ddl = ("DROP TRIGGER pins_public_xy_insert", "DROP TRIGGER pins_public_xy_update",
-                  "DROP INDEX ix_pins_public_xy", "DROP INDEX ix_actions_box",
+    """The schema as version 4 had it: no public coordinates and none of their indexes."""
+    sqlite_ddl = ("DROP INDEX ix_pins_public_xy", "DROP INDEX ix_actions_box",
                   "ALTER TABLE pins DROP COLUMN public_x", "ALTER TABLE pins DROP COLUMN public_y")
-    postgis_ddl = ("DROP TRIGGER pins_public_xy ON pins", "DROP INDEX ix_pins_public_geom",
+    postgis_ddl = ("DROP INDEX ix_pins_public_geom",
                    "ALTER TABLE pins DROP COLUMN public_x, DROP COLUMN public_y")
     with store.engine.begin() as conn:
         for statement in (postgis_ddl if store.name == "postgis" else sqlite_ddl):

@@ -18,6 +18,7 @@ from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
 from capmap.io import prepare
+from capmap.io.batches import BATCH_ROWS
 from capmap.io.readers import ReadLimits, read_vector
 from capmap.io.validate import RowErrors, listed, text
 from capmap.layers import load_layer_defs
@@ -27,6 +28,7 @@ from capmap.spatial.dissolve import union_by_codes
 from capmap.spatial.privacy import displace_points
 from capmap.storage import Store
 from capmap.storage.migrations import REFRESH_PLAN_COVERAGE
+from capmap.streamed import assign_records, import_points
 
 Progress = Callable[[int, int], None]
 
@@ -41,6 +43,9 @@ class ImportOptions:
     progress: Progress | None = None
     # Read and check everything but store nothing: the report carries the prepared rows.
     preview: bool = False
+    # Rows per batch of a point-record import (responses, pins, actions): each batch is read,
+    # checked, assigned and written before the next, all in one transaction.
+    batch_rows: int = BATCH_ROWS
 
 
 DEFAULT_OPTIONS = ImportOptions()
@@ -133,46 +138,51 @@ def _keep_code_columns(plans: gpd.GeoDataFrame, raw: gpd.GeoDataFrame,
 def import_actions(store: Store, path: str | Path, *,
                    options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
     """Store actions from CSV or GeoJSON; each names its plan by `plan_ref`."""
-    start = time.perf_counter()
-    raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
-    actions, errors = prepare.prepare_actions(raw, store.plan_ids(), _name(path), options.region)
-    if options.preview:
-        return ImportReport("actions", read=len(raw), rejected=errors.rows,
-                            seconds=time.perf_counter() - start, preview=actions)
-    stored = store_prepared(store, "actions", actions)
-    return ImportReport("actions", read=len(raw), stored=stored, rejected=errors.rows,
-                        seconds=time.perf_counter() - start)
+    plan_ids, seen = store.plan_ids(), set()
+
+    def prepare_batch(raw: gpd.GeoDataFrame):
+        actions, errors = prepare.prepare_actions(raw, plan_ids, _name(path), options.region)
+        _refuse_repeated_refs(actions["ref"] if len(actions) else [], seen, _name(path))
+        return actions, errors
+
+    return import_points(store, Engine(store), "actions", path, prepare_batch,
+                         store.put_actions, crs=STORAGE_CRS, options=options)
+
+
+def _refuse_repeated_refs(refs, seen: set[str], source: str) -> None:
+    """Refs must be unique across the whole file, not only within one batch of it."""
+    again = sorted(seen.intersection(refs))
+    if again:
+        raise ValidationError(f"{source}: duplicate refs {listed(again)}")
+    seen.update(refs)
 
 
 def import_responses(store: Store, path: str | Path, *,
                      options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
     """Store engagement responses located by lon/lat, easting/northing or an area code."""
-    start = time.perf_counter()
-    raw = read_vector(path, crs=STORAGE_CRS, limits=options.limits)
     engine = Engine(store)
     codes = {layer_id: set(state.row_of) for layer_id, state in engine.layers().items()}
-    responses, errors = prepare.prepare_responses(raw, codes, _name(path), options.region)
-    if options.preview:
-        return ImportReport("responses", read=len(raw), rejected=errors.rows,
-                            seconds=time.perf_counter() - start, preview=responses)
-    stored = store_prepared(store, "responses", responses, engine=engine,
-                            progress=options.progress)
-    return ImportReport("responses", read=len(raw), stored=stored, rejected=errors.rows,
-                        seconds=time.perf_counter() - start)
+
+    def prepare_batch(raw: gpd.GeoDataFrame):
+        return prepare.prepare_responses(raw, codes, _name(path), options.region)
+
+    return import_points(store, engine, "responses", path, prepare_batch, store.put_responses,
+                         crs=STORAGE_CRS, options=options)
 
 
 def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFAULT_OPTIONS,
                 rng: np.random.Generator | None = None) -> ImportReport:
     """Store residents' pins, each with a public point moved by the configured distance."""
-    start = time.perf_counter()
-    raw = read_vector(path, limits=options.limits)
-    pins, errors = prepare.prepare_pins(raw, _name(path), options.region)
     low, high = options.pin_offset_m
-    pins["public_geom"] = displace_points(pins.geometry.values, low, high,
-                                          rng or np.random.default_rng())
-    stored = len(store.put_pins(pins, _assign(Engine(store), pins))) if len(pins) else 0
-    return ImportReport("pins", read=len(raw), stored=stored, rejected=errors.rows,
-                        seconds=time.perf_counter() - start)
+    rng = rng or np.random.default_rng()
+
+    def prepare_batch(raw: gpd.GeoDataFrame):
+        pins, errors = prepare.prepare_pins(raw, _name(path), options.region)
+        pins["public_geom"] = displace_points(pins.geometry.values, low, high, rng)
+        return pins, errors
+
+    return import_points(store, Engine(store), "pins", path, prepare_batch, store.put_pins,
+                         crs=None, options=options)
 
 
 def store_prepared(store: Store, kind: str, prepared: gpd.GeoDataFrame, *,
@@ -201,20 +211,15 @@ def store_prepared(store: Store, kind: str, prepared: gpd.GeoDataFrame, *,
             refresh_plan_coverage(store, Engine(store))
         return stored
     if kind == "actions":
-        return len(store.put_actions(prepared, _assign(Engine(store), prepared))) if len(prepared) else 0
+        if not len(prepared):
+            return 0
+        return len(store.put_actions(prepared, assign_records(Engine(store), prepared)))
     if kind == "responses":
-        assignments = _assign(engine or Engine(store), prepared) if len(prepared) else None
+        assignments = assign_records(engine or Engine(store), prepared) if len(prepared) else None
         return len(store.put_responses(prepared, assignments, progress=progress))
     if kind == "postcodes":
         return store.put_postcodes(prepared)
     raise ValidationError(f"import kind {kind!r} cannot be stored")
-
-
-def _assign(engine: Engine, frame: gpd.GeoDataFrame) -> dict[str, np.ndarray]:
-    """Area codes of new point records in every current layer, written with the records."""
-    layers = frame["area_layer"].to_numpy(dtype=object) if "area_layer" in frame else None
-    codes = frame["area_code"].to_numpy(dtype=object) if "area_code" in frame else None
-    return engine.assign(frame.geometry.values, layers, codes)
 
 
 def import_postcodes(store: Store, path: str | Path, *,

@@ -10,31 +10,36 @@ from capmap.engine import Engine, LayerState, PlanState
 from capmap.models import ANY_LOCAL, COUNCIL_WIDE_TYPES
 from capmap.spatial.overlay import plan_shares, type_coverage
 from capmap.storage import Store
+from capmap.storage.bulk import BATCH_ROWS
 from capmap.storage.derived import POINT_RECORDS
 
 
-def refresh_assignments(store: Store, engine: Engine, layer_ids: list[str] | None = None
-                        ) -> dict[str, int]:
-    """Re-assign every point record to the given current layers (all by default).
+def refresh_assignments(store: Store, engine: Engine, layer_ids: list[str] | None = None, *,
+                        batch_rows: int = BATCH_ROWS) -> dict[str, int]:
+    """Re-assign every point record to the given current layers (all by default), in one
+    transaction, reading and writing `batch_rows` records at a time.
 
     Returns rows written per layer. Assignments to layers that are no longer current are dropped.
     """
     layers = engine.layers()
-    store.drop_assignments(keep_layers=list(layers))
-    written = {}
-    for layer_id in layer_ids or sorted(layers):
-        per_record = {}
+    wanted = list(layer_ids or sorted(layers))
+    written = dict.fromkeys(wanted, 0)
+    with store.atomic():
+        store.drop_assignments(keep_layers=list(layers))
+        store.clear_assignments(wanted)
         for record in POINT_RECORDS:
-            points = store.point_records(record)
-            located = ~shapely.is_missing(points.geometry.values)
-            if "area_code" in points:
-                located |= points["area_code"].notna().to_numpy()
-            points = points[located]
-            codes = engine.assign(points.geometry.values, _column(points, "area_layer"),
-                                  _column(points, "area_code"), only=[layer_id])[layer_id]
-            per_record[record] = (points["id"].to_numpy(), codes)
-        store.replace_assignments(layer_id, per_record)
-        written[layer_id] = sum(len(ids) for ids, _ in per_record.values())
+            for points in store.point_record_batches(record, batch_rows):
+                located = ~shapely.is_missing(points.geometry.values)
+                if "area_code" in points:
+                    located |= points["area_code"].notna().to_numpy()
+                points = points[located]
+                if not len(points):
+                    continue
+                codes = engine.assign(points.geometry.values, _column(points, "area_layer"),
+                                      _column(points, "area_code"), only=wanted)
+                store.add_assignments(record, points["id"].to_numpy(), codes)
+                for layer_id in codes:
+                    written[layer_id] += len(points)
     return written
 
 

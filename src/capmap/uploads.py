@@ -30,9 +30,12 @@ PLAN_SETTINGS = ("plan_type", "area_layer", "title_field")
 
 def web_limits(max_bytes: int) -> ReadLimits:
     """Tighter limits for files uploaded through the web than for the operator's CLI."""
+    # A web upload is read whole in a child process for its preview: a CSV of points is held to
+    # the same rows and bytes as any other file, not to the CLI's streamed bounds.
     return ReadLimits(max_bytes=max_bytes, max_zip_entries=50, max_uncompressed_bytes=4 * max_bytes,
                       max_features=250_000, max_vertices=5_000_000,
-                      max_vertices_per_feature=500_000)
+                      max_vertices_per_feature=500_000, max_point_rows=250_000,
+                      max_point_bytes=max_bytes)
 
 
 def clean_settings(kind: str, form: dict[str, str]) -> dict[str, str]:

@@ -29,7 +29,8 @@ def store_of(ctx: click.Context):
 
 
 class ProgressBar:
-    """A progress bar on stderr for writes of more than a few thousand rows."""
+    """A progress bar on stderr for writes of more than a few thousand rows, advanced as each
+    batch is stored; `total` may be an estimate, and the bar ends when done reaches it."""
 
     MIN_ROWS = 2000
 
@@ -38,21 +39,25 @@ class ProgressBar:
         self.done = 0
 
     def __call__(self, done: int, total: int) -> None:
-        if total < self.MIN_ROWS:
-            return
         if self.bar is None:
+            if total < self.MIN_ROWS or done >= total:
+                return
             self.bar = click.progressbar(length=total, label="storing", file=sys.stderr)
             self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
+        step = min(done, self.bar.length) - self.done
+        if step > 0:
+            self.bar.update(step)
+            self.done += step
         if done >= total:
+            self.bar.update(self.bar.length - self.done)  # an estimate above the rows found
             self.bar.__exit__(None, None, None)
             self.bar, self.done = None, 0
 
 
-def import_options() -> pipeline.ImportOptions:
-    """Import settings for the command line: the defaults with a progress bar."""
-    return pipeline.ImportOptions(progress=ProgressBar())
+def import_options(**settings) -> pipeline.ImportOptions:
+    """Import settings for the command line: the defaults with a progress bar, and `settings`
+    (ImportOptions fields such as batch_rows) given as options."""
+    return pipeline.ImportOptions(progress=ProgressBar(), **settings)
 
 
 class CapmapGroup(click.Group):

@@ -9,6 +9,7 @@ import click
 
 from capmap import pipeline
 from capmap.cli.common import import_options, print_report, store_of
+from capmap.io.batches import BATCH_ROWS
 from capmap.io.prepare import PlanFields
 from capmap.layers import load_layer_def, make_layer_def
 from capmap.models import LAYER_KINDS, PLAN_TYPES
@@ -74,20 +75,26 @@ def import_plans(ctx: click.Context, file: str, plan_type: str | None, area_laye
                                  options=import_options()))
 
 
-def _simple_import(name: str, func, help_text: str) -> None:
-    @import_group.command(name, help=help_text)
+def _simple_import(name: str, func, help_text: str, batched: bool = False) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.pass_context
-    def command(ctx: click.Context, file: str) -> None:
-        print_report(func(store_of(ctx), file, options=import_options()))
+    def command(ctx: click.Context, file: str, **settings) -> None:
+        print_report(func(store_of(ctx), file, options=import_options(**settings)))
+
+    if batched:
+        command = click.option(
+            "--batch-rows", type=click.IntRange(min=1), default=BATCH_ROWS, show_default=True,
+            help="Rows read, checked and stored at a time (all in one transaction).")(command)
+    import_group.command(name, help=help_text)(command)
 
 
 _simple_import("actions", pipeline.import_actions,
-               "Import plan actions from CSV (lon/lat optional) or GeoJSON; `plan_ref` names the plan.")
+               "Import plan actions from CSV (lon/lat optional) or GeoJSON; `plan_ref` names the plan.",
+               batched=True)
 _simple_import("responses", pipeline.import_responses,
-               "Import engagement responses from CSV: lon/lat, easting/northing or area_code.")
-_simple_import("pins", pipeline.import_pins, "Import residents' pins from GeoJSON points.")
+               "Import engagement responses from CSV: lon/lat, easting/northing or area_code.",
+               batched=True)
+_simple_import("pins", pipeline.import_pins, "Import residents' pins from GeoJSON points.",
+               batched=True)
 _simple_import("postcodes", pipeline.import_postcodes,
                "Import a postcode lookup table (postcode with lon/lat or easting/northing).")
-
-

@@ -19,9 +19,11 @@ from capmap.io.validate import (
     listed,
     parse_date,
     parse_datetime,
+    per_value,
     polygon_parts,
     require_columns,
     text,
+    texts,
 )
 from capmap.models import (
     ACTION_STATUSES,
@@ -220,44 +222,51 @@ def _action_row(rec: dict, plan_ids: dict[str, int]) -> dict:
 
 def prepare_responses(raw: gpd.GeoDataFrame, area_codes: dict[str, set[str]], source: str,
                       region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
-    """Responses located by a point, or only by an area code of a stored layer; never names."""
+    """Responses located by a point, or only by an area code of a stored layer; never names.
+
+    Checked column by column (a file can hold millions); a row's reason is its first failing
+    check: campaign, channel, location, area code, date.
+    """
     require_columns(raw, {"campaign field": "campaign", "channel field": "channel"}, source)
-    errors = RowErrors()
     frame = in_storage_crs(raw, source, region)
     has_point = ~shapely.is_missing(frame.geometry.values)
     code_layer = {code: layer for layer, codes in area_codes.items() for code in codes}
-    rows = []
-    for i, rec in enumerate(raw.drop(columns=raw.geometry.name).to_dict("records")):
-        try:
-            rows.append(_response_row(rec, bool(has_point[i]), code_layer))
-        except ValueError as exc:
-            errors.add(i, str(exc))
-            rows.append({})
-    keep = errors.keep_mask(len(rows))
-    out = gpd.GeoDataFrame([r for r, k in zip(rows, keep, strict=True) if k],
-                           geometry=list(frame.geometry.values[keep]), crs=frame.crs)
+    campaign, channel, code = (texts(raw, c) for c in ("campaign", "channel", "area_code"))
+    reasons = np.full(len(raw), None, dtype=object)
+    if "date" in raw:
+        dates, bad = per_value(raw["date"], parse_date)
+        values = raw["date"].to_numpy(dtype=object)
+        reasons[bad] = [f"date {v!r} is not a date (YYYY-MM-DD)" for v in values[bad]]
+    else:
+        dates = np.full(len(raw), None, dtype=object)
+    layer = pd.Series(code, dtype=object).map(code_layer).to_numpy(dtype=object)
+    unknown = (code != "") & pd.isna(layer)
+    reasons[unknown] = [f"area_code {c!r} is not in any stored layer" for c in code[unknown]]
+    reasons[~has_point & (code == "")] = "neither a location nor an area_code"
+    odd = ~pd.Series(channel, dtype=object).isin(CHANNELS).to_numpy()
+    reasons[odd] = [f"channel {c!r} is not one of {', '.join(CHANNELS)}" for c in channel[odd]]
+    reasons[campaign == ""] = "campaign is blank"
+    errors = RowErrors()
+    errors.add_all(reasons)
+    keep = errors.keep_mask(len(raw))
+    columns = {"ref": _or_none(texts(raw, "ref")), "campaign": campaign, "channel": channel,
+               "date": dates, "themes": _tidy_themes(texts(raw, "themes")), "area_layer": _or_none(layer),
+               "area_code": _or_none(code), "age_band": _or_none(texts(raw, "age_band"))}
+    out = gpd.GeoDataFrame({k: v[keep] for k, v in columns.items()},
+                           geometry=frame.geometry.values[keep], crs=frame.crs)
     return out.rename_geometry("geom"), errors
 
 
-def _response_row(rec: dict, has_point: bool, code_layer: dict[str, str]) -> dict:
-    campaign, channel = text(rec.get("campaign")), text(rec.get("channel"))
-    if not campaign:
-        raise ValueError("campaign is blank")
-    if channel not in CHANNELS:
-        raise ValueError(f"channel {channel!r} is not one of {', '.join(CHANNELS)}")
-    code = text(rec.get("area_code"))
-    if not has_point and not code:
-        raise ValueError("neither a location nor an area_code")
-    if code and code not in code_layer:
-        raise ValueError(f"area_code {code!r} is not in any stored layer")
-    try:
-        when = parse_date(rec.get("date"))
-    except ValueError:
-        raise ValueError(f"date {rec.get('date')!r} is not a date (YYYY-MM-DD)") from None
-    return {"ref": text(rec.get("ref")) or None, "campaign": campaign, "channel": channel,
-            "date": when, "themes": normalise_themes(text(rec.get("themes"))),
-            "area_layer": code_layer.get(code) if code else None, "area_code": code or None,
-            "age_band": text(rec.get("age_band")) or None}
+def _tidy_themes(values: np.ndarray) -> np.ndarray:
+    """Each `;`-separated theme list as stored (models.normalise_themes)."""
+    return np.array([normalise_themes(v) for v in values], dtype=object)
+
+
+def _or_none(values: np.ndarray) -> np.ndarray:
+    """'' and missing values as None (an optional column left blank)."""
+    out = values.astype(object)
+    out[pd.isna(out) | (out == "")] = None
+    return out
 
 
 def prepare_pins(raw: gpd.GeoDataFrame, source: str,

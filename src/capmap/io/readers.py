@@ -59,6 +59,13 @@ class ReadLimits:
     max_features: int = 1_000_000
     max_vertices: int = 20_000_000
     max_vertices_per_feature: int = 1_000_000
+    # A CSV of point records (responses, pins, actions) is read, checked and stored in batches,
+    # so its memory stays flat however long it is, and a council's archive can pass a million
+    # rows: it has bounds of its own, on rows and bytes, in place of max_features and max_bytes
+    # (max_vertices then bounds each batch). 20 million rows is about twenty years of a large
+    # council's engagement; 4 GiB holds them at some 200 bytes a row.
+    max_point_rows: int = 20_000_000
+    max_point_bytes: int = 4096 * MB
 
 
 DEFAULT_LIMITS = ReadLimits()
@@ -268,7 +275,13 @@ _XY_NAMES = ((("lon", "lng", "long", "longitude"), ("lat", "latitude"), "EPSG:43
 
 
 def _read_csv(src: Source, fallback: CRS | None, limits: ReadLimits) -> gpd.GeoDataFrame:
-    frame = _csv_frame(src, limits)
+    return csv_geometries(_csv_frame(src, limits), src.name, fallback, limits)
+
+
+def csv_geometries(frame: pd.DataFrame, name: str, fallback: CRS | None, limits: ReadLimits,
+                   offset: int = 0) -> gpd.GeoDataFrame:
+    """A CSV's text frame with its geometry (see read_vector); `offset` is the number of data
+    rows of the file before this frame, so messages name the file's own rows."""
     columns: dict[str, str] = {}
     for column in frame.columns:
         columns.setdefault(str(column).strip().lower(), column)
@@ -277,9 +290,9 @@ def _read_csv(src: Source, fallback: CRS | None, limits: ReadLimits) -> gpd.GeoD
     crs: CRS | str | None = "EPSG:4326"  # no geometry columns: nothing to place; storage CRS
     if wkt is not None:
         if fallback is None:
-            raise ValidationError(f"{src.name}: column {wkt!r} holds WKT, which has no CRS; "
+            raise ValidationError(f"{name}: column {wkt!r} holds WKT, which has no CRS; "
                                   f"{NO_CRS_HINT}")
-        geoms, crs = _wkt_geometries(frame[wkt], src.name, wkt), fallback
+        geoms, crs = _wkt_geometries(frame[wkt], name, wkt, offset), fallback
         frame = frame.drop(columns=wkt)
     else:
         for x_names, y_names, pair_crs in _XY_NAMES:
@@ -288,11 +301,11 @@ def _read_csv(src: Source, fallback: CRS | None, limits: ReadLimits) -> gpd.GeoD
             if x is None and y is None:
                 continue
             if x is None or y is None:
-                raise ValidationError(f"{src.name}: column {x or y!r} has no partner; expected "
+                raise ValidationError(f"{name}: column {x or y!r} has no partner; expected "
                                       f"{'|'.join(x_names)} with {'|'.join(y_names)}")
-            geoms, crs = _points(frame, x, y, src.name), pair_crs
+            geoms, crs = _points(frame, x, y, name, offset), pair_crs
             break
-    _check_vertices(geoms, 0, 0, src.name, limits)
+    _check_vertices(geoms, offset, 0, name, limits)
     frame = frame.rename(columns={"geometry": "geometry_text"})  # a text column left over
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=crs)
 
@@ -325,19 +338,19 @@ def _decode(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
-def _bad_rows(name: str, what: str, bad: np.ndarray) -> ValidationError:
-    rows = np.flatnonzero(bad) + 1
+def _bad_rows(name: str, what: str, bad: np.ndarray, offset: int = 0) -> ValidationError:
+    rows = np.flatnonzero(bad) + 1 + offset
     shown = ", ".join(str(r) for r in rows[:20])
     more = f" ({len(rows)} rows in all)" if len(rows) > 20 else ""
     return ValidationError(f"{name}: {what} in rows {shown}{more} (data rows counted from 1)")
 
 
-def _points(frame: pd.DataFrame, x: str, y: str, name: str) -> np.ndarray:
+def _points(frame: pd.DataFrame, x: str, y: str, name: str, offset: int = 0) -> np.ndarray:
     xs, x_blank, x_bad = _numbers(frame[x])
     ys, y_blank, y_bad = _numbers(frame[y])
     bad = x_bad | y_bad | (x_blank != y_blank)
     if bad.any():
-        raise _bad_rows(name, f"coordinates {x!r}/{y!r} are not numbers", bad)
+        raise _bad_rows(name, f"coordinates {x!r}/{y!r} are not numbers", bad, offset)
     present = ~x_blank
     geoms = np.full(len(frame), None, dtype=object)
     geoms[present] = shapely.points(xs[present], ys[present])
@@ -353,12 +366,12 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return numbers, blank, ~blank & ~np.isfinite(numbers)
 
 
-def _wkt_geometries(values: pd.Series, name: str, column: str) -> np.ndarray:
+def _wkt_geometries(values: pd.Series, name: str, column: str, offset: int = 0) -> np.ndarray:
     text = values.astype(str).str.strip().to_numpy(dtype=object)
     blank = text == ""
     geoms = np.full(len(text), None, dtype=object)
     geoms[~blank] = shapely.from_wkt(text[~blank], on_invalid="ignore")
     bad = ~blank & shapely.is_missing(geoms)
     if bad.any():
-        raise _bad_rows(name, f"column {column!r} is not valid WKT", bad)
+        raise _bad_rows(name, f"column {column!r} is not valid WKT", bad, offset)
     return geoms

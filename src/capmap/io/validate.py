@@ -106,6 +106,27 @@ def text(value) -> str:
     return str(value).strip()
 
 
+def texts(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """text() of every value of a column, vectorised ('' throughout when the column is absent)."""
+    if column not in frame:
+        return np.full(len(frame), "", dtype=object)
+    return per_value(frame[column], text)[0]
+
+
+def per_value(series: pd.Series, func) -> tuple[np.ndarray, np.ndarray]:
+    """func of every value, computed once per distinct value (a file's columns repeat a few
+    values many times), and a mask of the values for which func raised ValueError (None there)."""
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=False)
+    results = np.empty(len(uniques), dtype=object)
+    failed = np.zeros(len(uniques), dtype=bool)
+    for i, value in enumerate(uniques):
+        try:
+            results[i] = func(value)
+        except ValueError:
+            failed[i] = True
+    return results[codes], failed[codes]
+
+
 class RowErrors:
     """Collects rejected rows: (row number from 1, reason)."""
 
@@ -118,6 +139,11 @@ class RowErrors:
         if index not in self.bad:
             self.bad.add(index)
             self.rows.append((index + 1, reason))
+
+    def add_all(self, reasons: np.ndarray) -> None:
+        """Reject every row whose reason (by position) is not None."""
+        for index in np.flatnonzero(pd.notna(reasons)):
+            self.add(int(index), reasons[index])
 
     def keep_mask(self, n: int) -> np.ndarray:
         """True for rows not rejected."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from capmap.storage import frames
+from capmap.storage import bulk, frames
 from capmap.storage import schema as s
-from capmap.storage.records import INSERT_CHUNK
 
 POINT_RECORDS = {"responses": s.responses, "pins": s.pins, "actions": s.actions}
 
@@ -25,16 +27,44 @@ class DerivedMixin:
         with self._read() as conn:
             return frames.from_rows(conn.execute(query), cols)
 
+    def point_record_batches(self, record: str, rows: int = bulk.BATCH_ROWS
+                             ) -> Iterator[pd.DataFrame]:
+        """point_records(record) in batches of at most `rows`, by id (each batch a new query
+        from the last id seen, so nothing stays open between batches)."""
+        table = POINT_RECORDS[record]
+        extra = ["area_layer", "area_code"] if record == "responses" else []
+        cols = ["id", "geom", *extra]
+        last = 0
+        while True:
+            query = (sa.select(*[table.c[c] for c in cols]).where(table.c.id > last)
+                     .order_by(table.c.id).limit(rows))
+            with self._read() as conn:
+                batch = frames.from_rows(conn.execute(query), cols)
+            if len(batch):
+                yield batch
+            if len(batch) < rows:
+                return
+            last = int(batch["id"].iloc[-1])
+
     def replace_assignments(self, layer_id: str, assignments: dict[str, tuple]) -> None:
         """Replace one layer's assignments: {record: (ids, codes)}, in one transaction."""
         with self._write() as conn:
             conn.execute(sa.delete(s.assignments).where(s.assignments.c.layer_id == layer_id))
-            rows = [{"record": record, "record_id": int(rid), "layer_id": layer_id,
-                     "code": None if code is None else str(code)}
-                    for record, (ids, codes) in assignments.items()
-                    for rid, code in zip(ids, codes, strict=True)]
-            for start in range(0, len(rows), INSERT_CHUNK * 4):
-                conn.execute(sa.insert(s.assignments), rows[start:start + INSERT_CHUNK * 4])
+            for record, (ids, codes) in assignments.items():
+                for start in range(0, len(ids), bulk.BATCH_ROWS):
+                    end = start + bulk.BATCH_ROWS
+                    bulk.write_assignments(conn, self.backend, record, ids[start:end],
+                                           {layer_id: codes[start:end]})
+
+    def clear_assignments(self, layer_ids: list[str]) -> None:
+        """Remove every assignment to these layers (before they are written again)."""
+        with self._write() as conn:
+            conn.execute(sa.delete(s.assignments).where(s.assignments.c.layer_id.in_(layer_ids)))
+
+    def add_assignments(self, record: str, ids, assignments: dict[str, np.ndarray]) -> int:
+        """Write the assignments of some `record` rows: {layer id: code per id}; rows written."""
+        with self._write() as conn:
+            return bulk.write_assignments(conn, self.backend, record, ids, assignments)
 
     def drop_assignments(self, keep_layers: list[str]) -> None:
         """Remove assignments to layers no longer current."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from capmap.crs import STORAGE_CRS
+
+# Values every database driver binds as they are.
+_PLAIN_TYPES = {str, int, float, bool, bytes, type(None), date, datetime}
 
 
 def to_rows(frame: pd.DataFrame, columns: list[str], geom_cols: tuple[str, ...] = ("geom",),
@@ -26,6 +31,39 @@ def to_rows(frame: pd.DataFrame, columns: list[str], geom_cols: tuple[str, ...] 
             data[name] = [None if np.isnan(b) else float(b) for b in bounds[:, i]]
     keys = list(data)
     return [dict(zip(keys, row, strict=True)) for row in zip(*data.values(), strict=True)]
+
+
+def to_columns(frame: pd.DataFrame, columns: list[str], geom_cols: tuple[str, ...] = ("geom",),
+               bbox_from: str | None = "geom") -> dict[str, list]:
+    """Column-major values for a batched write: Python scalars with None for missing values,
+    geometry columns as arrays of shapely geometries (EPSG:4326), bbox columns filled."""
+    data: dict[str, list] = {}
+    for col in columns:
+        data[col] = _plain_list(frame[col]) if col in frame else [None] * len(frame)
+    for col in geom_cols:
+        data[col] = np.asarray(frame[col].to_numpy(), dtype=object)
+    if bbox_from:
+        bounds = shapely.bounds(np.asarray(frame[bbox_from].to_numpy(), dtype=object))
+        for i, name in enumerate(("minx", "miny", "maxx", "maxy")):
+            column = bounds[:, i].astype(object)
+            column[np.isnan(bounds[:, i])] = None
+            data[name] = column.tolist()
+    return data
+
+
+def _plain_list(series: pd.Series) -> list:
+    """A column as Python values (numpy and pandas scalars converted), missing values as None."""
+    if series.dtype.kind == "M":
+        values = np.asarray(series.dt.to_pydatetime(), dtype=object)
+    else:
+        values = series.astype(object).to_numpy()
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    if series.dtype.kind == "O" and not set(map(type, values)) <= _PLAIN_TYPES:
+        return [_plain(v) for v in values]
+    return values.tolist()
 
 
 def _missing(value) -> bool:

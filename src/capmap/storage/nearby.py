@@ -40,7 +40,7 @@ class NearbyMixin:
             near = pins.c.public_geom.op("&&")(_envelope(box))
         else:
             near = pins.c.public_x.between(box[0], box[2]) & pins.c.public_y.between(box[1], box[3])
-        # The public point is read as its coordinates (exact copies, kept by a trigger): the
+        # The public point is read as its coordinates (exact copies, written with the pin): the
         # exact test needs no geometry parsing, and rows outside are dropped before pandas.
         names = [c for c in PUBLIC_PIN_COLUMNS if c != "public_geom"]
         query = (sa.select(*[pins.c[c] for c in names], pins.c.public_x, pins.c.public_y)
@@ -110,8 +110,8 @@ def _envelope(box: Box):
 
 
 def upgrade_to_5(conn: sa.Connection) -> None:
-    """Schema 5: pins keep their public point's coordinates (public_x, public_y), filled by a
-    trigger; box indexes on SQLite, a GiST index on the public point on PostGIS, actions indexed
+    """Schema 5: pins keep their public point's coordinates (public_x, public_y), written with
+    each pin; box indexes on SQLite, a GiST index on the public point on PostGIS, actions indexed
     by plan. Idempotent: a database created at 5 passes through unchanged."""
     with warnings.catch_warnings():  # PostGIS's geometry type is unknown to the reflection
         warnings.simplefilter("ignore", sa_exc.SAWarning)
@@ -123,5 +123,11 @@ def upgrade_to_5(conn: sa.Connection) -> None:
     (postgis if conn.dialect.name == "postgresql" else sqlite).index(conn)
     for index in s.actions.indexes:
         index.create(conn, checkfirst=True)
-    # Setting the public point to itself fires the trigger that fills its coordinates.
-    conn.exec_driver_sql("UPDATE pins SET public_geom = public_geom WHERE public_x IS NULL")
+    p = s.pins.c
+    rows = conn.execute(sa.select(p.id, p.public_geom).where(p.public_x.is_(None))).all()
+    if rows:
+        public = shapely.from_wkb([bytes(wkb) for _, wkb in rows])
+        conn.execute(sa.update(s.pins).where(p.id == sa.bindparam("pid")).values(
+            public_x=sa.bindparam("x"), public_y=sa.bindparam("y")),
+            [{"pid": pid, "x": float(x), "y": float(y)} for (pid, _), x, y in
+             zip(rows, shapely.get_x(public), shapely.get_y(public), strict=True)])

@@ -6,11 +6,13 @@ from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
+import shapely
 import sqlalchemy as sa
 
 from capmap.errors import ValidationError
-from capmap.storage import frames
+from capmap.storage import bulk, frames
 from capmap.storage import schema as s
+from capmap.storage.bulk import Assignments
 
 PLAN_COLUMNS = ["id", "ref", "type", "title", "owner", "council_code", "period_start",
                 "period_end", "review_due", "status", "themes", "link", "summary", "area_layer",
@@ -25,8 +27,6 @@ PIN_COLUMNS = ["id", "ref", "category", "description", "created", "status", "con
 INSERT_CHUNK = 5000
 
 Progress = Callable[[int, int], None]
-# Per layer id, the area code of each inserted row (None: outside every area).
-Assignments = dict[str, np.ndarray]
 
 
 class RecordsMixin:
@@ -46,32 +46,37 @@ class RecordsMixin:
         with self._read() as conn:
             return dict(conn.execute(sa.select(s.plans.c.ref, s.plans.c.id)).all())
 
-    def put_actions(self, actions: gpd.GeoDataFrame, assignments: Assignments | None = None
-                    ) -> list[int]:
-        """Add actions (plan_id already resolved); refs must be new."""
+    def put_actions(self, actions: gpd.GeoDataFrame, assignments: Assignments | None = None,
+                    *, offset: int = 0) -> list[int]:
+        """Add actions (plan_id already resolved); refs must be new. `offset`: rows of the
+        same import stored before these, for the row numbers of a refusal (so for all put_*)."""
         self._refuse_existing(s.actions, actions["ref"])
         return self._insert(s.actions, actions, ACTION_COLUMNS[1:], assignments=assignments,
-                            bumps=("plans_version",))
+                            bumps=("plans_version",), offset=offset)
 
     def actions(self) -> gpd.GeoDataFrame:
         """Every action, by id; geometry None where the action has no location of its own."""
         return self._select(s.actions, ACTION_COLUMNS)
 
     def put_responses(self, responses: gpd.GeoDataFrame, assignments: Assignments | None = None,
-                      progress: Progress | None = None) -> list[int]:
-        """Add engagement responses; `progress(done, total)` is called as chunks are written."""
+                      progress: Progress | None = None, *, offset: int = 0) -> list[int]:
+        """Add engagement responses; `progress(done, total)` is called as batches are written."""
         return self._insert(s.responses, responses, RESPONSE_COLUMNS[1:],
-                            assignments=assignments, progress=progress)
+                            assignments=assignments, progress=progress, offset=offset)
 
     def responses(self) -> gpd.GeoDataFrame:
         """Every engagement response, by id."""
         return self._select(s.responses, RESPONSE_COLUMNS)
 
-    def put_pins(self, pins: gpd.GeoDataFrame, assignments: Assignments | None = None
-                 ) -> list[int]:
-        """Add pins; each row has its exact `geom` and its displaced `public_geom`."""
-        return self._insert(s.pins, pins, PIN_COLUMNS[1:], geom_cols=("geom", "public_geom"),
-                            assignments=assignments)
+    def put_pins(self, pins: gpd.GeoDataFrame, assignments: Assignments | None = None, *,
+                 offset: int = 0) -> list[int]:
+        """Add pins; each row has its exact `geom` and its displaced `public_geom`, whose
+        coordinates are also written as public_x, public_y: what public box queries filter on."""
+        public = np.asarray(pins["public_geom"].to_numpy(), dtype=object)
+        pins = pins.assign(public_x=shapely.get_x(public), public_y=shapely.get_y(public))
+        return self._insert(s.pins, pins, [*PIN_COLUMNS[1:], "public_x", "public_y"],
+                            geom_cols=("geom", "public_geom"), assignments=assignments,
+                            offset=offset)
 
     def pins(self) -> gpd.GeoDataFrame:
         """Every pin with exact location and contact: for server-side use only."""
@@ -102,24 +107,27 @@ class RecordsMixin:
 
     def _insert(self, table: sa.Table, frame: gpd.GeoDataFrame, columns: list[str],
                 geom_cols: tuple[str, ...] = ("geom",), assignments: Assignments | None = None,
-                progress: Progress | None = None, bumps: tuple[str, ...] = ()) -> list[int]:
-        """Insert rows and their assignments in one transaction; the new ids, in row order."""
-        rows = frames.to_rows(frame, [c for c in columns if c not in geom_cols], geom_cols)
-        _fill_defaults(table, rows)
-        refuse_too_long(table, rows)
+                progress: Progress | None = None, bumps: tuple[str, ...] = (),
+                offset: int = 0) -> list[int]:
+        """Insert rows and their assignments in one transaction, in batches; the new ids, in
+        row order."""
+        plain = [c for c in columns if c not in geom_cols]
         ids: list[int] = []
-        insert = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
         with self._write(*bumps) as conn:
-            for start in range(0, len(rows), INSERT_CHUNK):
-                chunk = rows[start:start + INSERT_CHUNK]
-                ids += conn.execute(insert, chunk).scalars().all()
+            for start in range(0, len(frame), bulk.BATCH_ROWS):
+                part = frame.iloc[start:start + bulk.BATCH_ROWS]
+                data = frames.to_columns(part, plain, geom_cols)
+                new = bulk.insert_batch(conn, self.backend, table, data, offset=offset + start)
+                if assignments:
+                    # A record with neither a point nor an area code (an action placed only by
+                    # its plan) has no area to be in: it gets no assignment rows.
+                    located = _located(data)
+                    batch = {k: np.asarray(v, dtype=object)[start:start + len(part)]
+                             for k, v in assignments.items()}
+                    bulk.write_assignments(conn, self.backend, table.name, new, batch, located)
+                ids += new
                 if progress:
-                    progress(start + len(chunk), len(rows))
-            if assignments and ids:
-                # A record with neither a point nor an area code (an action placed only by its
-                # plan) has no area to be in: it gets no assignment rows.
-                located = [r["geom"] is not None or bool(r.get("area_code")) for r in rows]
-                _insert_assignments(conn, table.name, ids, assignments, located)
+                    progress(start + len(part), len(frame))
         return ids
 
     def _select(self, table: sa.Table, columns: list[str], geom_cols: tuple[str, ...] = ("geom",),
@@ -136,16 +144,6 @@ class RecordsMixin:
         if taken:
             more = f" and {len(taken) - 20} more" if len(taken) > 20 else ""
             raise ValidationError(f"{table.name}: refs already stored: {', '.join(taken[:20])}{more}")
-
-
-def _fill_defaults(table: sa.Table, rows: list[dict]) -> None:
-    """NULL where a NOT NULL column has a default means "use the default"."""
-    defaults = {c.name: c.default.arg for c in table.columns
-                if c.default is not None and c.default.is_scalar}
-    for row in rows:
-        for name, value in defaults.items():
-            if row.get(name) is None:
-                row[name] = value
 
 
 def refuse_too_long(table: sa.Table, rows: list[dict]) -> None:
@@ -165,11 +163,9 @@ def refuse_too_long(table: sa.Table, rows: list[dict]) -> None:
                 "nothing was stored")
 
 
-def _insert_assignments(conn: sa.Connection, record: str, ids: list[int],
-                        assignments: Assignments, located: list[bool]) -> None:
-    rows = [{"record": record, "record_id": rid, "layer_id": layer_id,
-             "code": None if code is None else str(code)}
-            for layer_id, codes in assignments.items()
-            for rid, code, here in zip(ids, codes, located, strict=True) if here]
-    for start in range(0, len(rows), INSERT_CHUNK * 4):
-        conn.execute(sa.insert(s.assignments), rows[start:start + INSERT_CHUNK * 4])
+def _located(data: dict[str, list]) -> np.ndarray:
+    """Rows with a point, or (responses) an area code."""
+    located = ~shapely.is_missing(data["geom"])
+    if "area_code" in data:
+        located |= np.array([bool(c) for c in data["area_code"]], dtype=bool)
+    return located

@@ -189,8 +189,8 @@ pins = sa.Table(
     sa.Column("geom", Geometry, nullable=False),
     sa.Column("public_geom", Geometry, nullable=False),
     *_bbox(),  # of the exact point: never for a public query
-    # The public point's coordinates, filled by a trigger on every write (storage.sqlite,
-    # storage.postgis): what a public query filters on in SQL.
+    # The public point's coordinates, written with the pin (Store.put_pins): what a public
+    # query filters on in SQL.
     sa.Column("public_x", sa.Float),
     sa.Column("public_y", sa.Float),
     sa.Index("ix_pins_status", "status"),

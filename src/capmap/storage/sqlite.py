@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import shapely
 import sqlalchemy as sa
 from sqlalchemy import event
+
+from capmap.storage.schema import Geometry
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -32,9 +36,6 @@ def create_engine(url: str) -> sa.Engine:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
-        # The pins trigger (INDEXES) reads a public point's coordinates with these.
-        dbapi_conn.create_function("capmap_point_x", 1, point_x, deterministic=True)
-        dbapi_conn.create_function("capmap_point_y", 1, point_y, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
@@ -44,41 +45,12 @@ def create_engine(url: str) -> sa.Engine:
     return engine
 
 
-def _point_xy(wkb: bytes | None) -> tuple[float, float] | None:
-    """(x, y) of a 2D WKB Point in either byte order; None for anything else or NULL."""
-    if wkb is None or len(wkb) != 21 or wkb[0] not in (0, 1):
-        return None
-    order = "<" if wkb[0] == 1 else ">"
-    kind, x, y = struct.unpack(order + "Idd", bytes(wkb[1:]))
-    return (x, y) if kind == 1 and x == x and y == y else None  # x != x: NaN, an empty point
-
-
-def point_x(wkb: bytes | None) -> float | None:
-    """The x (longitude) of a WKB point, for SQL."""
-    xy = _point_xy(wkb)
-    return xy[0] if xy else None
-
-
-def point_y(wkb: bytes | None) -> float | None:
-    """The y (latitude) of a WKB point, for SQL."""
-    xy = _point_xy(wkb)
-    return xy[1] if xy else None
-
-
 # Bounding-box columns stand in for a spatial index: a box query is a range on one indexed column,
 # the others tested inside the index. Pins are found by their public point, never the exact one.
 # Written out in full rather than formatted: no SQL is ever built from strings.
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS ix_actions_box ON actions (minx, maxx, miny, maxy)",
     "CREATE INDEX IF NOT EXISTS ix_pins_public_xy ON pins (status, public_x, public_y)",
-    # A writer that fills public_x / public_y itself spares the trigger's second write per row.
-    "CREATE TRIGGER IF NOT EXISTS pins_public_xy_insert AFTER INSERT ON pins "
-    "WHEN NEW.public_x IS NULL OR NEW.public_y IS NULL BEGIN "
-    "UPDATE pins SET public_x = capmap_point_x(NEW.public_geom), "
-    "public_y = capmap_point_y(NEW.public_geom) WHERE id = NEW.id; END",
-    "CREATE TRIGGER IF NOT EXISTS pins_public_xy_update AFTER UPDATE OF public_geom ON pins BEGIN "
-    "UPDATE pins SET public_x = capmap_point_x(NEW.public_geom), "
-    "public_y = capmap_point_y(NEW.public_geom) WHERE id = NEW.id; END",
 )
 
 
@@ -87,7 +59,40 @@ def prepare(conn: sa.Connection) -> None:
 
 
 def index(conn: sa.Connection) -> None:
-    """The box indexes and the trigger keeping pins' public coordinates (idempotent). Areas and
+    """The box indexes (idempotent). Areas and
     plans are held in memory with an STRtree instead."""
     for statement in INDEXES:
         conn.exec_driver_sql(statement)
+
+
+def reserve_ids(conn: sa.Connection, table: sa.Table, count: int) -> list[int]:
+    """`count` new ids for `table`, ascending from max(id) + 1: safe because every write holds
+    SQLite's one write lock (BEGIN IMMEDIATE) until it commits, as SQLite itself numbers rows."""
+    top = conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one()
+    return list(range(top + 1, top + 1 + count))
+
+
+def write_rows(conn: sa.Connection, table: sa.Table, data: dict[str, list]) -> None:
+    """Insert column-major `data` (geometry columns as shapely arrays) by one executemany of
+    plain tuples, with the statement SQLAlchemy compiles for these columns."""
+    statement = sa.insert(table).compile(dialect=conn.dialect, column_keys=list(data))
+    columns = []
+    for name in statement.positiontup:  # the order of the statement's "?" parameters
+        column, values = table.c[name], data[name]
+        if isinstance(column.type, Geometry):
+            values = shapely.to_wkb(values, include_srid=False).tolist()
+        else:
+            # Dates and times as SQLAlchemy's SQLite types store (and read back) them.
+            bind = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+            values = _bound(values, bind) if bind else values
+        columns.append(values)
+    conn.exec_driver_sql(statement.string, list(zip(*columns, strict=True)))
+
+
+def _bound(values: list, bind) -> list:
+    """bind() of every value, once per distinct value (dates repeat), None kept."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    if not len(uniques):
+        return list(values)
+    bound = np.array([bind(v) for v in uniques] + [None], dtype=object)  # code -1: None
+    return bound[codes].tolist()
