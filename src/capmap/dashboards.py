@@ -102,10 +102,12 @@ def _band(bins: list[float], i: int) -> str:
     return f"{bins[i]:.1f} to {bins[i + 1]:.1f} per 1,000"
 
 
-def plans_tables(store: Store, engine: Engine, rules: PlanGapRules, today: date) -> dict:
-    """Plan coverage by type with the gaps, and action progress: the tables of the plans
-    dashboard and its CSVs, without the map."""
-    table = action_table(store.actions(), store.plans(), today)
+def plans_tables(store: Store, engine: Engine, rules: PlanGapRules, today: date,
+                 actions: gpd.GeoDataFrame | None = None) -> dict:
+    """Plan coverage by type with the gaps, and action progress (of `actions`, read from the
+    store when not given): the tables of the plans dashboard and its CSVs, without the map."""
+    actions = store.actions() if actions is None else actions
+    table = action_table(actions, engine.plans().plans, today)
     return {"coverage": plan_coverage(engine, rules, today), "actions": table,
             "summary": progress_summary(table), "per_plan": per_plan(table),
             "overdue": table[table["overdue"]].sort_values("target_date").to_dict("records")}
@@ -114,7 +116,8 @@ def plans_tables(store: Store, engine: Engine, rules: PlanGapRules, today: date)
 def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date, assets: Assets,
                tiles: Tiles | None) -> dict:
     """plans_tables with a map of local plan coverage, the plans and the located actions."""
-    view = plans_tables(store, engine, rules, today)
+    actions = store.actions()
+    view = plans_tables(store, engine, rules, today, actions)
     hoods = engine.neighbourhoods()
     shares = pd.DataFrame(view["coverage"]["areas"])[["code", "locality_plan", "any_local_plan"]]
     frame = _map_areas(engine, hoods.layer.id).merge(shares, on="code", how="left")
@@ -125,7 +128,7 @@ def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date, a
     add_choropleth(fmap, frame, "cover_class", [0.0, 1.0, 2.0], ["#fdae61", "#abd9e9", "#2c7bb6"],
                    "Coverage by local plans", ["name", "code"], ["Area", "Code"])
     add_plans(fmap, engine.plans().plans)
-    actions, table = store.actions(), view.pop("actions")
+    table = view.pop("actions")
     located = actions[actions.geometry.notna()].copy()
     located["overdue"] = located["id"].isin(set(table.loc[table["overdue"], "id"]))
     add_action_markers(fmap, located, STATUS_COLOURS)

@@ -17,20 +17,12 @@ POINT_RECORDS = {"responses": s.responses, "pins": s.pins, "actions": s.actions}
 class DerivedMixin:
     """Assignments of the Store."""
 
-    def point_records(self, record: str) -> pd.DataFrame:
-        """Ids and locations of a point record table (`responses`, `pins` or `actions`):
-        columns id, geom, and for responses also area_layer, area_code."""
-        table = POINT_RECORDS[record]
-        extra = ["area_layer", "area_code"] if record == "responses" else []
-        cols = ["id", "geom", *extra]
-        query = sa.select(*[table.c[c] for c in cols]).order_by(table.c.id)
-        with self._read() as conn:
-            return frames.from_rows(conn.execute(query), cols)
-
     def point_record_batches(self, record: str, rows: int = bulk.BATCH_ROWS
                              ) -> Iterator[pd.DataFrame]:
-        """point_records(record) in batches of at most `rows`, by id (each batch a new query
-        from the last id seen, so nothing stays open between batches)."""
+        """Ids and locations of a point record table (`responses`, `pins` or `actions`) in
+        batches of at most `rows`, by id: columns id, geom, and for responses also area_layer,
+        area_code. Each batch is a new query from the last id seen, so nothing stays open
+        between batches."""
         table = POINT_RECORDS[record]
         extra = ["area_layer", "area_code"] if record == "responses" else []
         cols = ["id", "geom", *extra]
@@ -45,16 +37,6 @@ class DerivedMixin:
             if len(batch) < rows:
                 return
             last = int(batch["id"].iloc[-1])
-
-    def replace_assignments(self, layer_id: str, assignments: dict[str, tuple]) -> None:
-        """Replace one layer's assignments: {record: (ids, codes)}, in one transaction."""
-        with self._write() as conn:
-            conn.execute(sa.delete(s.assignments).where(s.assignments.c.layer_id == layer_id))
-            for record, (ids, codes) in assignments.items():
-                for start in range(0, len(ids), bulk.BATCH_ROWS):
-                    end = start + bulk.BATCH_ROWS
-                    bulk.write_assignments(conn, self.backend, record, ids[start:end],
-                                           {layer_id: codes[start:end]})
 
     def clear_assignments(self, layer_ids: list[str]) -> None:
         """Remove every assignment to these layers (before they are written again)."""

@@ -24,7 +24,6 @@ RESPONSE_COLUMNS = ["id", "ref", "campaign", "channel", "date", "themes", "area_
                     "area_code", "age_band", "geom"]
 PIN_COLUMNS = ["id", "ref", "category", "description", "created", "status", "contact", "geom",
                "public_geom"]
-INSERT_CHUNK = 5000
 
 Progress = Callable[[int, int], None]
 
@@ -144,23 +143,6 @@ class RecordsMixin:
         if taken:
             more = f" and {len(taken) - 20} more" if len(taken) > 20 else ""
             raise ValidationError(f"{table.name}: refs already stored: {', '.join(taken[:20])}{more}")
-
-
-def refuse_too_long(table: sa.Table, rows: list[dict]) -> None:
-    """Refuse text longer than its column holds, before writing anything: PostgreSQL would
-    fail the write half-way and SQLite would keep it, so both backends answer alike."""
-    for column in table.columns:
-        limit = getattr(column.type, "length", None)
-        if not isinstance(column.type, sa.String) or not limit:
-            continue
-        long = [(i, row[column.name]) for i, row in enumerate(rows)
-                if isinstance(row.get(column.name), str) and len(row[column.name]) > limit]
-        if long:
-            i, value = long[0]
-            raise ValidationError(
-                f"{table.name}: {column.name} holds at most {limit} characters; {len(long)} "
-                f"row(s) have more, the first is row {i + 1} of those to store ({value[:30]!r}…); "
-                "nothing was stored")
 
 
 def _located(data: dict[str, list]) -> np.ndarray:

@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_exc
 
 from capmap.errors import NotFound, SchemaError, StoreFull, StoreUnavailable, ValidationError
 from capmap.models import Layer, LayerDef
-from capmap.storage import frames
+from capmap.storage import bulk, frames
 from capmap.storage import schema as s
 from capmap.storage.counts import CountsMixin
 from capmap.storage.coverage import CoverageMixin
@@ -22,7 +22,7 @@ from capmap.storage.derived import DerivedMixin
 from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
 from capmap.storage.nearby import NearbyMixin
-from capmap.storage.records import RecordsMixin, refuse_too_long
+from capmap.storage.records import RecordsMixin
 from capmap.storage.users import UsersMixin
 
 AREA_COLUMNS = ["code", "name", "parent_code", "population", "simd_rank", "simd_decile",
@@ -186,7 +186,7 @@ class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, 
         """
         now = datetime.now(UTC)
         rows = frames.to_rows(areas, AREA_COLUMNS)
-        refuse_too_long(s.areas, rows)
+        bulk.refuse_too_long(s.areas, {name: [row[name] for row in rows] for name in AREA_COLUMNS})
         with self._write("boundaries_version") as conn:
             key = (s.layers.c.layer_id == layer.id) & (s.layers.c.vintage == layer.vintage)
             conn.execute(sa.delete(s.areas).where(
