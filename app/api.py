@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.http_cache import cacheable_response
 from app.store import get_engine, get_shared_cache, get_store
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
 from capmap.errors import InputError
@@ -15,6 +16,8 @@ from capmap.mapdata import layer_payload_json
 from capmap.planscape import codes_query, lookup_json, planscape, point_query, posted_query
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+
+AREAS_MAX_AGE_S = 300
 
 
 def number_arg(name: str) -> float:
@@ -97,7 +100,9 @@ def api_layer_areas(layer_id: str):
         raise InputError(f"zoom must be a whole number from 0 to 18, got {raw[:20]!r}")
     text = layer_payload_json(get_engine(), layer_id, int(raw), request.args.get("format", "geojson"),
                               get_shared_cache())
-    return current_app.response_class(f"{text}\n", mimetype="application/json")
+    # The URL has no version: kept five minutes, then revalidated by its ETag (a 304 once
+    # unchanged), so an import reaches every map within AREAS_MAX_AGE_S.
+    return cacheable_response(f"{text}\n", "application/json", max_age=AREAS_MAX_AGE_S)
 
 
 @bp.get("/coverage/plans")

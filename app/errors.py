@@ -6,7 +6,7 @@ from werkzeug.exceptions import HTTPException
 
 from capmap.errors import CapmapError, StoreUnavailable
 
-JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health")
+JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
 # Seconds a client (or load balancer) should wait before asking again while the database is away.
 RETRY_AFTER = 5
 

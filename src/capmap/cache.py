@@ -1,4 +1,4 @@
-"""A cache of built text shared through Redis by every worker and server of one capmap database.
+"""A cache of built text and tiles shared through Redis by every worker and server of one database.
 
 Map payloads of a large layer take seconds to build (all Scottish data zones: 4 to 8 s per zoom
 and format). Each worker keeps what it built in memory (Engine.memo); with a shared cache the
@@ -49,6 +49,10 @@ class SharedCache:
 
     def text(self, key: str, build: Callable[[], str]) -> str:
         """The text stored under `key`, or `build()`'s, stored for the others."""
+        return self.blob(key, lambda: build().encode("utf-8")).decode("utf-8")
+
+    def blob(self, key: str, build: Callable[[], bytes]) -> bytes:
+        """The bytes stored under `key` (a vector tile), or `build()`'s, stored for the others."""
         import redis
 
         name = f"{self.namespace}:{key}"
@@ -58,10 +62,10 @@ class SharedCache:
             log.warning("shared cache unavailable (%s); building %s here", exc, key)
             return build()
         if stored is not None:
-            return stored.decode("utf-8")
-        text = build()
+            return stored
+        data = build()
         try:
-            self.client.set(name, text.encode("utf-8"), ex=TTL_S)
+            self.client.set(name, data, ex=TTL_S)
         except redis.RedisError as exc:
             log.warning("shared cache unavailable (%s); %s not stored", exc, key)
-        return text
+        return data

@@ -90,9 +90,11 @@ class LayerState(_Measured):
 
 @dataclass
 class PlanState(_Measured):
-    """Every plan, in EPSG:4326 and EPSG:27700."""
+    """Every plan, in EPSG:4326 and EPSG:27700. `version` is the store's plans version read
+    before the plans were."""
 
     plans: gpd.GeoDataFrame
+    version: int = 0
 
     def __post_init__(self) -> None:
         # Prepared: a lookup tests a point against the candidate plans on every request.
@@ -234,7 +236,7 @@ class Engine:
                                                   versions.get("boundaries_version", 0))
                                 for la in self.store.layers() if la.is_current}
             if plans:
-                self._plans = PlanState(self.store.plans())
+                self._plans = PlanState(self.store.plans(), versions.get("plans_version", 0))
             if boundaries or plans:
                 self._memo = {}
             self._versions = versions
