@@ -59,6 +59,20 @@ def to_world(geoms: np.ndarray, zoom: int, *, rounded: bool = True) -> np.ndarra
     return shapely.transform(geoms, lambda c: lonlat_to_world(c, zoom))
 
 
+def tiles_covering(bounds: Sequence[float], zoom: int) -> list[tuple[int, int]]:
+    """(x, y) of every tile of a zoom meeting lon/lat bounds (minlon, minlat, maxlon, maxlat)."""
+    corners = lonlat_to_world(np.array([[bounds[0], bounds[3]], [bounds[2], bounds[1]]]), zoom)
+    last = 2**zoom - 1
+    (x0, y0), (x1, y1) = np.clip(np.floor(corners / EXTENT).astype(int), 0, last)
+    return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def tile_bounds_lonlat(zoom: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The lon/lat bounds of the drawn tile zoom/x/y (no buffer): minlon, minlat, maxlon, maxlat."""
+    corners = world_to_lonlat(np.array([[x, y + 1], [x + 1, y]], dtype=float) * EXTENT, zoom)
+    return (*corners[0], *corners[1])
+
+
 def tile_box(x: int, y: int) -> tuple[float, float, float, float]:
     """The world-unit bounds of tile (x, y) with its buffer: minx, miny, maxx, maxy."""
     return (x * EXTENT - BUFFER, y * EXTENT - BUFFER,
