@@ -52,7 +52,7 @@ def _reference(engine, zoom, x, y):
     """The union of the simplified areas before rounding, in tile (x, y)'s coordinates."""
     simple = simplified_areas(engine, engine.layer(LAYER), zoom)
     world = mvt.to_world(np.asarray(simple.geometry.values, dtype=object), zoom, rounded=False)
-    local = shapely.transform(world, lambda c: c - (x * mvt.EXTENT, y * mvt.EXTENT))
+    local = mvt.to_tile(world, x, y)
     return shapely.union_all(shapely.intersection(local, shapely.box(*mvt.tile_box(0, 0))))
 
 
