@@ -220,22 +220,27 @@ def _over_limit(case) -> bool:
     return limit.isascii() and limit.isdigit() and int(limit) > MAX_LIMIT
 
 
+# Schemathesis's WSGI transport advertises gzip (requests' default headers) but hands the body on
+# undecoded; the answers that gzip are checked compressed in tests/test_tiles_http.py.
+PLAIN = {"Accept-Encoding": "identity"}
+
+
 def check(case) -> None:
     """Send the case and hold the answer to the document."""
     positive = case.meta is not None and case.meta.generation.mode.is_positive
     rule = broken_rule(case) if positive else None
     if rule is not None:
         status, reason = rule
-        response = case.call()
+        response = case.call(headers=PLAIN)
         case.validate_response(response, excluded_checks=[positive_data_acceptance])
         assert response.status_code == status, f"{reason}: expected {status}, got {response.status_code}"
     elif not positive and _over_limit(case):
-        response = case.call()
+        response = case.call(headers=PLAIN)
         case.validate_response(response, excluded_checks=[negative_data_rejection])
         if response.status_code == 200:
             assert response.json()["numberReturned"] <= MAX_LIMIT
     else:
-        case.call_and_validate()
+        case.call_and_validate(headers=PLAIN)
 
 
 @schemathesis.pytest.from_fixture("json_api").parametrize()

@@ -22,6 +22,7 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import mapbox_vector_tile
 import numpy as np
 import pyogrio
 import pytest
@@ -32,6 +33,8 @@ from capmap import pipeline
 from capmap.crs import bng_to_lonlat, lonlat_to_bng
 from capmap.exports import RECORD_LAYERS, TABLE_LAYERS
 from capmap.io.writers import EXPORT_CRS, FORMATS
+from capmap.spatial import mvt
+from capmap.tiles import MAX_TILE_ZOOM
 from tests.test_roles import PUBLIC, ROUTE_ROLES
 
 NEAR_M = 50.0
@@ -149,7 +152,7 @@ def _frame_text(path: Path) -> str:
     return "\n".join(out)
 
 
-def _texts(body: bytes, mimetype: str, folder: Path) -> list[str]:
+def _texts(body: bytes, mimetype: str, folder: Path, url: str = "") -> list[str]:
     """What a body says, as text: files opened with GDAL, zips member by member."""
     if mimetype == "application/zip":
         texts = []
@@ -162,6 +165,12 @@ def _texts(body: bytes, mimetype: str, folder: Path) -> list[str]:
             if name.endswith(".shp"):
                 texts.append(_frame_text(path))
         return texts
+    if mimetype == "application/vnd.mapbox-vector-tile":
+        # Every vertex of every layer back in lon/lat, as the numbers a scanner can read.
+        z, x, y = (int(p) for p in re.findall(r"/(\d+)/(\d+)/(\d+)\.mvt$", url)[0])
+        decoded = mapbox_vector_tile.decode(body, default_options={"y_coord_down": True})
+        geoms = [shapely.geometry.shape(f["geometry"]) for la in decoded.values() for f in la["features"]]
+        return [shapely.to_wkt(g) for g in mvt.tile_to_lonlat(np.array(geoms, dtype=object), z, x, y)]
     if mimetype in ("application/geopackage+sqlite3", "application/flatgeobuf"):
         path = folder / ("body.gpkg" if "geopackage" in mimetype else "body.fgb")
         path.write_bytes(body)
@@ -175,7 +184,7 @@ def _check(client, url: str, seeded: dict, tmp_path: Path, scanned: list) -> int
     answer.close()
     folder = tmp_path / f"body-{len(scanned)}"
     folder.mkdir()
-    for text in _texts(body, answer.mimetype, folder):
+    for text in _texts(body, answer.mimetype, folder, url):
         for contact in seeded["contacts"]:
             assert contact not in text, f"{url} shows a pin's contact details"
         assert "privacy-probe-" not in text, f"{url} shows a pin's contact details"
@@ -211,6 +220,11 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         inner = [hoods.inner_points[hoods.row_of[c]] for c in seeded["codes"]]
         names = [hoods.areas["name"].iloc[hoods.row_of[c]] for c in seeded["codes"]]
         collections = ["plans", "actions", "pins", *layers]
+        versions = store.versions()
+        # Every tile holding a pin, at the deepest zoom and two others.
+        lon, lat = bng_to_lonlat(*seeded["exact"].T)
+        tiles = sorted({(z, *t) for z in (6, 10, MAX_TILE_ZOOM) for x, y in zip(lon, lat, strict=True)
+                        for t in mvt.tiles_covering((x, y, x, y), z)})
     ids, codes, hood = seeded["ids"], seeded["codes"], seeded["hood_layer"]
     box = "-8,54.6,-0.7,60.9"
     codes_arg = ",".join(codes)
@@ -253,6 +267,12 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         "pins.page": ["/pins"] + [f"/pins?area={c}" for c in codes],
         "pins.data": ["/pins/data.json", f"/pins/data.json?bbox={box}"],
         "pins.pin_json": [f"/pins/{i}.json" for i in ids],
+        "tiles.layer_tile": [f"/tiles/layers/{la}/v{versions['boundaries_version']}/{z}/{x}/{y}.mvt"
+                             for la in layers for z, x, y in tiles],
+        "tiles.plan_tile": [f"/tiles/plans/v{versions['plans_version']}/{z}/{x}/{y}.mvt"
+                            for z, x, y in tiles],
+        "tiles.layer_tilejson": [f"/tiles/layers/{la}.json" for la in layers],
+        "tiles.plans_tilejson": ["/tiles/plans.json"],
     }
 
 

@@ -37,6 +37,8 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     # Exports are open to all; what each file holds depends on the role (tests/test_exports.py).
     "exports.form": PUBLIC, "exports.from_form": PUBLIC, "exports.download": PUBLIC,
     "pins.page": PUBLIC, "pins.submit": PUBLIC, "pins.data": PUBLIC, "pins.pin_json": PUBLIC,
+    "tiles.layer_tile": PUBLIC, "tiles.plan_tile": PUBLIC, "tiles.layer_tilejson": PUBLIC,
+    "tiles.plans_tilejson": PUBLIC,
     "dashboard.engagement": STAFF, "dashboard.engagement_csv": STAFF,
     "dashboard.plans": STAFF, "dashboard.plans_csv": STAFF,
     "moderation.queue": MODERATOR, "moderation.pin_page": MODERATOR, "moderation.decide": MODERATOR,
@@ -46,7 +48,7 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
 # Real values for URL parameters, so each request reaches the view and not a 404 from routing.
 URL_VALUES = {"filename": None, "package": "leaflet", "plan_id": 1, "pin_id": 1,
               "layer_id": "sample_dz", "collection_id": "plans", "feature_id": "1",
-              "token": "0" * 32}
+              "token": "0" * 32, "version": 1, "z": 9, "x": 250, "y": 158}
 FILENAMES = {"static": "capmap.css", "assets.vendor": "leaflet.js",
              "exports.download": "plans.geojson"}
 

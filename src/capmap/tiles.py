@@ -9,7 +9,8 @@ keeping its topology) by the same half-pixel tolerance.
 
 Tiles stop at zoom MAX_TILE_ZOOM; a map shows deeper zooms by enlarging those (maxNativeZoom).
 Zoom 14 tiles are simplified to 2.7 m and hold whole units of 0.33 m at 56°N; enlarged to zoom 18
-a unit is one pixel, finer than any boundary layer capmap holds is surveyed.
+a unit is one pixel, and 2.7 m is finer than the published boundary layers are drawn (the 2011
+data zones' vertices are tens of metres apart).
 
 Built tiles are kept in a bounded LRU per process, and with a SharedCache for every process; keys
 carry the data version they were cut from, so an import moves every reader to new keys at once.

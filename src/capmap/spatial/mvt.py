@@ -24,6 +24,8 @@ EXTENT = 4096
 # lies outside the drawn tile, so nothing the clip does is ever seen.
 BUFFER = 64
 MAX_LAT = 85.05112878  # Web Mercator's edge: the world is square there
+# Geometries reach the encoder already in tile coordinates, y down, so it neither quantises (its
+# quantize_bounds transforms vertex by vertex in Python, per tile) nor flips.
 ENCODE_OPTIONS = {"extents": EXTENT, "y_coord_down": True,
                   # Rounding can fold a ring on itself; pyclipper mends it in whole units.
                   "on_invalid_geometry": on_invalid_geometry_make_valid}
@@ -59,6 +61,26 @@ def to_world(geoms: np.ndarray, zoom: int, *, rounded: bool = True) -> np.ndarra
     return shapely.transform(geoms, lambda c: lonlat_to_world(c, zoom))
 
 
+def to_tile(world: np.ndarray | shapely.Geometry, x: int, y: int):
+    """World-unit geometries in the coordinates of tile (x, y) of their zoom (a whole-unit shift)."""
+    offset = np.array([x * EXTENT, y * EXTENT], dtype=float)
+    return shapely.transform(world, lambda c: c - offset)
+
+
+def tiles_covering(bounds: Sequence[float], zoom: int) -> list[tuple[int, int]]:
+    """(x, y) of every tile of a zoom meeting lon/lat bounds (minlon, minlat, maxlon, maxlat)."""
+    corners = lonlat_to_world(np.array([[bounds[0], bounds[3]], [bounds[2], bounds[1]]]), zoom)
+    last = 2**zoom - 1
+    (x0, y0), (x1, y1) = np.clip(np.floor(corners / EXTENT).astype(int), 0, last)
+    return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def tile_bounds_lonlat(zoom: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """The lon/lat bounds of the drawn tile zoom/x/y (no buffer): minlon, minlat, maxlon, maxlat."""
+    corners = world_to_lonlat(np.array([[x, y + 1], [x + 1, y]], dtype=float) * EXTENT, zoom)
+    return (*corners[0], *corners[1])
+
+
 def tile_box(x: int, y: int) -> tuple[float, float, float, float]:
     """The world-unit bounds of tile (x, y) with its buffer: minx, miny, maxx, maxy."""
     return (x * EXTENT - BUFFER, y * EXTENT - BUFFER,
@@ -87,7 +109,7 @@ def cut_tile(world: np.ndarray, tree: shapely.STRtree, x: int, y: int) -> tuple[
     rows = np.sort(tree.query(shapely.box(*box)))
     if not len(rows):
         return rows, np.empty(0, dtype=object)
-    local = shapely.transform(world[rows], lambda c: c - (x * EXTENT, y * EXTENT))
+    local = to_tile(world[rows], x, y)
     bounds = shapely.bounds(local)
     lo, hi = -BUFFER, EXTENT + BUFFER
     inside = (bounds[:, 0] >= lo) & (bounds[:, 1] >= lo) & (bounds[:, 2] <= hi) & (bounds[:, 3] <= hi)
