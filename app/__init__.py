@@ -20,6 +20,7 @@ from app import (
     exports,
     finder,
     imports,
+    maps,
     ogc,
     pins,
     public,
@@ -62,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     pins.init_app(app)
     tiles.init_app(app)
     security.init_app(app)
+    app.add_template_global(maps.spot, "spot_map")
     return app
 
 

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
+from app import maps
 from app.api import parse_filters
-from app.assets import map_assets
 from app.auth import has_role, role_required
-from app.public import tiles
+from app.http_cache import cacheable_response
 from app.store import get_engine, get_store
 from capmap.coverage import PlanGapRules, engagement_coverage
-from capmap.dashboards import csv_text, engagement_view, plans_tables, plans_view, response_options
+from capmap.dashboards import (
+    STATUS_COLOURS,
+    csv_text,
+    engagement_view,
+    plans_tables,
+    plans_view,
+    response_options,
+)
 from capmap.errors import InputError
+from capmap.progress import action_table, located_actions
+from capmap.serialise import json_text, point_features
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 STAFF = ("officer", "planner", "admin")
@@ -40,11 +49,12 @@ def _engagement_settings() -> dict:
 @role_required(*STAFF)
 def engagement():
     """Where have we not heard from people? Rates per 1,000 by area, gaps and equity."""
-    layers = [s.layer for s in get_engine().layers().values()]
-    view = engagement_view(get_store(), get_engine(), _layer(), parse_filters(),
-                           **_engagement_settings())
-    return render_template("dashboard_engagement.html", view=view, layers=layers, tiles=tiles(),
-                           options=response_options(get_store(), get_engine()), args=request.args)
+    engine = get_engine()
+    layers = [s.layer for s in engine.layers().values()]
+    view = engagement_view(get_store(), engine, _layer(), parse_filters(), **_engagement_settings())
+    spec = maps.choropleth(engine, view["map"], "Responses per 1,000 residents")
+    return render_template("dashboard_engagement.html", view=view, map=spec, layers=layers,
+                           options=response_options(get_store(), engine), args=request.args)
 
 
 @bp.get("/engagement.csv")
@@ -70,8 +80,21 @@ def _rules() -> PlanGapRules:
 @role_required(*STAFF)
 def plans():
     """Plan coverage by type, the gaps, plans past review, and action progress."""
-    view = plans_view(get_store(), get_engine(), _rules(), date.today(), map_assets(), tiles())
-    return render_template("dashboard_plans.html", view=view)
+    engine = get_engine()
+    view = plans_view(get_store(), engine, _rules(), date.today())
+    spec = maps.plan_cover(engine, view["map"], url_for("dashboard.plan_actions"), STATUS_COLOURS)
+    return render_template("dashboard_plans.html", view=view, map=spec)
+
+
+@bp.get("/plans/actions.geojson")
+@role_required(*STAFF)
+def plan_actions():
+    """Every located action as GeoJSON points (title, status, overdue), for the plans map."""
+    actions = get_store().actions()
+    table = action_table(actions, get_engine().plans().plans, date.today())
+    body = json_text(point_features(located_actions(actions, table),
+                                    ["id", "title", "status", "overdue"]))
+    return cacheable_response(body, "application/geo+json", immutable=False, max_age=60)
 
 
 @bp.get("/plans.csv")

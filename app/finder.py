@@ -20,10 +20,10 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.utils import secure_filename
 
+from app import maps
 from app.api import number_arg
-from app.assets import map_assets
+from app.http_cache import cacheable_response
 from app.imports import reader_limits
-from app.public import tiles
 from app.store import get_engine, get_store
 from capmap.crs import STORAGE_CRS
 from capmap.dashboards import STATUS_COLOURS, csv_text
@@ -32,7 +32,6 @@ from capmap.errors import InputError
 from capmap.io import isolated
 from capmap.io.writers import FORMATS as FILE_FORMATS
 from capmap.io.writers import Part, write_export
-from capmap.maps.render import add_action_markers, add_boundaries, add_plans, base_map, render
 from capmap.maps.style import PLAN_LABELS
 from capmap.models import ACTION_STATUSES
 from capmap.planscape import Query, codes_query, planscape, point_query
@@ -42,7 +41,6 @@ from capmap.search import (
     QUERY_MAX_VERTICES,
     choice_groups,
     compact_geojson,
-    display_frames,
     drawn_query,
     neighbourhood_choices,
     normalise_postcode,
@@ -52,7 +50,7 @@ from capmap.search import (
     search_places,
     upload_query,
 )
-from capmap.spatial.simplify import simplify_coverage
+from capmap.serialise import json_text, point_features
 from capmap.uploads import web_limits
 
 bp = Blueprint("finder", __name__)
@@ -61,7 +59,6 @@ QUERY_ARGS = ("lon", "lat", "layer", "codes", "postcode", "geometry")
 UPLOAD_EXTENSIONS = (".geojson", ".json", ".gpkg", ".zip", ".kml")
 LINK_CHARS = 6000     # a polygon longer than this as GeoJSON is not put in a link
 FORM_CHARS = 400_000  # ... nor in a download form (Flask reads at most 500 kB of form fields)
-FINDER_ZOOM = 10
 CSV_COLUMNS = ["ref", "title", "type", "owner", "council_code", "period_start", "period_end",
                "review_due", "status", "share_of_query", "share_of_plan", "population_share",
                "overlap_km2", "link", "page"]
@@ -71,25 +68,9 @@ CSV_COLUMNS = ["ref", "title", "type", "owner", "council_code", "period_start", 
 def finder():
     """The finder: search, the map to click or draw on, upload, and the lists of areas."""
     engine = get_engine()
-    parts, name = _finder_map(engine)
-    return render_template("finder.html", map=parts, map_name=name, groups=choice_groups(engine),
+    return render_template("finder.html", map=maps.finder(engine), groups=choice_groups(engine),
                            extensions=UPLOAD_EXTENSIONS,
                            max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024))
-
-
-def _finder_map(engine: Engine):
-    shown = sorted((s for s in engine.layers().values() if s.layer.kind in ("council", "ward")),
-                   key=lambda s: KIND_ORDER.index(s.layer.kind))
-    frames = [(s.layer, engine.memo(f"finder-map:{s.layer.id}",
-                                    lambda s=s: simplify_coverage(s.areas, FINDER_ZOOM)))
-              for s in shown]
-    boxes = [f.total_bounds for _, f in frames if len(f)]
-    bounds = ((min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
-               max(b[3] for b in boxes)) if boxes else (-7.6, 54.6, -0.7, 60.9))
-    fmap = base_map(bounds, map_assets(), tiles())
-    for layer, frame in reversed(frames):
-        add_boundaries(fmap, layer.title or layer.id, layer.kind, frame)
-    return render(fmap), fmap.get_name()
 
 
 @bp.get("/planscape/search")
@@ -262,10 +243,6 @@ def _links(query: Query) -> dict:
 
 
 def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
-    outline, plans = display_frames(engine, query, [p["id"] for p in answer["plans"]])
-    fmap = base_map(query.geometry.bounds, map_assets(), tiles())
-    add_plans(fmap, plans)
-    add_boundaries(fmap, "Your area", "council", outline)
     today = date.today().isoformat()
     for plan in answer["plans"]:
         plan["review_overdue"] = bool(plan["review_due"] and plan["review_due"] < today)
@@ -275,7 +252,8 @@ def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
     layers = engine.layers()
     touched = [{"layer": layers[k].layer, "areas": v} for k, v in answer["areas"].items() if v]
     touched.sort(key=lambda t: (_kind_rank(t["layer"].kind), t["layer"].id))
-    return {"result": answer, "map": render(fmap), "areas": touched, "links": _links(query),
+    return {"result": answer, "map": maps.result(engine, query, [p["id"] for p in answer["plans"]]),
+            "areas": touched, "links": _links(query),
             "max_vertices": QUERY_MAX_VERTICES,
             "title": _describe(engine, answer), "themes": _by_theme(answer["actions"]),
             "statuses": ACTION_STATUSES, "labels": PLAN_LABELS}
@@ -314,12 +292,15 @@ def _describe(engine: Engine, answer: dict) -> str:
 @bp.get("/plans/<int:plan_id>")
 def plan(plan_id: int):
     """A plan's public page: its area, details, and its actions by status with progress."""
+    engine = get_engine()
+    page = plan_page(engine, get_store(), plan_id, date.today())
+    spec = maps.plan(engine, plan_id, page["geometry"].total_bounds, STATUS_COLOURS)
+    return render_template("plan.html", page=page, plan=page["plan"], map=spec, labels=PLAN_LABELS)
+
+
+@bp.get("/plans/<int:plan_id>/actions.geojson")
+def plan_actions(plan_id: int):
+    """A plan's located actions as GeoJSON points (title, status, overdue), for its map."""
     page = plan_page(get_engine(), get_store(), plan_id, date.today())
-    area = page["geometry"]
-    fmap = base_map(tuple(area.total_bounds), map_assets(), tiles())
-    outline = area.assign(code=area["ref"], name=area["title"], simd_quintile=None)
-    add_boundaries(fmap, "Plan area", "council", outline)
-    if len(page["located"]):
-        add_action_markers(fmap, page["located"], STATUS_COLOURS)
-    return render_template("plan.html", page=page, plan=page["plan"], map=render(fmap),
-                           labels=PLAN_LABELS)
+    body = json_text(point_features(page["located"], ["id", "title", "status", "overdue"]))
+    return cacheable_response(body, "application/geo+json", immutable=False, max_age=60)

@@ -9,19 +9,20 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from werkzeug.utils import secure_filename
 
-from app.assets import map_assets
+from app import maps
 from app.auth import role_required
-from app.public import tiles
+from app.http_cache import cacheable_response
 from app.store import get_store
 from capmap.errors import InputError
 from capmap.io.isolated import ChildLimits
-from capmap.maps.render import preview_map
 from capmap.models import LAYER_KINDS, PLAN_TYPES
-from capmap.serialise import plain
+from capmap.serialise import geometry_features, json_text, plain
 from capmap.uploads import KINDS, clean_settings, import_isolated, web_limits
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 PREVIEW_ROWS = 10
+PREVIEW_MAP_ROWS = 2000  # the preview map shows the first rows' geometry, simplified
+PREVIEW_FILE = "preview.geojson"
 EXTENSIONS = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".fgb", ".csv")
 
 
@@ -85,8 +86,27 @@ def upload():
     frame = report.preview
     rows = [{k: plain(v) for k, v in r.items()}
             for r in frame.drop(columns=frame.geometry.name).head(PREVIEW_ROWS).to_dict("records")]
+    located = frame[frame.geometry.notna() & ~frame.geometry.is_empty].head(PREVIEW_MAP_ROWS)
+    described = None
+    if len(located):
+        # Kept beside the upload (and removed with it) for the preview map to fetch.
+        (folder / PREVIEW_FILE).write_text(json_text(geometry_features(located)))
+        described = maps.preview(located.total_bounds,
+                                 url_for("imports.preview_geometry", token=token))
     return render_template("import_preview.html", pending=pending, report=report, rows=rows,
-                           total=len(frame), map=preview_map(frame, map_assets(), tiles()))
+                           total=len(frame), map=described)
+
+
+@bp.get("/<token>/preview.geojson")
+@role_required("admin")
+def preview_geometry(token: str):
+    """The simplified geometry of a pending upload's first rows, for its preview map."""
+    _pending(token)
+    path = _upload_dir() / token / PREVIEW_FILE
+    if not path.is_file():
+        abort(404, "this upload has no located rows to map")
+    return cacheable_response(path.read_bytes(), "application/geo+json", immutable=False,
+                              max_age=0)
 
 
 @bp.post("/<token>")

@@ -24,6 +24,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
+from app import maps
 from app.auth import JSON_PREFIXES, role_required
 from app.store import get_engine, get_store
 from capmap import pins as P
@@ -53,13 +54,10 @@ def _public_pins() -> P.PublicPins:
 
 def _form_page(form: dict, errors: list[str], status: int = 200, place: str = ""):
     engine = get_engine()
-    hoods = engine.neighbourhoods()
     return render_template(
         "pins.html", form=form, errors=errors, place=place, categories=P.CATEGORIES,
-        neighbourhoods=P.neighbourhood_choices(engine), hood_layer=hoods.layer.id if hoods else "",
-        recent=P.recent_public_pins(_public_pins()), rules=_rules(),
-        tiles_url=current_app.config["TILES_URL"] or "",
-        tiles_attribution=current_app.config["TILES_ATTRIBUTION"] or ""), status
+        neighbourhoods=P.neighbourhood_choices(engine), map=maps.pins(engine),
+        recent=P.recent_public_pins(_public_pins()), rules=_rules()), status
 
 
 @bp.get("/pins")
@@ -135,8 +133,7 @@ def _queue(status: str, error: str = "", code: int = 200):
     return render_template(
         "moderate.html", pins=pins.head(size).to_dict("records"), more=len(pins) > size,
         page=page_no, status=status, counts=store.pin_status_counts(), error=error,
-        categories=P.CATEGORIES, tiles_url=current_app.config["TILES_URL"] or "",
-        tiles_attribution=current_app.config["TILES_ATTRIBUTION"] or ""), code
+        categories=P.CATEGORIES), code
 
 
 @moderation.get("")
@@ -158,8 +155,7 @@ def pin_page(pin_id: int, error: str = "", code: int = 200):
         areas = {}
     return render_template(
         "moderate_pin.html", pin=pin, areas=areas, history=store.pin_decisions(pin_id),
-        categories=P.CATEGORIES, error=error, tiles_url=current_app.config["TILES_URL"] or "",
-        tiles_attribution=current_app.config["TILES_ATTRIBUTION"] or ""), code
+        categories=P.CATEGORIES, error=error), code
 
 
 @moderation.post("/pins/<int:pin_id>")

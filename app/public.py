@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, jsonify, render_template
 
-from app.assets import map_assets
-from app.store import get_store
-from capmap.maps.render import Tiles
-from capmap.overview import overview_map
+from app import maps
+from app.store import get_engine, get_store
 
 bp = Blueprint("public", __name__)
-
-
-def tiles() -> Tiles | None:
-    """The configured basemap, or None."""
-    url = current_app.config["TILES_URL"]
-    return Tiles(url, current_app.config["TILES_ATTRIBUTION"]) if url else None
 
 
 @bp.get("/")
 def home():
     """The map of the area: boundary layers and plans, with the same lists below it."""
     store = get_store()
-    store.check()
-    parts = overview_map(store, map_assets(), tiles())
-    return render_template("home.html", map=parts, layers=store.layers(),
-                           plans=store.plans().drop(columns="geom").to_dict("records"))
+    store.check()  # an old or missing schema gets its own error page, naming the command to run
+    engine = get_engine()
+    plans = engine.plans().plans
+    return render_template("home.html", map=maps.overview(engine), layers=store.layers(),
+                           plans=plans.drop(columns=plans.geometry.name).to_dict("records"))
 
 
 @bp.get("/health/live")

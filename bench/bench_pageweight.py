@@ -1,209 +1,184 @@
-"""Page weight and load time of capmap's planscape result page against a plain folium page.
+"""Page weight and first map paint of capmap's map pages, on the sample council and on the national
+database (bench/national.py: the real data zones, councils, wards and HSCP localities, about 200
+plans, 500 actions, 100,000 pins), in headless Debian Chromium, same run.
 
-For (a) the fictional sample council (the result for all 620 of its neighbourhood codes) and (b) a
-Glasgow-sized area: Glasgow City's 746 full-resolution 2011 data zones from
-../shared/realdata/datazones_2011_glasgow_fullres.geojson, imported into a temporary SQLite store as
-a neighbourhood layer, with four synthetic plans made of those data zones (a city-wide LOIP and
-three locality plans, the west, middle and east thirds by centroid longitude; Glasgow's real
-locality plan boundaries are not published as data), asked about all 746 codes.
+For each page, in a fresh browser context (an empty HTTP cache):
+- page KB: the gzipped bytes of the page itself, its HTML and every script and stylesheet it
+  loads (Leaflet, Leaflet.VectorGrid and capmap's own), each response gzipped at level 6 whether
+  or not the server compressed it;
+- geometry KB and requests: what the map fetched (vector tiles and GeoJSON), as sent over the
+  network (tiles are gzipped by the app);
+- paint ms: from navigation start until every map on the page has drawn its visible layers
+  (map.js sets data-loaded when the tiles in view are in; median of RUNS after one warm-up);
+- revisit: the same page opened again in the same context: geometry bytes that crossed the network
+  again (0 when every tile came from the browser's cache or a 304) and the 304s.
 
-The peer is what a first folium map of the same answer would be: folium.Map with folium.GeoJson of
-the area asked about and of every plan covering it, unsimplified, with all their columns. A plain
-folium page loads Leaflet, jQuery, Bootstrap, Font Awesome and Leaflet.awesome-markers from CDNs,
-which cannot be reached here: Leaflet and jQuery are rewritten to capmap's locally served copies
-(/vendor/...), and the other three, which a GeoJson map does not use, are dropped. So both pages
-load the same Leaflet from the same server and the comparison is about the data; a real folium
-page would be heavier still by those CDN files.
+The national home page is set against the issue's targets: at most 150 KB gzipped for the page
+itself (the folium page it replaces was 3.4 MB gzipped, 14 MB raw), and a first paint within 1.5x
+of the sample council's home page. Tile bytes against ST_AsMVT are in bench/bench_tiles.py.
 
-Page weight is the sum over the document and every resource it loads (fresh browser context, no
-cache) of each response body gzipped at level 6, measured from Playwright's response events in
-headless Debian Chromium; time is the navigation timing's loadEventEnd (the load event), median
-of RUNS, after one warm-up. capmap's times include building the answer on the server (shown as
-time to first byte); the peer is a static file.
-
-    .venv/bin/python bench/bench_pageweight.py
+    .venv/bin/python bench/bench_pageweight.py [--responses 10000]
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
-import re
 import statistics
 import tempfile
 from pathlib import Path
-from urllib.parse import urlencode
 
-import folium
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import shapely
-from common import chromium, quiet_werkzeug, realdata, serving
-from werkzeug.middleware.shared_data import SharedDataMiddleware
+from common import chromium, quiet_werkzeug, serving
+from national import build, realdata_present
+from national_data import BuildParams
 
-from app.store import get_engine, get_store
 from capmap import pipeline
-from capmap.io.prepare import PlanFields
-from capmap.layers import make_layer_def
-from capmap.planscape import codes_query, planscape
+from capmap.passwords import hash_password
 from capmap.storage import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = 5
+RUNS = 3
 GZIP_LEVEL = 6
-# folium's CDN assets: the ones with a capmap copy are pointed at it, the others left out.
-LOCAL_COPIES = {"leaflet.js": "/vendor/leaflet/leaflet.js", "leaflet.css": "/vendor/leaflet/leaflet.css",
-                "jquery": "/vendor/jquery/jquery.min.js"}
-# The map's set-up code and data: the page's inline scripts (folium writes the layers into them).
-INLINE_SCRIPTS = "() => [...document.scripts].filter(s => !s.src).map(s => s.textContent).join('\\n')"
-NAVIGATION = """() => { const n = performance.getEntriesByType('navigation')[0];
-  return {ttfb: n.responseStart, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd}; }"""
+OFFICER, PASSWORD = "bench-officer", "bench password for the page weight runs"
+PAGE_TYPES = ("document", "script", "stylesheet")
+GEOMETRY = (".mvt", ".geojson", "/areas")
+LOADED = "() => [...document.querySelectorAll('[data-map]')].every(h => h.dataset.loaded)"
+TARGET_PAGE_KB = 150
+TARGET_PAINT_RATIO = 1.5
 
 
-def sample_store(folder: Path) -> tuple[str, str]:
-    """The sample data in a SQLite store; its URL and neighbourhood layer id."""
+def sample_store(folder: Path) -> str:
     url = f"sqlite:///{folder / 'sample.sqlite'}"
     store = open_store(url)
     store.init()
     pipeline.load_sample(store, ROOT / "sample_geodata", ROOT / "boundaries")
     store.close()
-    return url, "sample_dz"
+    return url
 
 
-def glasgow_store(folder: Path, source: Path) -> tuple[str, str]:
-    """Glasgow's data zones as a neighbourhood layer and four synthetic plans made of them."""
-    url = f"sqlite:///{folder / 'glasgow.sqlite'}"
+def pages(url: str) -> list[tuple[str, str, bool]]:
+    """(label, path, needs an officer) of the map pages measured on a store."""
     store = open_store(url)
-    store.init()
-    layer = make_layer_def(id="glasgow", kind="neighbourhood", code_field="code", name_field="name",
-                           population_field="population")
-    report = pipeline.import_boundaries(store, layer, source)
-    print(f"imported {report.stored} Glasgow data zones in {report.seconds:.1f} s")
-    zones = store.areas("glasgow")
-    lon = shapely.get_x(shapely.centroid(zones.geometry.values))
-    thirds = np.digitize(lon, np.quantile(lon, [1 / 3, 2 / 3]))
-    rows = [{"ref": "GLA-LOIP", "type": "loip", "title": "Glasgow Community Plan (synthetic)",
-             "codes": zones["code"]}]
-    rows += [{"ref": f"GLA-LOC-{i + 1}", "type": "locality_plan",
-              "title": f"Glasgow {side} locality plan (synthetic)", "codes": zones["code"][thirds == i]}
-             for i, side in enumerate(("West", "Middle", "East"))]
-    plans = pd.DataFrame({"ref": [r["ref"] for r in rows], "type": [r["type"] for r in rows],
-                          "title": [r["title"] for r in rows], "owner": "Glasgow CPP",
-                          "council_code": "S12000049", "layer": "glasgow",
-                          "area_codes": [";".join(r["codes"]) for r in rows]})
-    path = folder / "glasgow_plans.csv"
-    plans.to_csv(path, index=False)
-    pipeline.import_plans(store, path, PlanFields())
-    store.close()
-    return url, "glasgow"
+    try:
+        hoods = next(la for la in store.layers() if la.is_current and la.kind == "neighbourhood")
+        code = store.areas(hoods.id)["code"].iloc[0]
+        plan = int(store.plans()["id"].iloc[0])
+        store.add_user(OFFICER, hash_password(PASSWORD), ["officer"])
+    finally:
+        store.close()
+    return [("home", "/", False), ("finder", "/planscape", False),
+            ("result", f"/planscape/result?layer={hoods.id}&codes={code}", False),
+            ("plan", f"/plans/{plan}", False), ("pins", "/pins", False),
+            ("engagement", "/dashboard/engagement", True), ("plans dash", "/dashboard/plans", True)]
 
 
-def peer_page(app, layer: str, folder: Path, name: str) -> str:
-    """Write the plain folium page of the same answer into `folder`; its file name."""
-    with app.app_context():
-        engine, store = get_engine(), get_store()
-        codes = list(engine.layer(layer).areas["code"])
-        query = codes_query(engine, layer, codes)
-        answer = planscape(engine, store, query)
-        plans = engine.plans().plans
-    chosen = plans[plans["id"].isin([p["id"] for p in answer["plans"]])]
-    columns = [c for c in chosen.columns if c != chosen.geometry.name]
-    chosen = chosen.assign(**{c: chosen[c].map(lambda v: None if v is None else str(v)) for c in columns})
-    minx, miny, maxx, maxy = query.geometry.bounds
-    fmap = folium.Map(tiles=None)
-    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
-    area = gpd.GeoDataFrame({"name": ["Your area"]}, geometry=[query.geometry], crs="EPSG:4326")
-    folium.GeoJson(area, name="Your area").add_to(fmap)
-    for i in range(len(chosen)):
-        folium.GeoJson(chosen.iloc[[i]], name=chosen["title"].iloc[i]).add_to(fmap)
-    folium.LayerControl().add_to(fmap)
-    fmap.default_js = [(k, next((v for key, v in LOCAL_COPIES.items() if key in url), None))
-                       for k, url in fmap.default_js]
-    fmap.default_css = [(k, next((v for key, v in LOCAL_COPIES.items() if key in url), None))
-                        for k, url in fmap.default_css]
-    fmap.default_js = [(k, v) for k, v in fmap.default_js if v]
-    fmap.default_css = [(k, v) for k, v in fmap.default_css if v]
-    html = fmap.get_root().render()
-    left = re.findall(r"""(?:src|href)=["']?(https?://[^"' >]+)""", html)
-    assert not left, f"CDN URLs left in the peer page: {left}"
-    file = f"{name}.html"
-    (folder / file).write_text(html, encoding="utf-8")
-    return file
+def _log_in(context, base: str) -> None:
+    page = context.new_page()
+    page.goto(base + "/login")
+    page.fill("#username", OFFICER)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    page.close()
 
 
-def capmap_url(app, layer: str) -> str:
-    """The result page for every code of the layer."""
-    with app.app_context():
-        codes = ",".join(get_engine().layer(layer).areas["code"])
-    return "/planscape/result?" + urlencode({"layer": layer, "codes": codes})
+def visit(context, base: str, path: str) -> dict:
+    """One visit: bytes by kind, geometry sent over the network, 304s, paint time."""
+    page = context.new_page()
+    seen: list = []
+    page.on("requestfinished", lambda request: seen.append(request))
+    page.goto(base + path, wait_until="load", timeout=120_000)
+    page.wait_for_function(LOADED, polling="raf", timeout=120_000)
+    paint = page.evaluate("() => performance.now()")
+    page.wait_for_load_state("networkidle")
+    own = geometry = network = not_modified = requests = 0
+    for request in seen:
+        response = request.response()
+        if response is None:
+            continue
+        sent = request.sizes()["responseBodySize"]
+        if request.resource_type in PAGE_TYPES:
+            body = response.body() if response.status == 200 else b""
+            own += len(gzip.compress(body, compresslevel=GZIP_LEVEL))
+        elif any(mark in request.url for mark in GEOMETRY):
+            requests += 1
+            geometry += sent
+            not_modified += response.status == 304
+            network += sent
+    page.close()
+    return {"page": own, "geometry": geometry, "requests": requests, "paint": paint,
+            "network": network, "not_modified": not_modified}
 
 
-def measure(browser, base: str, path: str) -> dict:
-    """Gzipped bytes, requests and navigation times (ms, median of RUNS) of one page."""
-    runs = []
+def measure(browser, base: str, path: str, officer: bool) -> dict:
+    """Median of RUNS cold visits (after a warm-up), and one warm revisit."""
+    runs, revisit = [], None
     for attempt in range(RUNS + 1):
-        context = browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
-        context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(base)
-                      else route.abort())
-        page = context.new_page()
-        responses: list = []
-        page.on("response", lambda response, seen=responses: seen.append(response))
-        page.goto(path, wait_until="load", timeout=120_000)
-        page.wait_for_load_state("networkidle")
-        times = page.evaluate(NAVIGATION)
-        inline = page.evaluate(INLINE_SCRIPTS).encode("utf-8")
-        raw = packed = document = 0
-        responses = [r for r in responses if not r.url.endswith("/favicon.ico")]  # none; not asked for
-        for response in responses:
-            body = response.body() if 200 <= response.status < 300 else b""
-            raw += len(body)
-            packed += len(gzip.compress(body, compresslevel=GZIP_LEVEL))
-            if response.request.resource_type == "document":
-                document += len(gzip.compress(body, compresslevel=GZIP_LEVEL))
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        if officer:
+            _log_in(context, base)
+        cold = visit(context, base, path)
+        if attempt:
+            runs.append(cold)
+        if attempt == RUNS:
+            revisit = visit(context, base, path)
         context.close()
-        if attempt:  # the first run warms the server's caches and is not counted
-            runs.append({"raw": raw, "gzip": packed, "document": document, "requests": len(responses),
-                         "map": len(gzip.compress(inline, compresslevel=GZIP_LEVEL)), **times})
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    out = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+    out["again"], out["again_304"] = revisit["network"], revisit["not_modified"]
+    return out
 
 
-def report(label: str, capmap: dict, peer: dict) -> None:
-    """Print the two pages' figures and their ratios."""
+def report(label: str, rows: dict[str, dict]) -> None:
     print(f"\n{label}")
-    print(f"  {'':7} {'gzip KB':>8} {'raw KB':>8} {'doc gz':>7} {'map gz':>7} {'requests':>8} "
-          f"{'TTFB ms':>8} {'DCL ms':>7} {'load ms':>8}")
-    for name, m in (("capmap", capmap), ("folium", peer)):
-        print(f"  {name:7} {m['gzip'] / 1000:8,.1f} {m['raw'] / 1000:8,.1f} {m['document'] / 1000:7,.1f} "
-              f"{m['map'] / 1000:7,.1f} {m['requests']:8.0f} {m['ttfb']:8.0f} {m['dcl']:7.0f} "
-              f"{m['load']:8.0f}")
-    after = (peer["load"] - peer["ttfb"]) / (capmap["load"] - capmap["ttfb"])
-    print(f"  folium / capmap: page weight x{peer['gzip'] / capmap['gzip']:.2f}, map data "
-          f"x{peer['map'] / capmap['map']:.2f}, load event x{peer['load'] / capmap['load']:.2f}, "
-          f"load event after the first byte x{after:.2f}")
+    print(f"  {'page':11} {'page KB gz':>10} {'geometry KB':>11} {'requests':>8} {'paint ms':>9} "
+          f"{'revisit KB':>10} {'304s':>5}")
+    for name, m in rows.items():
+        print(f"  {name:11} {m['page'] / 1000:10,.1f} {m['geometry'] / 1000:11,.1f} "
+              f"{m['requests']:8.0f} {m['paint']:9.0f} {m['again'] / 1000:10,.1f} "
+              f"{m['again_304']:5.0f}")
+
+
+def run_store(browser, url: str, folder: Path) -> dict[str, dict]:
+    from app import create_app
+
+    app = create_app({"DATABASE_URL": url, "TILES_URL": "", "SECRET_KEY": "bench",
+                      "INSTANCE_PATH": str(folder), "RATELIMIT_ENABLED": False})
+    rows = {}
+    with serving(app) as base:
+        for name, path, officer in pages(url):
+            rows[name] = measure(browser, base, path, officer)
+    app.extensions["capmap_store"].close()
+    return rows
 
 
 def main() -> None:
-    """Measure both areas, each against its folium peer, in one run."""
-    source = realdata("datazones_2011_glasgow_fullres.geojson")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--responses", type=int, default=10_000)
+    args = parser.parse_args()
+    if not realdata_present():
+        return
     quiet_werkzeug()
-    from app import create_app
-
+    national = build("sqlite", args.responses, BuildParams())
     with tempfile.TemporaryDirectory(prefix="capmap-weight-") as tmp, chromium() as browser:
         folder = Path(tmp)
-        peers = folder / "peer"
-        peers.mkdir()
-        cases = [("(a) sample council: the result for all 620 neighbourhoods", sample_store(folder)),
-                 ("(b) Glasgow City: the result for all 746 full-resolution data zones",
-                  glasgow_store(folder, source))]
-        for label, (url, layer) in cases:
-            app = create_app({"DATABASE_URL": url, "TILES_URL": "",
-                              "INSTANCE_PATH": str(folder / "instance"), "SECRET_KEY": "bench"})
-            peer = peer_page(app, layer, peers, layer)
-            site = SharedDataMiddleware(app, {"/peer": str(peers)})
-            with serving(site) as base:
-                report(label, measure(browser, base, capmap_url(app, layer)),
-                       measure(browser, base, f"/peer/{peer}"))
-            app.extensions["capmap_store"].close()
+        # A copy of the national database: the bench adds a user to it.
+        copy = folder / "national.sqlite"
+        copy.write_bytes(Path(national.url.removeprefix("sqlite:///")).read_bytes())
+        sample = run_store(browser, sample_store(folder), folder / "sample")
+        report("(a) the fictional sample council (620 neighbourhoods, SQLite)", sample)
+        scotland = run_store(browser, f"sqlite:///{copy}", folder / "national")
+        report("(b) Scotland: 6,976 data zones, 355 wards, 32 councils, HSCP localities, "
+               f"{args.responses:,} responses (SQLite)", scotland)
+        home, base_home = scotland["home"], sample["home"]
+        ratio = home["paint"] / base_home["paint"]
+        print(f"\nnational home page itself: {home['page'] / 1000:.1f} KB gzipped (target "
+              f"<= {TARGET_PAGE_KB} KB; the folium page was 3,400 KB): "
+              f"{'met' if home['page'] <= TARGET_PAGE_KB * 1000 else 'missed'}")
+        print(f"national home first paint / sample home first paint: x{ratio:.2f} (target "
+              f"<= {TARGET_PAINT_RATIO}): {'met' if ratio <= TARGET_PAINT_RATIO else 'missed'}")
+        moved = {name: m["again"] for name, m in scotland.items() if m["again"]}
+        print("warm revisit geometry over the network: "
+              + ("none on any page" if not moved else f"{moved} bytes"))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import io
 import multiprocessing
+import re
 import threading
 import time
 import uuid
@@ -435,7 +436,7 @@ def test_a_full_disk_answers_507_and_keeps_the_previous_data(loaded, tmp_path):
     preview = admin.post("/admin/import", content_type="multipart/form-data",
                          data={"kind": "responses", "file": (io.BytesIO(data), "responses.csv")})
     assert preview.status_code == 200, preview.get_data(as_text=True)[:500]
-    token = preview.get_data(as_text=True).split("/admin/import/")[1].split('"')[0]
+    token = re.search(r'action="/admin/import/(\w+)"', preview.get_data(as_text=True)).group(1)
     answer = admin.post(f"/admin/import/{token}", data={"action": "confirm"})
     page = answer.get_data(as_text=True)
     assert answer.status_code == 507

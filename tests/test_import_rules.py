@@ -39,9 +39,3 @@ def test_pure_modules_never_import_storage(path):
     bad = {n for n in _imports(path) if n.startswith("capmap.storage")}
     assert not bad, f"{path.name} imports {bad}"
 
-
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
-def test_folium_only_in_maps(path):
-    if "maps" in path.relative_to(SRC).parts:
-        return
-    assert "folium" not in {n.split(".")[0] for n in _imports(path)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import shapely
@@ -40,7 +41,7 @@ def test_preview_then_confirm_matches_the_cli(app, admin, squares_bng, tmp_path)
     assert "read 4, stored 0" in page and "Nothing has been stored yet" in page
     store = open_store(app.config["DATABASE_URL"])
     assert "sq" not in {la.id for la in store.layers()}
-    token = page.split("/admin/import/")[1].split('"')[0]
+    token = re.search(r'action="/admin/import/(\w+)"', page).group(1)
     done = admin.post(f"/admin/import/{token}", data={"action": "confirm"})
     assert done.status_code == 200 and "stored 4" in done.get_data(as_text=True)
     web = store.areas("sq")
@@ -68,7 +69,7 @@ def test_preview_then_confirm_matches_the_cli(app, admin, squares_bng, tmp_path)
 def test_cancel_stores_nothing_and_removes_the_upload(app, admin, squares_bng, tmp_path):
     page = _upload(admin, _gpkg_bytes(squares_bng, tmp_path), "squares.gpkg",
                    **FORM).get_data(as_text=True)
-    token = page.split("/admin/import/")[1].split('"')[0]
+    token = re.search(r'action="/admin/import/(\w+)"', page).group(1)
     assert (Path(app.instance_path) / "uploads" / token).exists()
     admin.post(f"/admin/import/{token}", data={"action": "cancel"})
     assert not (Path(app.instance_path) / "uploads" / token).exists()

@@ -102,7 +102,7 @@ def test_the_pin_page_has_the_form_notice_honeypot_and_a_list(client):
     assert 'class="hp" aria-hidden="true"' in page and 'name="website"' in page
     assert "/vendor/markercluster/leaflet.markercluster.js" in page
     assert "Recent reports" in page
-    assert "<script>" not in page  # only external scripts: nothing inline needs a nonce
+    assert "<script>" not in page  # only external scripts (the CSP allows no other)
 
 
 def test_a_pin_is_stored_pending_with_a_moved_public_point_and_its_contact(app, client, spot):

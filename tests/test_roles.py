@@ -28,7 +28,9 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "auth.login": PUBLIC, "auth.logout": PUBLIC,
     "public.home": PUBLIC, "public.health": PUBLIC, "public.live": PUBLIC,
     "finder.finder": PUBLIC, "finder.search": PUBLIC, "finder.choose": PUBLIC,
-    "finder.result": PUBLIC, "finder.plan": PUBLIC,
+    "finder.result": PUBLIC, "finder.plan": PUBLIC, "finder.plan_actions": PUBLIC,
+    "tiles.layer_tile": PUBLIC, "tiles.plan_tile": PUBLIC, "tiles.layer_tilejson": PUBLIC,
+    "tiles.plans_tilejson": PUBLIC,
     "api.api_lookup": PUBLIC, "api.api_planscape": PUBLIC, "api.api_planscape_polygon": PUBLIC,
     "api.api_layer_areas": PUBLIC, "api.api_plan_coverage": PUBLIC,
     "api.api_engagement_coverage": PUBLIC, "api_docs.json_api_definition": PUBLIC,
@@ -37,12 +39,11 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     # Exports are open to all; what each file holds depends on the role (tests/test_exports.py).
     "exports.form": PUBLIC, "exports.from_form": PUBLIC, "exports.download": PUBLIC,
     "pins.page": PUBLIC, "pins.submit": PUBLIC, "pins.data": PUBLIC, "pins.pin_json": PUBLIC,
-    "tiles.layer_tile": PUBLIC, "tiles.plan_tile": PUBLIC, "tiles.layer_tilejson": PUBLIC,
-    "tiles.plans_tilejson": PUBLIC,
     "dashboard.engagement": STAFF, "dashboard.engagement_csv": STAFF,
-    "dashboard.plans": STAFF, "dashboard.plans_csv": STAFF,
+    "dashboard.plans": STAFF, "dashboard.plans_csv": STAFF, "dashboard.plan_actions": STAFF,
     "moderation.queue": MODERATOR, "moderation.pin_page": MODERATOR, "moderation.decide": MODERATOR,
     "imports.form": ADMIN, "imports.upload": ADMIN, "imports.decide": ADMIN,
+    "imports.preview_geometry": ADMIN,
 }
 
 # Real values for URL parameters, so each request reaches the view and not a 404 from routing.
@@ -97,7 +98,9 @@ def test_the_table_matches_each_views_own_roles(app):
 def test_the_table_has_every_class(app):
     classes = set(ROUTE_ROLES.values())
     assert classes == {PUBLIC, STAFF, MODERATOR, ADMIN}
-    assert len(_restricted(app)) == 10
+    # 5 dashboard routes (two pages, their CSVs, the plans map's actions), 3 of moderation,
+    # 4 of imports (form, upload, decision, preview geometry).
+    assert len(_restricted(app)) == 12
 
 
 def test_anonymous_people_are_sent_to_log_in(client, app):
@@ -143,7 +146,7 @@ def test_each_wrong_role_gets_403_and_the_right_one_gets_through(app, role_clien
                 assert "this needs one of the roles: " + ", ".join(
                     app.view_functions[endpoint].capmap_roles) in text, (endpoint, role)
             checked += 1
-    assert checked == 10 * len(ROLES)
+    assert checked == 12 * len(ROLES)
 
 
 def test_public_routes_let_anonymous_people_in(client, app):

@@ -4,7 +4,8 @@
  * the point at the middle of the map, for keyboard users who move the map with the arrow keys).
  * "Undo" removes the last corner, "Clear" removes them all, "Finish" hands the polygon, as a
  * GeoJSON Polygon in longitude/latitude, to options.onFinish. Every button is a real <button>,
- * so it can be reached with Tab and pressed with Enter or Space.
+ * so it can be reached with Tab and pressed with Enter or Space. Every label and message comes
+ * from options.texts (the page's words; "{n}" stands for a number of corners).
  */
 (function (L) {
   "use strict";
@@ -15,6 +16,7 @@
       position: "topright",
       onFinish: null,         // function (geojsonPolygon)
       announce: null,         // function (message) for a live region
+      texts: {},              // the labels and messages, by key (see the finder page)
       style: {color: "#d55e00", weight: 3, dashArray: "6 4", fillOpacity: 0.1}
     },
 
@@ -24,13 +26,13 @@
       this._active = false;
       var box = L.DomUtil.create("div", "leaflet-bar capmap-draw");
       box.setAttribute("role", "group");
-      box.setAttribute("aria-label", "Draw your area");
-      this._toggle = this._button(box, "Draw an area", this._toggleDrawing);
+      box.setAttribute("aria-label", this._text("group"));
+      this._toggle = this._button(box, this._text("start"), this._toggleDrawing);
       this._toggle.setAttribute("aria-pressed", "false");
-      this._centre = this._button(box, "Add corner at centre", this._addCentre);
-      this._undo = this._button(box, "Undo", this._undoCorner);
-      this._clear = this._button(box, "Clear", this._clearCorners);
-      this._finish = this._button(box, "Finish", this._finishDrawing);
+      this._centre = this._button(box, this._text("centre"), this._addCentre);
+      this._undo = this._button(box, this._text("undo"), this._undoCorner);
+      this._clear = this._button(box, this._text("clear"), this._clearCorners);
+      this._finish = this._button(box, this._text("finish"), this._finishDrawing);
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       this._shape = L.polygon([], this.options.style).addTo(map);
@@ -44,6 +46,11 @@
       map.off("click", this._onClick, this);
       map.removeLayer(this._shape);
       map.removeLayer(this._dots);
+    },
+
+    _text: function (key, n) {
+      var text = this.options.texts[key] || key;
+      return n === undefined ? text : text.replace("{n}", String(n));
     },
 
     /* True while clicks on the map add corners. */
@@ -68,8 +75,7 @@
       this._active = !this._active;
       this._map.getContainer().classList.toggle("capmap-drawing", this._active);
       this._say(this._active
-        ? "Drawing: click the map at each corner of your area, then press Finish."
-        : "Drawing paused; clicking the map shows the plans for the neighbourhood there.");
+        ? this._text("drawing") : this._text("paused"));
       this._refresh();
     },
 
@@ -86,7 +92,7 @@
       this._corners.push(latlng);
       L.circleMarker(latlng, {radius: 4, color: this.options.style.color, fillOpacity: 1})
         .addTo(this._dots);
-      this._say("Corner " + this._corners.length + " added.");
+      this._say(this._text("added", this._corners.length));
       this._refresh();
     },
 
@@ -95,20 +101,20 @@
       this._corners.pop();
       var dots = this._dots.getLayers();
       this._dots.removeLayer(dots[dots.length - 1]);
-      this._say(this._corners.length + " corners left.");
+      this._say(this._text("left", this._corners.length));
       this._refresh();
     },
 
     _clearCorners: function () {
       this._corners = [];
       this._dots.clearLayers();
-      this._say("All corners cleared.");
+      this._say(this._text("cleared"));
       this._refresh();
     },
 
     _finishDrawing: function () {
       if (this._corners.length < 3) {
-        this._say("An area needs at least 3 corners; you have " + this._corners.length + ".");
+        this._say(this._text("too_few", this._corners.length));
         return;
       }
       var ring = this._corners.map(function (p) {
@@ -118,14 +124,14 @@
       this._active = false;
       this._refresh();
       if (this.options.onFinish) {
-        this._say("Finding the plans for your area.");
+        this._say(this._text("finding"));
         this.options.onFinish({type: "Polygon", coordinates: [ring]});
       }
     },
 
     _refresh: function () {
       this._shape.setLatLngs(this._corners);
-      this._toggle.textContent = this._active ? "Stop drawing" : "Draw an area";
+      this._toggle.textContent = this._text(this._active ? "stop" : "start");
       this._toggle.setAttribute("aria-pressed", this._active ? "true" : "false");
       this._undo.disabled = this._clear.disabled = this._corners.length === 0;
       this._finish.disabled = this._corners.length < 3;

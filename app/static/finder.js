@@ -9,7 +9,7 @@
     if (!holder || !window.print) { return; }
     var button = document.createElement("button");
     button.type = "button";
-    button.textContent = "Print this page";
+    button.textContent = holder.getAttribute("data-print");
     button.addEventListener("click", function () { window.print(); });
     holder.textContent = "";
     holder.appendChild(button);
@@ -17,12 +17,12 @@
 
   function setUpFinderMap() {
     var holder = document.querySelector("[data-finder-map]");
-    if (!holder || !window.L) { return; }
-    var map = window[holder.getAttribute("data-finder-map")];
-    if (!map || typeof map.on !== "function") { return; }
+    var map = holder && holder.capmapMap;  // built by map.js, loaded before this script
+    if (!map) { return; }
     var status = document.getElementById("map-status");
     var pointForm = document.getElementById("point-form");
     var drawForm = document.getElementById("draw-form");
+    var texts = JSON.parse(holder.getAttribute("data-texts") || "{}");
 
     function announce(message) { if (status) { status.textContent = message; } }
 
@@ -30,6 +30,7 @@
     if (L.control.capmapDraw && drawForm) {
       draw = L.control.capmapDraw({
         announce: announce,
+        texts: texts,
         onFinish: function (polygon) {
           drawForm.elements.geometry.value = JSON.stringify(polygon);
           drawForm.submit();
@@ -41,7 +42,7 @@
       if ((draw && draw.isDrawing()) || !pointForm) { return; }
       pointForm.elements.lon.value = event.latlng.lng.toFixed(6);
       pointForm.elements.lat.value = event.latlng.lat.toFixed(6);
-      announce("Finding the plans for the neighbourhood you clicked.");
+      announce(texts.clicked);
       pointForm.submit();
     });
   }

@@ -1,6 +1,6 @@
 """What the officers' dashboards show: engagement coverage and plan coverage with action progress,
-as tables, SVG charts and maps: the engagement map as a description the page's script draws
-(values per area code, geometry by URL), the plans map still built with folium."""
+as tables, SVG charts and the values of their maps: per area code, a colour band and the texts of
+its tip (the pages draw them over the layer's vector tiles; no geometry here)."""
 
 from __future__ import annotations
 
@@ -8,35 +8,17 @@ import csv
 import io
 from datetime import date
 
-import geopandas as gpd
-import pandas as pd
-
 from capmap.charts import paired_bars
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
 from capmap.engine import Engine
-from capmap.maps.render import (
-    Assets,
-    Tiles,
-    add_action_markers,
-    add_choropleth,
-    add_plans,
-    base_map,
-    render,
-)
-from capmap.maps.style import NO_DATA_COLOUR
 from capmap.progress import action_table, per_plan, progress_summary
-from capmap.spatial.simplify import simplify_coverage
 from capmap.storage import Store
 
-MAP_ZOOM = 11
 RATE_COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
 STATUS_COLOURS = {"completed": "#1a9850", "in_progress": "#4575b4", "not_started": "#999999",
                   "stalled": "#d73027", "cancelled": "#666666"}
-
-
-def _map_areas(engine: Engine, layer_id: str) -> gpd.GeoDataFrame:
-    state = engine.layer(layer_id)
-    return engine.memo(f"map-areas:{layer_id}", lambda: simplify_coverage(state.areas, MAP_ZOOM))
+# Neighbourhoods by local plan cover: none, a local plan other than a Locality Plan, a Locality Plan.
+COVER_COLOURS = ["#fdae61", "#abd9e9", "#2c7bb6"]
 
 
 def response_options(store: Store, engine: Engine) -> dict[str, list[str]]:
@@ -47,8 +29,8 @@ def response_options(store: Store, engine: Engine) -> dict[str, list[str]]:
 
 def engagement_view(store: Store, engine: Engine, layer_id: str, filters: EngagementFilters, *,
                     exact: bool, gap_ratio: float, threshold: int) -> dict:
-    """The engagement dashboard: report tables, the equity chart, and the description of a
-    choropleth of rates whose geometry the page fetches by URL (see choropleth)."""
+    """The engagement dashboard: report tables, the equity chart, and the values of a map of
+    rates per area code (see choropleth)."""
     report = engagement_coverage(store, engine, layer_id, filters, exact=exact,
                                  gap_ratio=gap_ratio, threshold=threshold)
     overall = _overall_rate(report)
@@ -68,13 +50,11 @@ def engagement_view(store: Store, engine: Engine, layer_id: str, filters: Engage
             "overall_rate": overall}
 
 
-def choropleth(layer_id: str, values: dict[str, list], colours: list[str], fields: list[str]
+def choropleth(layer_id: str, values: dict[str, list], colours: list[str], tip_values: list[str]
                ) -> dict:
-    """What the map script needs to draw a choropleth of a layer: the layer and zoom of its
-    simplified geometry (fetched by URL), and per area code [colour index or None, then one text
-    per field], shown in its tooltip after the area's name and code. No geometry."""
-    return {"layer": layer_id, "zoom": MAP_ZOOM, "values": values, "colours": colours,
-            "no_data": NO_DATA_COLOUR, "fields": ["Area", "Code", *fields]}
+    """A choropleth of a layer: per area code [band index into `colours` or None, then one text
+    per `tip_values` label, shown in the area's tip after its name and code]."""
+    return {"layer": layer_id, "values": values, "colours": colours, "tip_values": tip_values}
 
 
 def _band_of(value: float | None, bins: list[float]) -> int | None:
@@ -102,37 +82,26 @@ def _band(bins: list[float], i: int) -> str:
     return f"{bins[i]:.1f} to {bins[i + 1]:.1f} per 1,000"
 
 
-def plans_tables(store: Store, engine: Engine, rules: PlanGapRules, today: date,
-                 actions: gpd.GeoDataFrame | None = None) -> dict:
-    """Plan coverage by type with the gaps, and action progress (of `actions`, read from the
-    store when not given): the tables of the plans dashboard and its CSVs, without the map."""
-    actions = store.actions() if actions is None else actions
-    table = action_table(actions, engine.plans().plans, today)
+def plans_tables(store: Store, engine: Engine, rules: PlanGapRules, today: date) -> dict:
+    """Plan coverage by type with the gaps, and action progress: the tables of the plans
+    dashboard and its CSVs."""
+    table = action_table(store.actions(), engine.plans().plans, today)
     return {"coverage": plan_coverage(engine, rules, today), "actions": table,
             "summary": progress_summary(table), "per_plan": per_plan(table),
             "overdue": table[table["overdue"]].sort_values("target_date").to_dict("records")}
 
 
-def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date, assets: Assets,
-               tiles: Tiles | None) -> dict:
-    """plans_tables with a map of local plan coverage, the plans and the located actions."""
-    actions = store.actions()
-    view = plans_tables(store, engine, rules, today, actions)
+def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date) -> dict:
+    """plans_tables with a map of neighbourhoods by local plan cover (see COVER_COLOURS)."""
+    view = plans_tables(store, engine, rules, today)
+    view.pop("actions")
     hoods = engine.neighbourhoods()
-    shares = pd.DataFrame(view["coverage"]["areas"])[["code", "locality_plan", "any_local_plan"]]
-    frame = _map_areas(engine, hoods.layer.id).merge(shares, on="code", how="left")
-    frame["cover_class"] = 0.0
-    frame.loc[frame["any_local_plan"] >= rules.min_share, "cover_class"] = 1.0
-    frame.loc[frame["locality_plan"] >= rules.locality_share, "cover_class"] = 2.0
-    fmap = base_map(tuple(frame.total_bounds), assets, tiles)
-    add_choropleth(fmap, frame, "cover_class", [0.0, 1.0, 2.0], ["#fdae61", "#abd9e9", "#2c7bb6"],
-                   "Coverage by local plans", ["name", "code"], ["Area", "Code"])
-    add_plans(fmap, engine.plans().plans)
-    table = view.pop("actions")
-    located = actions[actions.geometry.notna()].copy()
-    located["overdue"] = located["id"].isin(set(table.loc[table["overdue"], "id"]))
-    add_action_markers(fmap, located, STATUS_COLOURS)
-    return {**view, "map": render(fmap)}
+    values = {}
+    for row in view["coverage"]["areas"]:
+        band = 2 if row["locality_plan"] >= rules.locality_share else (
+            1 if row["any_local_plan"] >= rules.min_share else 0)
+        values[row["code"]] = [band]
+    return {**view, "map": choropleth(hoods.layer.id, values, COVER_COLOURS, [])}
 
 
 def csv_text(rows: list[dict], columns: list[str] | None = None) -> str:

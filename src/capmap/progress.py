@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import geopandas as gpd
 import pandas as pd
 
 from capmap.models import ACTION_STATUSES, LEAD_TYPES
@@ -22,6 +23,14 @@ def action_table(actions: pd.DataFrame, plans: pd.DataFrame, today: date) -> pd.
     table["overdue"] = target.notna() & ~table["status"].isin(CLOSED) & target.map(
         lambda d: d is not None and d == d and d < today)
     return table
+
+
+def located_actions(actions: gpd.GeoDataFrame, table: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The actions that have a location, with the `overdue` flag of their row in `table`
+    (action_table of the same actions): the points of a map."""
+    located = actions[actions.geometry.notna()].copy()
+    located["overdue"] = located["id"].isin(set(table.loc[table["overdue"], "id"]))
+    return located
 
 
 def progress_summary(table: pd.DataFrame) -> dict:

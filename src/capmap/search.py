@@ -26,7 +26,7 @@ from capmap.io.readers import ReadLimits, read_vector
 from capmap.io.validate import in_storage_crs
 from capmap.models import ACTION_STATUSES
 from capmap.planscape import Query, overlap_pieces, point_query, polygon_query
-from capmap.progress import action_table
+from capmap.progress import action_table, located_actions
 from capmap.serialise import plain, plan_json
 from capmap.storage import Store
 
@@ -278,24 +278,6 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def display_frames(engine: Engine, query: Query, plan_ids: list[int],
-                   pixels: int = 2000) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """For a result map (EPSG:4326): the query outline, and the plans `plan_ids` cut to a window
-    three times the query's size; both simplified to about 1/`pixels` of the window's width."""
-    minx, miny, maxx, maxy = query.geometry.bounds
-    pad_x, pad_y = max(maxx - minx, 0.01), max(maxy - miny, 0.01)
-    window = (minx - pad_x, miny - pad_y, maxx + pad_x, maxy + pad_y)
-    tolerance = (window[2] - window[0]) / pixels
-    plans = engine.plans().plans
-    chosen = plans[plans["id"].isin(plan_ids)].copy()
-    cut = shapely.clip_by_rect(chosen.geometry.values, *window)
-    chosen = chosen.set_geometry(_polygonal(shapely.simplify(cut, tolerance)), crs=STORAGE_CRS)
-    outline = gpd.GeoDataFrame(
-        {"code": [""], "name": ["Your area"], "simd_quintile": [None]},
-        geometry=[shapely.simplify(query.geometry, tolerance)], crs=STORAGE_CRS)
-    return outline, chosen[~chosen.geometry.is_empty]
-
-
 def overlaps_frame(engine: Engine, query: Query) -> gpd.GeoDataFrame:
     """The part of each plan inside the query (`overlap_pieces`) as MultiPolygons, for files."""
     frame = overlap_pieces(engine, query)
@@ -321,8 +303,6 @@ def plan_page(engine: Engine, store: Store, plan_id: int, today: date) -> dict:
     groups = [(s, [r for r in records if r["status"] == s]) for s in ACTION_STATUSES]
     groups += [(s, [r for r in records if r["status"] == s])
                for s in sorted({r["status"] for r in records} - set(ACTION_STATUSES))]
-    located = actions[actions.geometry.notna()].copy()
-    located["overdue"] = located["id"].isin(set(table.loc[table["overdue"], "id"]))
     return {"plan": plan, "geometry": rows.iloc[0:1], "groups": [g for g in groups if g[1]],
             "actions": len(records), "overdue": sum(r["overdue"] for r in records),
-            "located": located}
+            "located": located_actions(actions, table)}

@@ -9,6 +9,7 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 import shapely
+from shapely.geometry import mapping
 
 
 def plain(value):
@@ -124,3 +125,27 @@ def public_pins_json(pins: pd.DataFrame) -> list[dict]:
     columns = [_plain_column(pins[k]) for k in ("id", "category", "description", "created", "status")]
     return [{"id": i, "category": c, "description": d, "created": t, "status": s, "lon": x, "lat": y}
             for i, c, d, t, s, (x, y) in zip(*columns, xy, strict=True)]
+
+
+def point_features(frame: pd.DataFrame, columns: list[str]) -> dict:
+    """A GeoJSON FeatureCollection of a frame's located points (its active geometry) with
+    `columns` as properties, coordinates rounded to 1 m (5 decimals): for map overlays."""
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    values = {k: _plain_column(frame[k]) for k in columns}
+    features = []
+    for i, (x, y) in enumerate(_xy(geoms)):
+        if x is None:
+            continue
+        features.append({"type": "Feature", "properties": {k: v[i] for k, v in values.items()},
+                         "geometry": {"type": "Point", "coordinates": [round(x, 5), round(y, 5)]}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def geometry_features(frame: pd.DataFrame) -> dict:
+    """A GeoJSON FeatureCollection of a frame's geometries with no properties, coordinates
+    rounded to 1 m (5 decimals): an import preview's map."""
+    geoms = shapely.transform(np.asarray(frame.geometry.values, dtype=object),
+                              lambda xy: np.round(xy, 5))
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "properties": {}, "geometry": mapping(g)}
+                         for g in geoms]}

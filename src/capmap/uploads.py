@@ -17,8 +17,8 @@ from capmap.io import isolated
 from capmap.io.prepare import PlanFields
 from capmap.io.readers import ReadLimits
 from capmap.layers import make_layer_def
-from capmap.maps.render import simplified_for_preview
 from capmap.models import ImportReport, LayerDef
+from capmap.spatial.simplify import simplified_for_preview
 from capmap.storage import Store, open_store
 
 KINDS = ("boundaries", "plans", "actions", "responses", "postcodes")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import Counter
 from urllib.parse import parse_qs, urlsplit
 
 import geopandas as gpd
@@ -70,21 +69,26 @@ def _inner_point(live_server, code: str) -> tuple[float, float]:
     return float(point.x), float(point.y)
 
 
-def _map_pixel(page, map_name: str, lon: float, lat: float) -> tuple[float, float]:
-    """Where lon/lat is on the screen in the named folium map."""
-    page.locator(f"#{map_name}").scroll_into_view_if_needed()
-    box = page.locator(f"#{map_name}").bounding_box()
-    x, y = page.evaluate(f"([lat, lon]) => {{ const p = window.{map_name}.latLngToContainerPoint("
-                         "[lat, lon]); return [p.x, p.y]; }", [lat, lon])
+def _map_pixel(page, holder: str, lon: float, lat: float) -> tuple[float, float]:
+    """Where lon/lat is on the screen in the map of the holder with id `holder`."""
+    page.locator(f"#{holder}").scroll_into_view_if_needed()
+    box = page.locator(f"#{holder}").bounding_box()
+    x, y = page.evaluate(f"([lat, lon]) => {{ const p = document.getElementById('{holder}')"
+                         ".capmapMap.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+                         [lat, lon])
     return box["x"] + x, box["y"] + y
 
 
+def _wait_for_map(page, holder: str) -> None:
+    """Wait until the map of a holder has drawn the layers in view."""
+    page.wait_for_function(f"() => document.getElementById('{holder}').dataset.loaded === 'true'")
+
+
 def _finder_map(page) -> str:
-    """Open the finder and wait for its map; the folium map's global name."""
+    """Open the finder and wait for its map; the id of its holder."""
     page.goto("/planscape")
-    name = page.locator("[data-finder-map]").get_attribute("data-finder-map")
-    page.wait_for_function(f"window.{name} && window.{name}._loaded")
-    return name
+    _wait_for_map(page, "finder-map")
+    return "finder-map"
 
 
 def _tab_to(page, selector: str, limit: int = 150) -> int:
@@ -240,11 +244,10 @@ FREE_SPOT = """() => {
 
 
 def _open_pin_map(page, query: str = "") -> None:
-    """The pin map, with the neighbourhood outlines and the first pins loaded and the map still."""
+    """The pin map, with the neighbourhood outlines and the first pins loaded."""
     with page.expect_response(lambda r: "/pins/data.json" in r.url):
-        with page.expect_response(lambda r: "/api/layers/" in r.url):
-            page.goto("/pins" + query)
-    page.wait_for_timeout(700)  # fitBounds to the outlines may animate
+        page.goto("/pins" + query)
+    _wait_for_map(page, "pin-map")
 
 
 def test_drop_a_pin_moderate_it_and_see_it_moved_on_the_public_map(page, live_server, traffic):
@@ -441,23 +444,32 @@ def test_the_page_guard_refuses_other_hosts(browser, live_server):
 
 
 def test_the_engagement_map_colours_every_area_from_the_page_values(page, live_server, traffic):
-    # The page carries values per code and no geometry; the map fetches the areas by URL and
-    # colours each from the values: as many areas drawn in each colour as the values put there.
+    # The page carries values per code and no geometry; the map draws the layer's vector tiles
+    # and colours each area from the values: every area drawn in the colour its value puts it in.
     log_in(page, live_server, "olivia-map", ["officer"])
     page.goto("/dashboard/engagement")
     assert '"coordinates"' not in page.content()
-    holder = page.locator("[data-choropleth]")
-    page.wait_for_function("() => document.querySelector('[data-choropleth]').dataset.loaded")
-    assert holder.get_attribute("data-loaded") == "true"
-    values = json.loads(holder.get_attribute("data-values"))
-    colours = json.loads(holder.get_attribute("data-colours"))
-    no_data = holder.get_attribute("data-no-data")
-    expected = Counter(no_data if v[0] is None else colours[v[0]] for v in values.values())
-    paths = page.locator("[data-choropleth] path.leaflet-interactive")
-    drawn = Counter(paths.evaluate_all("ps => ps.map(p => p.getAttribute('fill'))"))
-    assert len(values) == 620 and drawn == expected
-    assert len(expected) >= 3, "the sample's rates should fall in several bands"
-    box = paths.nth(len(values) // 2).bounding_box()
+    _wait_for_map(page, "map")
+    layer = json.loads(page.locator("#map").get_attribute("data-map"))["layers"][0]
+    fill = layer["fill"]
+    expected = {code: fill["otherwise"] if v[0] is None else fill["colours"][v[0]]
+                for code, v in fill["values"].items()}
+    # Each tile drawn holds its features by code (VectorGrid's getFeatureId); an area cut by
+    # tile edges is drawn once per tile, in one colour.
+    drawn = page.evaluate("""() => {
+      const map = document.getElementById('map').capmapMap, out = {};
+      for (const tile of Object.values(map.capmapLayers[0]._vectorTiles)) {
+        for (const [code, f] of Object.entries(tile._features)) {
+          (out[code] = out[code] || new Set()).add(f.feature.options.fillColor);
+        }
+      }
+      return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v]]));
+    }""")
+    assert len(expected) == 620 and set(drawn) == set(expected)
+    assert all(drawn[code] == [colour] for code, colour in expected.items())
+    assert len(set(expected.values())) >= 3, "the sample's rates should fall in several bands"
+    paths = page.locator("#map path.leaflet-interactive")
+    box = paths.nth(paths.count() // 2).bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     tip = page.locator(".leaflet-tooltip .map-tip")
     tip.wait_for()

@@ -111,6 +111,26 @@ OPEN_ALL = """() => {
         else { owners.push([layer, layer]); }
       }
     });
+    // capmap's map layers build their tips on hover (map.js); layer.capmapTip gives the tip of
+    // any feature's properties: open one per feature, as pointing at each would.
+    for (const layer of map.capmapLayers || []) {
+      if (!layer.capmapTip) { continue; }
+      const seen = new Set(), properties = [];
+      if (layer._vectorTiles) {
+        for (const tile of Object.values(layer._vectorTiles)) {
+          for (const [id, f] of Object.entries(tile._features || {})) {
+            if (!seen.has(id)) { seen.add(id); properties.push(f.feature.properties); }
+          }
+        }
+      } else if (layer.eachLayer) {
+        layer.eachLayer((f) => properties.push(f.feature.properties));
+      }
+      for (const p of properties) {
+        map.openTooltip(L.tooltip({permanent: true}).setContent(layer.capmapTip(p))
+          .setLatLng(map.getCenter()));
+        opened += 1;
+      }
+    }
     for (const [owner, source] of owners) {
       const bounds = source.getBounds ? source.getBounds() : null;
       const at = bounds ? (bounds.isValid() ? bounds.getCenter() : null)
@@ -303,9 +323,10 @@ def _shows(page, tags: list[str], where: str) -> None:
 
 def visit(page, traffic, url: str, tags: list[str] = (), tip_tags: list[str] = ()) -> int:
     """Open `url`, then every tooltip and popup on its maps; check it and what it shows."""
-    # The pin map fetches its pins and outlines; the engagement map its areas.
-    fetched = url.startswith(("/pins", "/dashboard/engagement"))
-    page.goto(url, wait_until="networkidle" if fetched else "load")
+    # Maps fetch their tiles, overlays and pins: wait until every map has drawn what is in view.
+    page.goto(url, wait_until="networkidle")
+    page.wait_for_function("() => [...document.querySelectorAll('[data-map]')]"
+                           ".every(h => h.dataset.loaded)")
     _clean(page, traffic, url)
     _shows(page, list(tags), url)
     opened = page.evaluate(OPEN_ALL)

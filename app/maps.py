@@ -1,0 +1,151 @@
+"""The map descriptions of capmap's pages (capmap.maps.spec), with this app's URLs: which layers
+each page's map shows and where their geometry, links and tiles are served."""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from app.tiles import layer_tiles_url, plan_tiles_url
+from capmap.crs import SCOTLAND
+from capmap.engine import Engine, LayerState
+from capmap.maps import spec
+from capmap.queries import Query
+
+# Boundary layers drawn bottom to top; intermediate zones, localities and community council
+# areas start hidden to keep the first view readable.
+LAYER_ORDER = ("neighbourhood", "intermediate", "locality", "community", "ward", "council")
+HIDDEN_KINDS = ("intermediate", "locality", "community")
+FAILED = "Part of the map could not be loaded; the lists on this page hold the same information."
+YOUR_AREA = "Your area"
+ACTIONS = "Actions with a location"
+PREVIEW = "Rows to import"
+ACTION_TIP = [["Action", "title"], ["Status", "status"]]
+SCOTLAND_BOUNDS = (SCOTLAND.min_lon, SCOTLAND.min_lat, SCOTLAND.max_lon, SCOTLAND.max_lat)
+
+
+def basemap() -> dict | None:
+    """The configured basemap, or None."""
+    config = current_app.config
+    return spec.basemap(config["TILES_URL"], config["TILES_ATTRIBUTION"])
+
+
+def _map(bounds, layers: list[dict]) -> dict:
+    return spec.map_spec(bounds, layers, basemap(), FAILED)
+
+
+def current_layers(engine: Engine, kinds=LAYER_ORDER) -> list[LayerState]:
+    """The current boundary layers of `kinds`, bottom to top."""
+    shown = [s for s in engine.layers().values() if s.layer.kind in kinds]
+    return sorted(shown, key=lambda s: (LAYER_ORDER.index(s.layer.kind), s.layer.id))
+
+
+def extent(engine: Engine, states: list[LayerState]) -> tuple[float, float, float, float]:
+    """The lon/lat box around the layers (Scotland when there are none)."""
+    boxes = [engine.memo(f"bounds:{s.layer.id}", lambda s=s: tuple(s.areas.total_bounds))
+             for s in states if len(s.areas)]
+    if not boxes:
+        return SCOTLAND_BOUNDS
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+            max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def area_link(layer_id: str) -> str:
+    """The URL template of the planscape of one area of a layer ({code} filled in by the map)."""
+    return url_for("finder.result", layer=layer_id) + "&codes={code}"
+
+
+def plan_link() -> str:
+    return url_for("finder.plan", plan_id=0).removesuffix("0") + "{id}"
+
+
+def plan_types(engine: Engine) -> list[str]:
+    return engine.memo("plan-types", lambda: sorted(set(engine.plans().plans["type"])))
+
+
+def areas_layer(state: LayerState, *, show: bool = True, link: bool = True,
+                only: list[str] | None = None) -> dict:
+    layer = state.layer
+    return spec.tiled_areas(layer.title or layer.id, layer_tiles_url(layer.id), layer.kind,
+                            show=show, link=area_link(layer.id) if link else None, only=only)
+
+
+def plans_layers(engine: Engine, only: list[int] | None = None) -> list[dict]:
+    """Plans from their tiles, a layer per type: every plan, or those of ids `only`."""
+    types = plan_types(engine)
+    if only is not None:
+        plans = engine.plans().plans
+        types = sorted(set(plans.loc[plans["id"].isin(only), "type"]))
+    return spec.tiled_plans(plan_tiles_url(), types, plan_link(), only=only)
+
+
+def overview(engine: Engine) -> dict:
+    """The home page: every current boundary layer and every plan."""
+    states = current_layers(engine)
+    layers = [areas_layer(s, show=s.layer.kind not in HIDDEN_KINDS) for s in states]
+    return _map(extent(engine, states), layers + plans_layers(engine))
+
+
+def finder(engine: Engine) -> dict:
+    """The finder's map to click or draw on: council and ward outlines, no links (a click asks
+    about the neighbourhood there)."""
+    states = current_layers(engine, ("ward", "council"))
+    return _map(extent(engine, states), [areas_layer(s, link=False) for s in states])
+
+
+def result(engine: Engine, query: Query, plan_ids: list[int]) -> dict:
+    """A finder result: the area asked about over the plans that cover it."""
+    layers = plans_layers(engine, only=plan_ids)
+    if query.kind in ("codes", "point"):
+        layer_id = query.described["layer"]
+        layers.append(spec.outlined_areas(YOUR_AREA, layer_tiles_url(layer_id),
+                                          query.described["codes"]))
+    else:
+        layers.append(spec.outline(YOUR_AREA, query.geometry))
+    return _map(query.geometry.bounds, layers)
+
+
+def plan(engine: Engine, plan_id: int, bounds, statuses: dict[str, str]) -> dict:
+    """A plan's page: its area (from the plans' tiles) and its located actions."""
+    layers = plans_layers(engine, only=[plan_id])
+    for layer in layers:
+        layer["show"] = True  # a LOIP's own page shows it
+        layer.pop("link")
+    layers.append(spec.points(ACTIONS, url_for("finder.plan_actions", plan_id=plan_id),
+                              statuses, ACTION_TIP))
+    return _map(bounds, layers)
+
+
+def choropleth(engine: Engine, values: dict, name: str) -> dict:
+    """A layer filled from values per area code (capmap.dashboards.choropleth)."""
+    state = engine.layer(values["layer"])
+    layer = spec.choropleth(name, layer_tiles_url(state.layer.id), values["values"],
+                            values["colours"], values["tip_values"])
+    return _map(extent(engine, [state]), [layer])
+
+
+def plan_cover(engine: Engine, values: dict, actions_url: str, statuses: dict[str, str]) -> dict:
+    """The plans dashboard: neighbourhoods by local plan cover, the plans, located actions."""
+    described = choropleth(engine, values, "Coverage by local plans")
+    described["layers"] += plans_layers(engine)
+    described["layers"].append(spec.points(ACTIONS, actions_url, statuses, ACTION_TIP,
+                                           link=None))
+    return described
+
+
+def pins(engine: Engine) -> dict:
+    """The public pin map: neighbourhood outlines to place a pin by (pins.js adds the pins)."""
+    hoods = engine.neighbourhoods()
+    if hoods is None:
+        return _map(SCOTLAND_BOUNDS, [])
+    layer = spec.quiet_outlines(hoods.layer.title or hoods.layer.id, layer_tiles_url(hoods.layer.id))
+    return _map(extent(engine, [hoods]), [layer])
+
+
+def spot(lon: float, lat: float) -> dict:
+    """A moderator's still map of a pin's exact point."""
+    return spec.spot_spec(lon, lat, basemap(), FAILED)
+
+
+def preview(bounds, geojson_url: str) -> dict:
+    """An import preview: the upload's first rows, simplified, by URL."""
+    return _map(bounds, [spec.preview(PREVIEW, geojson_url)])
