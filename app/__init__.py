@@ -11,7 +11,21 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, assets, auth, dashboard, errors, exports, finder, imports, ogc, pins, public, security
+from app import (
+    api,
+    assets,
+    auth,
+    dashboard,
+    errors,
+    exports,
+    finder,
+    hosts,
+    imports,
+    ogc,
+    pins,
+    public,
+    security,
+)
 from app.config import DEFAULTS
 
 
@@ -30,6 +44,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _trust_proxy(app)
+    hosts.init_app(app)
     errors.register(app)
     csrf.init_app(app)
     # The JSON API only reads (POST /api/planscape sends a query, not a change): no CSRF token.

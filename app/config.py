@@ -59,6 +59,13 @@ DEFAULTS.update({
     "PROXY_FIX_X_FOR": 0,
     "PROXY_FIX_X_PROTO": 0,
     "PROXY_FIX_X_HOST": 0,
+    # Host headers the site answers to (Flask's check; others get 400): a list, or in
+    # CAPMAP_TRUSTED_HOSTS comma-separated. ".example.scot" also allows its subdomains. None or
+    # [] allows any host: then every absolute link (OGC, OpenAPI) follows whatever a client sends.
+    "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+    # The address the public reaches the site at, e.g. "https://maps.example.scot": the base of
+    # every absolute link whatever the request's Host; its host is trusted too. None: the Host.
+    "PUBLIC_BASE_URL": None,
 })
 
 DEFAULTS.update({
