@@ -54,6 +54,10 @@ DEFAULTS.update({
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Set True behind HTTPS so session cookies are never sent in clear.
     "SESSION_COOKIE_SECURE": False,
+    # Failed logins allowed per account and per address (limits' syntax; ";" between several)
+    # before the login answers 429; counted in RATELIMIT_STORAGE_URI. Only failures count.
+    "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+    "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
     # Behind a reverse proxy: how many proxies in front set X-Forwarded-For, -Proto and -Host
     # (werkzeug's ProxyFix). 0 trusts none of them: without a proxy a client could forge them.
     "PROXY_FIX_X_FOR": 0,

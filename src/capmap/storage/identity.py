@@ -5,9 +5,11 @@ entries) and the key that places pins' public points (never sent to a page or an
 from __future__ import annotations
 
 import secrets
+import warnings
 
 import shapely
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
 from capmap.spatial import privacy
 from capmap.storage import schema as s
@@ -27,9 +29,11 @@ def _meta(conn: sa.Connection, key: str) -> str | None:
 
 
 def upgrade_to_6(conn: sa.Connection) -> None:
-    """Schema 6: a database id and pin key for databases made before them, and every pin's
-    public point re-derived from its place with that key (the settings' defaults), replacing the
-    per-pin random offsets that repeated pins at one place averaged away. Idempotent."""
+    """Schema 6: users' session epochs; a database id and pin key for databases made before
+    them; every pin's public point re-derived from its place with that key (the settings'
+    defaults), replacing the per-pin random offsets that repeated pins at one place averaged
+    away. Idempotent."""
+    _add_session_epoch(conn)
     missing = [row for row in new_identity() if _meta(conn, row["key"]) is None]
     if missing:
         conn.execute(sa.insert(s.meta), missing)
@@ -45,6 +49,15 @@ def upgrade_to_6(conn: sa.Connection) -> None:
         [{"pid": pid, "public": shapely.to_wkb(point), "x": float(x), "y": float(y)}
          for (pid, _), point, x, y in zip(rows, public, shapely.get_x(public),
                                           shapely.get_y(public), strict=True)])
+
+
+def _add_session_epoch(conn: sa.Connection) -> None:
+    """users.session_epoch (sessions made before the upgrade start at 0 and stay valid)."""
+    with warnings.catch_warnings():  # PostGIS's geometry type is unknown to the reflection
+        warnings.simplefilter("ignore", sa_exc.SAWarning)
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("users")}
+    if "session_epoch" not in columns:
+        conn.exec_driver_sql("ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0")
 
 
 class IdentityMixin:
