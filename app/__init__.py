@@ -59,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(ogc.api_docs_bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(imports.bp)
+    imports.purge_stale_uploads(app)
     app.register_blueprint(exports.bp)
     pins.init_app(app)
     security.init_app(app)

@@ -19,6 +19,9 @@ DEFAULTS = {
     "UPLOAD_CPU_SECONDS": 20,
     "UPLOAD_TIMEOUT_SECONDS": 25,
     "UPLOAD_FILE_LIMIT_MB": 512,     # largest file the reader may write (an unpacked shapefile)
+    # Admin import previews never confirmed or cancelled are removed after this many seconds
+    # (checked when the app starts and before each upload).
+    "UPLOAD_MAX_AGE_S": 24 * 3600,
     # Signs sessions. Read from the instance folder's secret_key file, created on first run.
     "SECRET_KEY": None,
 }

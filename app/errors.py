@@ -5,7 +5,7 @@ from flask.globals import request_ctx
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from capmap.errors import CapmapError, StoreUnavailable
+from capmap.errors import CapmapError, DiskFull, StoreUnavailable, is_disk_full
 
 JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health")
 # Seconds a client (or load balancer) should wait before asking again while the database is away.
@@ -58,5 +58,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if is_disk_full(exc):  # a write this code did not foresee: still not a 500
+            return capmap_error(DiskFull("the server has no room left on its disk; nothing "
+                                         "was kept. Try again later"))
         app.logger.exception("unhandled error")
         return _answer(500, "Internal Server Error", "Something went wrong on our side.")

@@ -33,7 +33,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from capmap.errors import CapmapError, InputError, TooLarge, ValidationError
+from capmap.errors import CapmapError, DiskFull, InputError, TooLarge, ValidationError, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ _EXIT_SECONDS = 5.0
 # What a memory failure looks like when it surfaces as text (GDAL, GEOS, the C++ runtime).
 _MEMORY_WORDS = ("memoryerror", "bad_alloc", "out of memory", "not enough memory",
                  "cannot allocate memory", "failed to allocate", "malloc")
+NO_ROOM_TO_READ = ("the server has no room left on its disk to unpack and read the file; nothing "
+                   "was kept. Try again later, or ask the site's operator to free some space")
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s'\",;:()]+")
 
 
@@ -202,6 +204,18 @@ def _hold_to(limits: ChildLimits, folder: str) -> int:
     return start_kib
 
 
+def _failure(exc: Exception, peak_mb: float) -> tuple:
+    """The message for a call that raised `exc`."""
+    if is_disk_full(exc):  # the upload's folder filled up while unpacking or converting
+        return ("error", DiskFull(NO_ROOM_TO_READ), peak_mb)
+    if isinstance(exc, CapmapError):
+        # A reader's message may report that GDAL or GEOS ran out of memory under the cap.
+        memory = not isinstance(exc, TooLarge) and _about_memory(exc.message)
+        return ("memory", None, peak_mb) if memory else ("error", exc, peak_mb)
+    text = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return ("memory" if _about_memory(text) else "failed", text, peak_mb)
+
+
 def _child(conn: Connection, call: Callable[[], Any], limits: ChildLimits, folder: str) -> None:
     start_kib = _hold_to(limits, folder)
 
@@ -212,14 +226,8 @@ def _child(conn: Connection, call: Callable[[], Any], limits: ChildLimits, folde
         message: tuple = ("ok", call(), peak_mb())
     except MemoryError:
         message = ("memory", None, peak_mb())
-    except CapmapError as exc:
-        # A reader's message may report that GDAL or GEOS ran out of memory under the cap.
-        memory = not isinstance(exc, TooLarge) and _about_memory(exc.message)
-        message = ("memory", None, peak_mb()) if memory else ("error", exc, peak_mb())
     except Exception as exc:  # noqa: BLE001 - every failure must reach the parent as a message
-        text = f"{type(exc).__name__}: {str(exc)[:200]}"
-        kind = "memory" if _about_memory(text) else "failed"
-        message = (kind, text, peak_mb())
+        message = _failure(exc, peak_mb())
     try:
         conn.send(message)
     except MemoryError:
