@@ -27,6 +27,7 @@ from app import (
     security,
 )
 from app.config import DEFAULTS
+from capmap.io import isolated
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -63,6 +64,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(exports.bp)
     pins.init_app(app)
     security.init_app(app)
+    # The upload reader's fork server starts with the worker, not with its first upload.
+    isolated.prestart()
     return app
 
 

@@ -239,12 +239,24 @@ FREE_SPOT = """() => {
 }"""
 
 
+# True when the pin map's panes are where they were two frames ago and no zoom is animating.
+MAP_STILL = """() => new Promise(resolve => {
+  const pane = document.querySelector('#pin-map .leaflet-map-pane');
+  if (!pane) { resolve(false); return; }
+  const where = () => getComputedStyle(pane).transform + ' '
+    + [...pane.querySelectorAll('svg, canvas')].map(e => getComputedStyle(e).transform).join(' ');
+  const before = where();
+  requestAnimationFrame(() => requestAnimationFrame(() => resolve(
+    where() === before && !document.querySelector('#pin-map .leaflet-zoom-anim'))));
+})"""
+
+
 def _open_pin_map(page, query: str = "") -> None:
     """The pin map, with the neighbourhood outlines and the first pins loaded and the map still."""
     with page.expect_response(lambda r: "/pins/data.json" in r.url):
         with page.expect_response(lambda r: "/api/layers/" in r.url):
             page.goto("/pins" + query)
-    page.wait_for_timeout(700)  # fitBounds to the outlines may animate
+    page.wait_for_function(MAP_STILL)  # fitBounds to the outlines may animate
 
 
 def test_drop_a_pin_moderate_it_and_see_it_moved_on_the_public_map(page, live_server, traffic):
@@ -433,8 +445,8 @@ def test_the_page_guard_refuses_other_hosts(browser, live_server):
     page.on("requestfailed", lambda request: failed.append(request.url))
     try:
         # A page with no CSP of its own, so only the guard stands between it and the network.
-        page.set_content('<img src="http://tiles.example.invalid/0/0/0.png" alt="">')
-        page.wait_for_timeout(200)
+        with page.expect_event("requestfailed"):
+            page.set_content('<img src="http://tiles.example.invalid/0/0/0.png" alt="">')
     finally:
         page.context.close()
     assert traffic.foreign == ["http://tiles.example.invalid/0/0/0.png"] == failed

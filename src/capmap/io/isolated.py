@@ -8,7 +8,8 @@ The child's result comes back pickled over a pipe; a child that fails, is killed
 a CapmapError naming the limit, and the caller stores nothing.
 
 Children come from multiprocessing's "forkserver": a clean interpreter, started once per process
-with the readers imported, that forks one child per upload. A plain fork of a web worker would
+with the readers imported, that forks one child per upload. A web worker starts it as its app is
+made (`prestart`), so no upload waits for it. A plain fork of a web worker would
 copy its database connections, its caches (so the cap would have to count them) and any locks
 other threads hold; a fresh interpreter per upload ("spawn") pays 1.5 to 2.5 s of imports each time.
 
@@ -26,6 +27,7 @@ import re
 import resource
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +45,8 @@ PRELOAD = ["capmap.uploads", "capmap.search"]
 STDERR_NAME = ".reader-stderr"
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
 _EXIT_SECONDS = 5.0
+_START_SECONDS = 120.0
+_warm_lock = threading.Lock()
 # What a memory failure looks like when it surfaces as text (GDAL, GEOS, the C++ runtime).
 _MEMORY_WORDS = ("memoryerror", "bad_alloc", "out of memory", "not enough memory",
                  "cannot allocate memory", "failed to allocate", "malloc")
@@ -73,6 +77,33 @@ class Outcome:
 
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
+_warming: threading.Thread | None = None
+
+
+def prestart() -> threading.Thread:
+    """Start this process's fork server now, in the background: its interpreter and the PRELOAD
+    imports (1.5 to 2.5 s idle, far more on a loaded machine), then one idle child through it. A
+    web worker calls this as its app is made, so its first upload pays none of that. Once per
+    process; the thread it runs in is returned (join it to wait until the reader is ready)."""
+    global _warming
+    with _warm_lock:
+        if _warming is None:
+            _warming = threading.Thread(target=_warm, name="capmap-reader-start", daemon=True)
+            _warming.start()
+    return _warming
+
+
+def _warm() -> None:
+    try:
+        child = _context.Process(target=_idle, name="capmap-reader-start", daemon=True)
+        child.start()
+        child.join(_START_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the first upload will start it, and say why
+        log.warning("the upload reader did not start ahead of time: %s", exc)
+
+
+def _idle() -> None:
+    """The warm-up child's work: none."""
 
 
 def run(call: Callable[[], Any], *, name: str, folder: Path, limits: ChildLimits) -> Outcome:
@@ -238,4 +269,4 @@ def _child(conn: Connection, call: Callable[[], Any], limits: ChildLimits, folde
         conn.close()
 
 
-__all__ = ["ChildLimits", "Outcome", "run"]
+__all__ = ["ChildLimits", "Outcome", "prestart", "run"]
