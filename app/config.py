@@ -40,8 +40,12 @@ DEFAULTS.update({
     # Largest polygon or list of areas (their total) the planscape accepts, in km² (Highland, the
     # largest council, is ~26,000); a list of codes also holds at most capmap.queries.MAX_CODES.
     "PLANSCAPE_MAX_KM2": 30_000.0,
-    # Public engagement figures: counts below this show as "<5" and their rates are withheld.
+    # Public engagement figures: counts below this (0 included) show as "<5", rates withheld;
+    # the others are rounded to the nearest PUBLIC_ROUND_TO, and every rate, share and gap is
+    # worked out from rounded counts, so no two public answers subtract to a hidden count
+    # (capmap.spatial.disclosure). Officers, planners and admins see exact figures.
     "SUPPRESS_BELOW": 5,
+    "PUBLIC_ROUND_TO": 5,
     # An area is an engagement gap when its rate is below this share of its council's rate.
     "GAP_RATIO": 0.5,
     # Plan coverage gaps: SIMD quintiles up to this count as deprived, and need a Locality Plan

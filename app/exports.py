@@ -45,6 +45,7 @@ def _settings() -> ExportSettings:
     config = current_app.config
     return ExportSettings(
         licence=config.get("EXPORT_LICENCE", DEFAULT_LICENCE), threshold=config["SUPPRESS_BELOW"],
+        round_to=int(config["PUBLIC_ROUND_TO"]),
         gap_ratio=config["GAP_RATIO"],
         rules=PlanGapRules(quintile=config["DEPRIVED_QUINTILE"],
                            locality_share=config["LOCALITY_SHARE"]))
