@@ -86,6 +86,9 @@ DEFAULTS.update({
     "PIN_PUBLIC_MODE": "displace",      # "displace": moved PIN_OFFSET_MIN_M..MAX_M; "grid"
     "PIN_OFFSET_MIN_M": 75.0,           # metres (EPSG:27700), a guaranteed minimum
     "PIN_OFFSET_MAX_M": 150.0,
+    # Displace mode: pins in one square of this size share a public point, placed by a keyed
+    # hash of the square (capmap.spatial.privacy); at most about (MAX - MIN) / 1.4 metres.
+    "PIN_SNAP_M": 20.0,
     "PIN_GRID_M": 250.0,                # grid mode: public point = centre of this BNG square
     "PIN_MAX_POINTS": 5000,             # above this many pins in view, send counts per cell
     "PIN_RATE_LIMIT": "5 per minute;30 per day",   # per client IP, on POST /pins

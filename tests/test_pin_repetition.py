@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 import sqlalchemy as sa
 
@@ -114,3 +115,18 @@ def test_the_upgrade_re_derives_old_pins(loaded):
     assert np.allclose(rows, xy)
     # A pin submitted now at the door lands on the same public point: one key for old and new.
     assert np.allclose(_submit(loaded, [DOOR]), public[0], atol=0.2)
+
+
+
+def test_the_snapping_square_comes_from_the_settings(sample_db, tmp_path):
+    from tests.test_pins import make_app
+
+    app = make_app(sample_db, tmp_path, PIN_SNAP_M=10.0)
+    with app.app_context():
+        from app.pins import _rules
+
+        assert _rules().snap_m == 10.0
+    # A 100 m square does not fit between 75 and 150 m: its half diagonal (70.7 m) added inside
+    # and taken off outside leaves 146.2 > 79.3.
+    with pytest.raises(ValueError, match="100 m snapping square does not fit"):
+        P.public_points(shapely.points([-3.2], [55.9]), P.PinRules(snap_m=100.0), b"k")
