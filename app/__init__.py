@@ -19,6 +19,7 @@ from app import (
     errors,
     exports,
     finder,
+    hosts,
     imports,
     maps,
     ogc,
@@ -28,6 +29,7 @@ from app import (
     tiles,
 )
 from app.config import DEFAULTS
+from capmap.io import isolated
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -45,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _trust_proxy(app)
+    hosts.init_app(app)
     errors.register(app)
     csrf.init_app(app)
     # The JSON API only reads (POST /api/planscape sends a query, not a change): no CSRF token.
@@ -59,11 +62,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(ogc.api_docs_bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(imports.bp)
+    imports.purge_stale_uploads(app)
     app.register_blueprint(exports.bp)
     pins.init_app(app)
     tiles.init_app(app)
     security.init_app(app)
     app.add_template_global(maps.spot, "spot_map")
+    # The upload reader's fork server starts with the worker, not with its first upload.
+    isolated.prestart()
     return app
 
 

@@ -126,4 +126,5 @@ def api_engagement_coverage():
     config = current_app.config
     return jsonify(engagement_coverage(get_store(), engine, layer, parse_filters(), exact=False,
                                        gap_ratio=config["GAP_RATIO"],
-                                       threshold=config["SUPPRESS_BELOW"]))
+                                       threshold=config["SUPPRESS_BELOW"],
+                                       round_to=int(config["PUBLIC_ROUND_TO"])))

@@ -1,7 +1,12 @@
 """Logging in: officers, moderators, planners and admins. Residents never need an account.
 
 Passwords are hashed with scrypt (capmap.passwords); sessions expire after PERMANENT_SESSION_LIFETIME; an
-admin holds every role. Routes say which roles may use them with `role_required`.
+admin holds every role. Routes say which roles may use them with `role_required`. Failed logins are
+throttled per account and per address (app.throttle).
+
+A signed session names the account and its session epoch ("id:epoch"); logging out, a password
+change and disabling move the epoch on, so a session cookie copied before any of them no longer
+logs anyone in, on any device (the cookie itself cannot be taken back from whoever holds it).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from app import throttle
 from app.store import get_store
 from capmap.errors import NotFound
 from capmap.passwords import check_password, hash_password
@@ -39,6 +45,10 @@ class Account(UserMixin):
         self.user = user
         self.id = str(user.id)
 
+    def get_id(self) -> str:
+        """What the session keeps: the account and the epoch it was logged in under."""
+        return f"{self.user.id}:{self.user.session_epoch}"
+
     @property
     def roles(self) -> frozenset[str]:
         return frozenset(ROLES) if "admin" in self.user.roles else self.user.roles
@@ -49,9 +59,16 @@ class Account(UserMixin):
 
 
 @login_manager.user_loader
-def _load(user_id: str) -> Account | None:
-    user = get_store().user_by_id(int(user_id)) if user_id.isdigit() else None
-    return Account(user) if user and user.active else None
+def _load(session_id: str) -> Account | None:
+    """The account of a session, on every request; None (logged out) for a session made before
+    its account's last logout, password change or disable."""
+    user_id, _, epoch = session_id.partition(":")
+    if not (user_id.isdigit() and epoch.isdigit()):
+        return None  # includes sessions signed before epochs existed: they log in again
+    user = get_store().user_by_id(int(user_id))
+    if user is None or not user.active or user.session_epoch != int(epoch):
+        return None
+    return Account(user)
 
 
 @login_manager.unauthorized_handler
@@ -99,29 +116,46 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The login form."""
-    if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        password = request.form.get("password", "")
-        try:
-            user = get_store().user(username)
-        except NotFound:
-            user = None
-        if user is None or not user.active:
-            check_password(_dummy_hash(), password)
-        elif check_password(user.password_hash, password):
-            session.clear()
-            session.permanent = True
-            login_user(Account(user))
-            get_store().record_login(user.id)
-            return redirect(_safe_next(request.args.get("next")))
+    if request.method != "POST":
+        return render_template("login.html")
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    guard = throttle.throttle()
+    refusal = guard.refusal(username, request.remote_addr or "")
+    if refusal is not None:
+        flash(refusal.message)
+        return render_template("login.html"), 429, {"Retry-After": str(refusal.retry_after)}
+    user = _check(username, password)
+    if user is None:
+        guard.failed(username, request.remote_addr or "")
         flash("That username and password do not match an active account.")
         return render_template("login.html"), 401
-    return render_template("login.html")
+    guard.succeeded(username)
+    session.clear()
+    session.permanent = True
+    login_user(Account(user))
+    get_store().record_login(user.id)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _check(username: str, password: str) -> User | None:
+    """The active account whose password this is, or None; as slow for unknown usernames."""
+    try:
+        user = get_store().user(username)
+    except NotFound:
+        user = None
+    if user is None or not user.active:
+        check_password(_dummy_hash(), password)
+        return None
+    return user if check_password(user.password_hash, password) else None
 
 
 @bp.post("/logout")
 def logout():
-    """Log out (a POST, so another site cannot log people out with a link)."""
+    """Log out (a POST, so another site cannot log people out with a link), ending every
+    session of the account, copies of this one included."""
+    if current_user.is_authenticated:
+        get_store().end_sessions(current_user.user.id)
     logout_user()
     session.clear()
     return redirect(url_for("public.home"))
@@ -130,5 +164,6 @@ def logout():
 def init_app(app) -> None:
     """Install logins on the app."""
     login_manager.init_app(app)
+    throttle.init_app(app)
     app.register_blueprint(bp)
     app.jinja_env.globals.update(has_role=has_role, current_roles=current_roles)

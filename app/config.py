@@ -19,6 +19,9 @@ DEFAULTS = {
     "UPLOAD_CPU_SECONDS": 20,
     "UPLOAD_TIMEOUT_SECONDS": 25,
     "UPLOAD_FILE_LIMIT_MB": 512,     # largest file the reader may write (an unpacked shapefile)
+    # Admin import previews never confirmed or cancelled are removed after this many seconds
+    # (checked when the app starts and before each upload).
+    "UPLOAD_MAX_AGE_S": 24 * 3600,
     # Signs sessions. Read from the instance folder's secret_key file, created on first run.
     "SECRET_KEY": None,
 }
@@ -37,8 +40,12 @@ DEFAULTS.update({
     # Largest polygon or list of areas (their total) the planscape accepts, in km² (Highland, the
     # largest council, is ~26,000); a list of codes also holds at most capmap.queries.MAX_CODES.
     "PLANSCAPE_MAX_KM2": 30_000.0,
-    # Public engagement figures: counts below this show as "<5" and their rates are withheld.
+    # Public engagement figures: counts below this (0 included) show as "<5", rates withheld;
+    # the others are rounded to the nearest PUBLIC_ROUND_TO, and every rate, share and gap is
+    # worked out from rounded counts, so no two public answers subtract to a hidden count
+    # (capmap.spatial.disclosure). Officers, planners and admins see exact figures.
     "SUPPRESS_BELOW": 5,
+    "PUBLIC_ROUND_TO": 5,
     # An area is an engagement gap when its rate is below this share of its council's rate.
     "GAP_RATIO": 0.5,
     # Plan coverage gaps: SIMD quintiles up to this count as deprived, and need a Locality Plan
@@ -54,11 +61,22 @@ DEFAULTS.update({
     "SESSION_COOKIE_SAMESITE": "Lax",
     # Set True behind HTTPS so session cookies are never sent in clear.
     "SESSION_COOKIE_SECURE": False,
+    # Failed logins allowed per account and per address (limits' syntax; ";" between several)
+    # before the login answers 429; counted in RATELIMIT_STORAGE_URI. Only failures count.
+    "LOGIN_LIMIT_PER_ACCOUNT": "10 per 15 minutes",
+    "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",
     # Behind a reverse proxy: how many proxies in front set X-Forwarded-For, -Proto and -Host
     # (werkzeug's ProxyFix). 0 trusts none of them: without a proxy a client could forge them.
     "PROXY_FIX_X_FOR": 0,
     "PROXY_FIX_X_PROTO": 0,
     "PROXY_FIX_X_HOST": 0,
+    # Host headers the site answers to (Flask's check; others get 400): a list, or in
+    # CAPMAP_TRUSTED_HOSTS comma-separated. ".example.scot" also allows its subdomains. None or
+    # [] allows any host: then every absolute link (OGC, OpenAPI) follows whatever a client sends.
+    "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+    # The address the public reaches the site at, e.g. "https://maps.example.scot": the base of
+    # every absolute link whatever the request's Host; its host is trusted too. None: the Host.
+    "PUBLIC_BASE_URL": None,
 })
 
 DEFAULTS.update({
@@ -68,6 +86,9 @@ DEFAULTS.update({
     "PIN_PUBLIC_MODE": "displace",      # "displace": moved PIN_OFFSET_MIN_M..MAX_M; "grid"
     "PIN_OFFSET_MIN_M": 75.0,           # metres (EPSG:27700), a guaranteed minimum
     "PIN_OFFSET_MAX_M": 150.0,
+    # Displace mode: pins in one square of this size share a public point, placed by a keyed
+    # hash of the square (capmap.spatial.privacy); at most about (MAX - MIN) / 1.4 metres.
+    "PIN_SNAP_M": 20.0,
     "PIN_GRID_M": 250.0,                # grid mode: public point = centre of this BNG square
     "PIN_MAX_POINTS": 5000,             # above this many pins in view, send counts per cell
     "PIN_RATE_LIMIT": "5 per minute;30 per day",   # per client IP, on POST /pins

@@ -1,10 +1,11 @@
 """One error handler: a CapmapError as JSON for API and export routes, as HTML elsewhere."""
 
 from flask import Flask, jsonify, render_template, request
+from flask.globals import request_ctx
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
-from capmap.errors import CapmapError, StoreUnavailable
+from capmap.errors import CapmapError, DiskFull, StoreUnavailable, is_disk_full
 
 JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
 # Seconds a client (or load balancer) should wait before asking again while the database is away.
@@ -20,6 +21,8 @@ def _answer(status: int, title: str, message: str):
     if _wants_json():
         return jsonify({"error": title, "message": message}), status
     try:
+        if request_ctx.url_adapter is None:  # a refused Host: no link can be built for the page
+            raise CapmapError("no links")
         return render_template("error.html", status=status, title=title, message=message), status
     except CapmapError:
         # The page itself needs the database (the logged-in user's roles, in the navigation):
@@ -40,6 +43,12 @@ def register(app: Flask) -> None:
             return body, status, {"Retry-After": str(RETRY_AFTER)}
         return body, status
 
+    @app.errorhandler(SecurityError)
+    def untrusted_host(exc: SecurityError):
+        # The host is not echoed: the point is that no client-chosen host reaches a page.
+        return _answer(400, "Bad Request", "this site does not answer to the host name in the "
+                       "request; its operator lists the names it answers to in TRUSTED_HOSTS")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         body, status = _answer(exc.code or 500, exc.name, exc.description or exc.name)
@@ -49,5 +58,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
+        if is_disk_full(exc):  # a write this code did not foresee: still not a 500
+            return capmap_error(DiskFull("the server has no room left on its disk; nothing "
+                                         "was kept. Try again later"))
         app.logger.exception("unhandled error")
         return _answer(500, "Internal Server Error", "Something went wrong on our side.")

@@ -17,7 +17,8 @@ from flask_login import current_user
 from app.auth import current_roles
 from app.store import get_engine, get_store
 from capmap.coverage import PlanGapRules
-from capmap.errors import InputError
+from capmap.diskspace import out_of_room
+from capmap.errors import DiskFull, InputError, is_disk_full
 from capmap.export_filters import parse_crs, parse_filters
 from capmap.exports import (
     DEFAULT_LICENCE,
@@ -36,12 +37,15 @@ from capmap.io.writers import EXPORT_CRS, FORMATS
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 PARAMS = ("crs", "bbox", "area", "plan", "theme", "from", "to", "by")
+NO_ROOM = ("the server has no room left on its disk to build this file; nothing was kept. Try "
+           "again later, a smaller selection, or ask the site's operator to free some space")
 
 
 def _settings() -> ExportSettings:
     config = current_app.config
     return ExportSettings(
         licence=config.get("EXPORT_LICENCE", DEFAULT_LICENCE), threshold=config["SUPPRESS_BELOW"],
+        round_to=int(config["PUBLIC_ROUND_TO"]),
         gap_ratio=config["GAP_RATIO"],
         rules=PlanGapRules(quintile=config["DEPRIVED_QUINTILE"],
                            locality_share=config["LOCALITY_SHARE"]))
@@ -94,13 +98,22 @@ def download(filename: str):
         check_request(wanted)
     except NotPermitted as exc:
         abort(403 if current_user.is_authenticated else 401, exc.message)
-    folder = Path(tempfile.mkdtemp(prefix="capmap-export-",
-                                   dir=current_app.config.get("EXPORT_TMP_DIR")))
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="capmap-export-",
+                                       dir=current_app.config.get("EXPORT_TMP_DIR")))
+    except OSError as exc:
+        raise (DiskFull(NO_ROOM) if is_disk_full(exc) else exc) from exc
     try:
         path = folder / f"export{FORMATS[fmt].suffix}"
         export(get_store(), wanted, path, _settings(), get_engine())
         response = send_file(SpooledExport(path, folder), mimetype=FORMATS[fmt].media_type,
                              as_attachment=True, download_name=download_name(wanted), max_age=0)
+    except Exception as exc:
+        full = out_of_room(exc, folder)  # measured before the removal frees the space
+        shutil.rmtree(folder, ignore_errors=True)
+        if full:
+            raise DiskFull(NO_ROOM) from exc
+        raise
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -13,11 +13,12 @@ from app import maps
 from app.auth import role_required
 from app.http_cache import cacheable_response
 from app.store import get_store
-from capmap.errors import InputError
+from capmap.diskspace import out_of_room
+from capmap.errors import DiskFull, InputError
 from capmap.io.isolated import ChildLimits
 from capmap.models import LAYER_KINDS, PLAN_TYPES
 from capmap.serialise import geometry_features, json_text, plain
-from capmap.uploads import KINDS, clean_settings, import_isolated, web_limits
+from capmap.uploads import KINDS, clean_settings, import_isolated, purge_stale, web_limits
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 PREVIEW_ROWS = 10
@@ -30,11 +31,25 @@ def _upload_dir() -> Path:
     return Path(current_app.instance_path) / "uploads"
 
 
+NO_ROOM = ("the server has no room left on its disk to keep the upload; nothing was kept. Try "
+           "again later, or ask the site's operator to free some space")
+GONE = ("that upload is not waiting for confirmation: it was used already, or expired unconfirmed "
+        "(previews are kept for UPLOAD_MAX_AGE_S seconds); upload it again")
+
+
 def _pending(token: str) -> dict:
     pending = session.get("imports", {}).get(token)
     if pending is None or not token.isalnum():
-        abort(404, "that upload is not waiting for confirmation (it may have been used already)")
+        abort(404, GONE)
     return pending
+
+
+def purge_stale_uploads(app) -> None:
+    """Remove previews older than UPLOAD_MAX_AGE_S (at start-up and before each upload)."""
+    removed = purge_stale(Path(app.instance_path) / "uploads", float(app.config["UPLOAD_MAX_AGE_S"]))
+    if removed:
+        app.logger.info("removed %d unconfirmed upload(s) older than %ss", removed,
+                        app.config["UPLOAD_MAX_AGE_S"])
 
 
 def reader_limits() -> ChildLimits:
@@ -71,15 +86,21 @@ def upload():
     filename = secure_filename(upload.filename or "") if upload else ""
     if not filename or not filename.lower().endswith(EXTENSIONS):
         raise InputError(f"choose a file ending in one of {', '.join(EXTENSIONS)}")
+    purge_stale_uploads(current_app)
     token = secrets.token_hex(16)
     folder = _upload_dir() / token
-    folder.mkdir(parents=True)
-    upload.save(folder / filename)
     pending = {"token": token, "kind": kind, "settings": settings, "filename": filename}
     try:
+        folder.mkdir(parents=True)
+        upload.save(folder / filename)
         report = _run(pending, preview=True)
-    except Exception:
+    except Exception as exc:
+        # Measured before the removal frees the space; an error that says so (the reader's
+        # DiskFull, an OSError) or a disk left all but full.
+        full = isinstance(exc, DiskFull) or out_of_room(exc, folder.parent)
         shutil.rmtree(folder, ignore_errors=True)
+        if full:
+            raise DiskFull(NO_ROOM) from exc
         raise
     session.setdefault("imports", {})[token] = pending
     session.modified = True
@@ -116,6 +137,8 @@ def decide(token: str):
     pending = _pending(token)
     session["imports"].pop(token)
     session.modified = True
+    if not (_upload_dir() / token / pending["filename"]).exists():
+        abort(404, GONE)  # purged while it waited
     try:
         if request.form.get("action") != "confirm":
             return redirect(url_for("imports.form"))

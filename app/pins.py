@@ -45,6 +45,7 @@ def _rules() -> P.PinRules:
                       contact_max=int(config["PIN_CONTACT_MAX"]),
                       offset_min_m=float(config["PIN_OFFSET_MIN_M"]),
                       offset_max_m=float(config["PIN_OFFSET_MAX_M"]),
+                      snap_m=float(config["PIN_SNAP_M"]),
                       public_mode=config["PIN_PUBLIC_MODE"], grid_m=float(config["PIN_GRID_M"]))
 
 

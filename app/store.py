@@ -33,7 +33,6 @@ def get_shared_cache() -> SharedCache | None:
         return None
     cache = current_app.extensions.get("capmap_shared_cache")
     if cache is None:
-        cache = SharedCache(url, current_app.config["CACHE_KEY_PREFIX"],
-                            current_app.config["DATABASE_URL"])
+        cache = SharedCache(url, current_app.config["CACHE_KEY_PREFIX"], get_store().database_id)
         current_app.extensions["capmap_shared_cache"] = cache
     return cache

@@ -94,7 +94,6 @@ def reset_schema(base: str, schema: str) -> None:
 
 def load_base(url: str, folder: Path, params: BuildParams) -> dict:
     """Layers, plans, actions and pins through capmap's pipeline; seconds per step."""
-    import numpy as np
 
     store = open_store(url)
     store.init()
@@ -113,7 +112,7 @@ def load_base(url: str, folder: Path, params: BuildParams) -> dict:
                      store, folder / "plans_drawn.geojson", PlanFields())),
                  ("import actions", lambda: pipeline.import_actions(store, folder / "actions.csv")),
                  ("import pins", lambda: pipeline.import_pins(
-                     store, folder / "pins.csv", rng=np.random.default_rng(params.seed)))]
+                     store, folder / "pins.csv"))]
         for label, step in steps:
             start = time.perf_counter()
             report = step()

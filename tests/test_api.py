@@ -55,7 +55,8 @@ def test_coverage_endpoints(api):
     assert [r["code"] for r in plans["without_any_plan"]] == ["C"]
     engagement = api.get("/api/coverage/engagement?layer=squares&channel=paper").get_json()
     counts = {r["code"]: r["responses"] for r in engagement["areas"]}
-    assert counts == {"A": 0, "B": 0, "C": 0, "D": 12}
+    # Public: 12 paper responses in D are published as 10; the zeros withheld like small counts.
+    assert counts == {"A": "<5", "B": "<5", "C": "<5", "D": 10}
     assert engagement["exact"] is False
 
 

@@ -196,7 +196,7 @@ def test_pins_in_batches_each_get_a_public_point(loaded, tmp_path):
         f"other,pin {n},{x:.7f},{y:.7f}" for n, (x, y) in enumerate(zip(lon, lat, strict=True))]
     path = tmp_path / "pins.csv"
     path.write_text("\n".join(lines) + "\n")
-    report = pipeline.import_pins(loaded, path, options=SMALL, rng=np.random.default_rng(1))
+    report = pipeline.import_pins(loaded, path, options=SMALL)
     assert report.stored == 1200
     pins = loaded.pins()
     assert list(pins["description"]) == [f"pin {n}" for n in range(1200)]

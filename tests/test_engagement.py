@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capmap.errors import ValidationError
+from capmap.serialise import records
+from capmap.spatial.disclosure import public_by_area, published
 from capmap.spatial.engagement import (
     engagement_by_area,
     equity_by_quintile,
@@ -21,7 +23,6 @@ from capmap.spatial.engagement import (
     gap_list,
     outreach_list,
     q1_rate_ratio,
-    suppress,
 )
 
 A, B, C, D = "S01000001", "S01000002", "S01000003", "S01000004"
@@ -166,34 +167,34 @@ def test_equal_rates_list_the_most_unheard_first():
     assert list(outreach_list(engagement_by_area(areas, []))["code"]) == ["E2", "E1"]
 
 
-def test_suppress_hides_small_counts_and_their_rates(by_area):
-    out = suppress(by_area)
-    assert out["responses"].dtype == object
-    assert list(out["responses"]) == ["<5", 10, 30, 0]
-    assert [type(v) for v in out["responses"]] == [str, int, int, int]
-    assert list(out["rate_per_1000"]) == [None, 10.0, 15.0, 0.0]
-    assert out["unheard"].isna().tolist() == [True, False, False, False]  # 1000 - 998 would give 2 back
-    assert list(out["council_rate_per_1000"]) == pytest.approx([6.0, 6.0, 12.0, 12.0])  # published
-    assert list(by_area["responses"]) == [2, 10, 30, 0]  # the input is untouched
+def test_the_public_table_withholds_small_counts_and_rounds_the_rest():
+    counts = {A: 2, B: 10, C: 30}  # D: 0
+    out = public_by_area(four_areas(), counts, gap_ratio=0.5, threshold=5, base=5)
+    assert list(out["responses"]) == ["<5", 10, 30, "<5"]  # 0 is withheld too
+    assert [type(v) for v in out["responses"]] == [str, int, int, str]
+    assert records(out[["rate_per_1000"]]) == [{"rate_per_1000": v} for v in (None, 10.0, 15.0, None)]
+    # Councils from their published counts: C1 12 -> 10 over 2000 people = 5.0; C2 30 over 2500.
+    assert list(out["council_rate_per_1000"]) == pytest.approx([5.0, 5.0, 12.0, 12.0])
+    # Withheld areas are gaps only when 4 responses would still be one: A 4.0 < 2.5 no,
+    # D 4/500 = 8.0 < 6 no. B 10 < 2.5 no; C 15 < 6 no.
+    assert list(out["gap"]) == [False, False, False, False]
+    assert out["unheard"].isna().tolist() == [True, False, False, True]
+    assert list(out["unheard"].dropna()) == [990, 1970]
 
 
-@pytest.mark.parametrize(("count", "threshold", "shown"), [
-    (0, 5, 0), (1, 5, "<5"), (4, 5, "<5"), (5, 5, 5), (6, 5, 6), (9, 10, "<10"), (1, 1, 1),
+@pytest.mark.parametrize(("count", "threshold", "base", "shown"), [
+    (0, 5, 5, None), (4, 5, 5, None), (5, 5, 5, 5), (7, 5, 5, 5), (8, 5, 5, 10), (12, 5, 5, 10),
+    (13, 5, 5, 15), (9, 10, 5, None), (10, 10, 5, 10), (1, 1, 1, 1), (149, 5, 10, 150),
 ])
-def test_suppress_boundaries(count, threshold, shown):
-    frame = pd.DataFrame({"code": ["K"], "responses": [count], "rate_per_1000": [1.5], "other_rate": [0.2]})
-    out = suppress(frame, threshold=threshold)
-    assert out["responses"].iloc[0] == shown
-    hidden = isinstance(shown, str)
-    assert (out["rate_per_1000"].iloc[0] is None) is hidden
-    assert (out["other_rate"].iloc[0] is None) is hidden
+def test_published_boundaries(count, threshold, base, shown):
+    assert published(count, threshold, base) == shown
 
 
-def test_suppress_rejects_bad_input(by_area):
+def test_published_refuses_bad_settings():
     with pytest.raises(ValidationError, match="threshold"):
-        suppress(by_area, threshold=0)
-    with pytest.raises(ValidationError, match="suppressed already"):
-        suppress(suppress(by_area))
+        published(3, 0, 5)
+    with pytest.raises(ValidationError, match="base"):
+        published(3, 5, True)
 
 
 def responses_frame() -> pd.DataFrame:

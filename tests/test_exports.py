@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote
@@ -266,15 +267,15 @@ def test_engagement_is_suppressed_for_anonymous_and_exact_for_officers(app, clie
     truth = {r["code"]: r for r in engagement_coverage(store, Engine(store), "sample_dz",
                                                          exact=True)["areas"]}
     store.close()
-    small = [c for c, r in truth.items() if 1 <= r["responses"] < 5]
-    assert small, "the sample should hold areas with 1 to 4 responses"
+    small = [c for c, r in truth.items() if r["responses"] < 5]
+    assert any(truth[c]["responses"] for c in small), "the sample should hold areas with 1 to 4"
     for code in small:
         assert public[code]["suppressed"] is True and public[code]["responses"] is None
         assert public[code]["rate_per_1000"] is None
         assert exact[code]["responses"] == truth[code]["responses"]
     assert not any(p["suppressed"] for p in exact.values())
-    big = next(c for c, r in truth.items() if r["responses"] >= 5)
-    assert public[big]["responses"] == truth[big]["responses"]
+    for code in (c for c, r in truth.items() if r["responses"] >= 5):  # to the nearest 5
+        assert public[code]["responses"] == 5 * math.floor(truth[code]["responses"] / 5 + 0.5)
 
 
 # -- filters ---------------------------------------------------------------------------------

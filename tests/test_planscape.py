@@ -120,7 +120,9 @@ def test_engagement_coverage_counts_points_and_codes(loaded):
     public = engagement_coverage(loaded, engine, "squares")
     shown = {r["code"]: (r["responses"], r["rate_per_1000"]) for r in public["areas"]}
     assert shown["A"] == ("<5", None)            # 3 is suppressed and its rate withheld
-    assert shown["D"] == (12, pytest.approx(15.0))  # 12 per 800 people
+    assert shown["B"] == ("<5", None)            # 0 is withheld like any small count
+    assert shown["D"] == (10, pytest.approx(12.5))  # 12 published as 10, per 800 people
+    assert shown["C"] == (5, pytest.approx(5 / 700 * 1000))  # 6 published as 5
     only_health = engagement_coverage(loaded, engine, "squares",
                                       EngagementFilters(theme="health"), exact=True)
     assert {r["code"]: r["responses"] for r in only_health["areas"]}["D"] == 0

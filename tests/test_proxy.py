@@ -76,8 +76,9 @@ def test_the_setting_comes_from_the_environment(make_app, monkeypatch):
 
 def test_forwarded_proto_and_host_make_the_links_when_enabled(make_app):
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "maps.example.scot"}
-    plain = make_app().test_client().get("/ogc?f=json", headers=headers).get_json()
+    trusted = {"TRUSTED_HOSTS": ["localhost", "maps.example.scot"]}
+    plain = make_app(**trusted).test_client().get("/ogc?f=json", headers=headers).get_json()
     assert {link["href"].split("/ogc")[0] for link in plain["links"]} == {"http://localhost"}
-    behind = make_app(PROXY_FIX_X_PROTO=1, PROXY_FIX_X_HOST=1)
+    behind = make_app(PROXY_FIX_X_PROTO=1, PROXY_FIX_X_HOST=1, TRUSTED_HOSTS=["maps.example.scot"])
     links = behind.test_client().get("/ogc?f=json", headers=headers).get_json()["links"]
     assert {link["href"].split("/ogc")[0] for link in links} == {"https://maps.example.scot"}

@@ -10,9 +10,9 @@ import pytest
 from flask import jsonify
 
 from capmap import pipeline
-from capmap.cache import database_identity
 from capmap.mapdata import layer_payload
 from capmap.serialise import json_text
+from capmap.storage import open_store
 from tests.conftest import SQUARES_Q
 from tests.servers import redis_url
 
@@ -102,10 +102,77 @@ def test_a_lost_redis_costs_nothing_but_time(loaded, tmp_path):
         _close(lost, plain)
 
 
-def test_each_database_has_its_own_keys(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    a, b = database_identity("sqlite:///a.sqlite"), database_identity("sqlite:///b.sqlite")
-    assert a != b and a == database_identity(f"sqlite:///{tmp_path / 'a.sqlite'}")
-    pg = database_identity("postgresql://capmap:secret@db.example:5432/capmap")
-    assert pg == database_identity("postgresql://capmap:other@db.example/capmap")  # password aside
-    assert pg != database_identity("postgresql://capmap@db.example:5432/capmap_test")
+def _recreate(url: str, tmp_path, squares_bng, names: list[str]) -> None:
+    """The database dropped and made again at the same URL, with the squares under `names`:
+    its version counters start again from 0, as the first one's did."""
+    from tests.conftest import _wipe
+
+    _wipe(url)
+    store = open_store(url)
+    try:
+        store.init()
+        path = tmp_path / f"again-{uuid.uuid4().hex[:6]}.gpkg"
+        squares_bng.assign(name=names, q=[1, 1, 3, 5]).to_file(path, layer="squares", driver="GPKG")
+        pipeline.import_boundaries(store, SQUARES_Q, path)
+    finally:
+        store.close()
+
+
+def test_a_database_made_again_at_the_same_place_never_reads_the_old_ones_entries(
+        loaded, squares_bng, tmp_path):
+    # Before: keys named the database by its URL, so the remade database (versions back at 0,
+    # then 1 after its import: the same as the first one's) read the first one's map.
+    import redis
+
+    url = loaded.url
+    loaded.close()
+    with redis_url() as server:
+        prefix = f"capmap-test-{uuid.uuid4().hex}"
+        config = {"CACHE_REDIS_URL": server, "CACHE_KEY_PREFIX": prefix}
+        client = redis.Redis.from_url(server)
+        try:
+            before = _app(url, tmp_path, "before", **config)
+            assert _names(before.test_client().get(ROUTE).get_json()) == {f"Square {c}" for c in "ABCD"}
+            _close(before)
+            _recreate(url, tmp_path, squares_bng, [f"New {c}" for c in "ABCD"])
+            after = _app(url, tmp_path, "after", **config)
+            answer = after.test_client().get(ROUTE).get_json()
+            assert _names(answer) == {f"New {c}" for c in "ABCD"}
+            keys = sorted(k.decode() for k in client.keys(f"{prefix}:*"))
+            assert len(keys) == 2 and keys[0].split(":")[1] != keys[1].split(":")[1]
+            _close(after)
+        finally:
+            stale = client.keys(f"{prefix}:*")
+            if stale:
+                client.delete(*stale)
+            client.close()
+
+
+def test_a_running_app_sees_its_database_made_again(loaded, squares_bng, tmp_path):
+    # The same process throughout: the id is read with each key, so the app that cached the first
+    # database's map neither serves it nor reads it back once the database is remade.
+    import redis
+
+    url = loaded.url
+    loaded.close()
+    with redis_url() as server:
+        prefix = f"capmap-test-{uuid.uuid4().hex}"
+        app = _app(url, tmp_path, "running", CACHE_REDIS_URL=server, CACHE_KEY_PREFIX=prefix,
+                   VERSION_CHECK_MS=0)
+        client = redis.Redis.from_url(server)
+        try:
+            with app.app_context():
+                from app.store import get_shared_cache
+
+                cache = get_shared_cache()
+                old_name = cache.name("payload:squares:12:geojson:1")
+                assert cache.text("payload:squares:12:geojson:1", lambda: "old map") == "old map"
+                _recreate(url, tmp_path, squares_bng, [f"New {c}" for c in "ABCD"])
+                assert cache.name("payload:squares:12:geojson:1") != old_name
+                assert cache.text("payload:squares:12:geojson:1", lambda: "new map") == "new map"
+        finally:
+            stale = client.keys(f"{prefix}:*")
+            if stale:
+                client.delete(*stale)
+            client.close()
+            _close(app)

@@ -11,7 +11,7 @@ from capmap.engine import Engine, LayerState
 from capmap.errors import NotFound, ValidationError
 from capmap.models import ALL_RESPONSES, ANY_LOCAL, COUNCIL_WIDE_TYPES, PLAN_TYPES, EngagementFilters
 from capmap.serialise import plain, plan_json, records
-from capmap.spatial import engagement
+from capmap.spatial import disclosure, engagement
 from capmap.storage import Store
 
 __all__ = ["EngagementFilters", "PlanGapRules", "engagement_coverage", "plan_coverage"]
@@ -67,11 +67,12 @@ def _type_table(store: Store, hoods: LayerState) -> pd.DataFrame:
 
 def engagement_coverage(store: Store, engine: Engine, layer_id: str,
                         filters: EngagementFilters = ALL_RESPONSES, *, exact: bool = False,
-                        gap_ratio: float = 0.5, threshold: int = 5) -> dict:
+                        gap_ratio: float = 0.5, threshold: int = 5, round_to: int = 5) -> dict:
     """Responses per area of a layer with rates, gaps and the equity summary by SIMD quintile.
 
-    The counts are one grouped query (Store.response_counts); unless `exact`, counts under
-    `threshold` show as "<5" and their rates are withheld.
+    The counts are one grouped query (Store.response_counts). Unless `exact`, every count is
+    published as capmap.spatial.disclosure says (under `threshold` withheld as "<5", others
+    rounded to the nearest `round_to`) and every figure derived from published counts only.
     """
     try:
         state = engine.layer(layer_id)
@@ -81,21 +82,28 @@ def engagement_coverage(store: Store, engine: Engine, layer_id: str,
     counts = store.response_counts(layer_id, filters)
     outside = counts.pop(None, 0)
     by_area = engagement.engagement_from_counts(state.areas, counts, gap_ratio=gap_ratio)
-    equity = engagement.equity_by_quintile(by_area)
-    gaps = engagement.gap_list(by_area)
-    outreach = engagement.outreach_list(by_area)
-    q1_ratio = engagement.q1_rate_ratio(by_area)
-    if not exact:
-        by_area, gaps, outreach = (engagement.suppress(f, threshold)
-                                   for f in (by_area, gaps, outreach))
+    total = int(sum(counts.values()) + outside)
+    if exact:
+        tables = (by_area, engagement.equity_by_quintile(by_area), engagement.gap_list(by_area),
+                  engagement.outreach_list(by_area), engagement.q1_rate_ratio(by_area))
+        figures = (total, int(outside))
+    else:
+        shown = disclosure.public_by_area(state.areas, counts, gap_ratio=gap_ratio,
+                                          threshold=threshold, base=round_to)
+        tables = (shown, disclosure.public_equity(by_area, threshold, round_to),
+                  engagement.gap_list(shown), engagement.outreach_list(shown),
+                  disclosure.public_q1_ratio(by_area, threshold, round_to))
+        figures = (disclosure.shown_count(total, threshold, round_to),
+                   disclosure.shown_count(int(outside), threshold, round_to))
+    areas, equity, gaps, outreach, q1_ratio = tables
     return {
         "layer": layer_id,
         "filters": {k: plain(v) for k, v in filters.__dict__.items()},
         "exact": exact,
-        "responses": int(sum(counts.values()) + outside),
-        "outside": int(outside),
+        "responses": figures[0],
+        "outside": figures[1],
         "q1_rate_ratio": q1_ratio,
-        "areas": records(by_area),
+        "areas": records(areas),
         "equity": records(equity),
         "gaps": records(gaps),
         "outreach": records(outreach),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class CapmapError(Exception):
     """Base error. `message` is written for the person who caused it; `status` is the HTTP status."""
@@ -67,3 +69,27 @@ class SchemaError(CapmapError):
     """The database schema is missing or at a version this code does not speak."""
 
     status = 503
+
+
+class DiskFull(CapmapError):
+    """A file could not be written for want of disk space; what was begun has been removed."""
+
+    status = 507
+
+
+# A full disk or quota. (EFBIG is the reader child's own file-size limit: TooLarge, not this.)
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_NO_SPACE_WORDS = ("no space left on device", "disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc`, or an error it was raised from, is a full disk: an OSError, or a library's
+    error whose text says so (GDAL reports it through pyogrio's own exception types)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+            return True
+        if any(word in str(exc).lower() for word in _NO_SPACE_WORDS):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False

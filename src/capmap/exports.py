@@ -92,6 +92,7 @@ class ExportSettings:
     licence: str = DEFAULT_LICENCE
     source: str = "capmap: community planning data of this deployment"
     threshold: int = 5
+    round_to: int = 5  # public engagement counts: nearest multiple (capmap.spatial.disclosure)
     gap_ratio: float = 0.5
     rules: PlanGapRules = field(default_factory=PlanGapRules)
 
@@ -250,7 +251,8 @@ def _engagement(store: Store, engine: Engine, view: View, request: ExportRequest
     result = engagement_coverage(
         store, engine, layer_id, EngagementFilters(theme=f.theme, date_from=f.date_from,
                                                    date_to=f.date_to),
-        exact=view.exact, gap_ratio=settings.gap_ratio, threshold=settings.threshold)
+        exact=view.exact, gap_ratio=settings.gap_ratio, threshold=settings.threshold,
+        round_to=settings.round_to)
     rows = pd.DataFrame(result["areas"])
     hidden = rows["responses"].map(lambda v: isinstance(v, str)).astype(bool)
     table = rows[["code", "name", "parent_code"]].copy()

@@ -68,7 +68,7 @@ def api_schemas() -> dict:
     area = _obj(["code", "name", "kind"], code=_STRING, name=_STRING, kind=_STRING)
     touched = _obj(["code", "name", "kind", "overlap_km2", "share_of_area"], code=_STRING, name=_STRING,
                    kind=_STRING, overlap_km2=_NUMBER, share_of_area=_SHARE)
-    # Counts of 1 to SUPPRESS_BELOW - 1 are published as "<N".
+    # Counts under SUPPRESS_BELOW (0 included) are published as "<N", others rounded.
     count = {"oneOf": [_COUNT, {"type": "string", "pattern": "^<[0-9]+$"}]}
     engaged = _obj(["code", "name", "population", "responses", "gap"], code=_STRING, name=_STRING,
                    responses=count, gap={"type": "boolean"},
@@ -107,7 +107,7 @@ def api_schemas() -> dict:
             without_any_plan=_list({"type": "object"}), past_review=_list({"type": "object"})),
         "engagement": _obj(
             ["layer", "filters", "responses", "outside", "areas", "equity", "gaps", "outreach"],
-            layer=_STRING, filters={"type": "object"}, responses=_COUNT, outside=_COUNT,
+            layer=_STRING, filters={"type": "object"}, responses=count, outside=count,
             areas=_list(engaged), gaps=_list(engaged), outreach=_list(engaged),
             equity=_list({"type": "object"})),
     }

@@ -24,7 +24,7 @@ from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import prepare_pins
 from capmap.planscape import lookup, neighbourhood_at
 from capmap.serialise import actions_json
-from capmap.spatial.privacy import displace_points
+from capmap.spatial import privacy
 from capmap.storage import Store
 from capmap.storage.moderation import DECISIONS as DECISIONS
 
@@ -56,8 +56,9 @@ class PinRules:
 
     description_max: int = 1000
     contact_max: int = 200
-    offset_min_m: float = 75.0
-    offset_max_m: float = 150.0
+    offset_min_m: float = privacy.MIN_M
+    offset_max_m: float = privacy.MAX_M
+    snap_m: float = privacy.SNAP_M  # displace mode: points of one such square share an offset
     public_mode: str = "displace"
     grid_m: float = 250.0
     region: Region = SCOTLAND
@@ -158,19 +159,19 @@ def snap_to_grid(points: np.ndarray, grid_m: float) -> np.ndarray:
     return shapely.points(np.round(lon, 6), np.round(lat, 6))
 
 
-def public_points(points: np.ndarray, rules: PinRules, rng: np.random.Generator | None = None
-                  ) -> np.ndarray:
-    """The points the public sees: displaced between the configured distances, or snapped."""
+def public_points(points: np.ndarray, rules: PinRules, key: bytes) -> np.ndarray:
+    """The points the public sees: moved between the configured distances by the store's pin
+    key (capmap.spatial.privacy), or snapped to grid cell centres. Both are functions of the
+    place alone, so repeated pins at one place never average back to it."""
     if rules.public_mode == "grid":
         return snap_to_grid(points, rules.grid_m)
     if rules.public_mode != "displace":
         raise ValueError(f"public mode {rules.public_mode!r}; expected one of {PUBLIC_MODES}")
-    return displace_points(points, rules.offset_min_m, rules.offset_max_m,
-                           rng or np.random.default_rng())
+    return privacy.keyed_points(points, key, rules.offset_min_m, rules.offset_max_m,
+                                rules.snap_m)
 
 
-def submit_pin(store: Store, engine: Engine, pin: NewPin, rules: PinRules = DEFAULT_RULES,
-               rng: np.random.Generator | None = None) -> int:
+def submit_pin(store: Store, engine: Engine, pin: NewPin, rules: PinRules = DEFAULT_RULES) -> int:
     """Store a resident's pin as pending, with its public point and area assignments; its id."""
     neighbourhood_at(engine, pin.lon, pin.lat, rules.region)  # refuses a point in no area
     raw = gpd.GeoDataFrame(
@@ -182,7 +183,7 @@ def submit_pin(store: Store, engine: Engine, pin: NewPin, rules: PinRules = DEFA
     pins, errors = prepare_pins(raw, "pin form", rules.region)
     if errors.rows:
         raise ValidationError(errors.rows[0][1])
-    pins["public_geom"] = public_points(pins.geometry.values, rules, rng)
+    pins["public_geom"] = public_points(pins.geometry.values, rules, store.pin_key())
     return store.put_pins(pins, engine.assign(pins.geometry.values))[0]
 
 

@@ -25,7 +25,7 @@ from capmap.layers import load_layer_defs
 from capmap.models import ImportReport, LayerDef
 from capmap.refresh import refresh_assignments, refresh_plan_coverage
 from capmap.spatial.dissolve import union_by_codes
-from capmap.spatial.privacy import displace_points
+from capmap.spatial.privacy import SNAP_M, keyed_points
 from capmap.storage import Store
 from capmap.storage.migrations import REFRESH_PLAN_COVERAGE
 from capmap.streamed import assign_records, import_points
@@ -170,15 +170,16 @@ def import_responses(store: Store, path: str | Path, *,
                          crs=STORAGE_CRS, options=options)
 
 
-def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFAULT_OPTIONS,
-                rng: np.random.Generator | None = None) -> ImportReport:
-    """Store residents' pins, each with a public point moved by the configured distance."""
+def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFAULT_OPTIONS
+                ) -> ImportReport:
+    """Store residents' pins, each with a public point moved by the configured distance in a
+    direction fixed by the store's pin key and the pin's place (capmap.spatial.privacy)."""
     low, high = options.pin_offset_m
-    rng = rng or np.random.default_rng()
+    key = store.pin_key()
 
     def prepare_batch(raw: gpd.GeoDataFrame):
         pins, errors = prepare.prepare_pins(raw, _name(path), options.region)
-        pins["public_geom"] = displace_points(pins.geometry.values, low, high, rng)
+        pins["public_geom"] = keyed_points(pins.geometry.values, key, low, high, SNAP_M)
         return pins, errors
 
     return import_points(store, Engine(store), "pins", path, prepare_batch, store.put_pins,

@@ -6,6 +6,7 @@ only the checked rows come back, and the pipeline stores them here, in the web w
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import replace
 from functools import partial
@@ -99,3 +100,21 @@ def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str
         layer = replace(make_layer_def(**settings), source=path.name)
     stored = pipeline.store_prepared(store, kind, report.preview, layer=layer)
     return replace(report, stored=stored, preview=None, seconds=time.perf_counter() - start)
+
+
+def purge_stale(folder: Path, max_age_s: float, now: float | None = None) -> int:
+    """Remove the upload folders in `folder` (one per upload) untouched for over `max_age_s`
+    seconds: previews nobody confirmed or cancelled. How many were removed."""
+    if not folder.is_dir():
+        return 0
+    cutoff = (time.time() if now is None else now) - max_age_s
+    removed = 0
+    for upload in folder.iterdir():
+        try:
+            newest = max([upload.stat().st_mtime, *(p.stat().st_mtime for p in upload.rglob("*"))])
+        except OSError:  # removed meanwhile by another worker
+            continue
+        if upload.is_dir() and newest < cutoff:
+            shutil.rmtree(upload, ignore_errors=True)
+            removed += 1
+    return removed

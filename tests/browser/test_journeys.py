@@ -243,11 +243,34 @@ FREE_SPOT = """() => {
 }"""
 
 
+# True when the pin map has drawn its outlines and its panes have not moved for ten frames, with
+# no zoom animating (fitBounds runs once the outlines' data has been read, after its response).
+MAP_STILL = """() => new Promise(resolve => {
+  const pane = document.querySelector('#pin-map .leaflet-map-pane');
+  if (!pane || !pane.querySelector('path.leaflet-interactive')) { resolve(false); return; }
+  const where = () => getComputedStyle(pane).transform + ' '
+    + [...pane.querySelectorAll('svg, canvas')].map(e => getComputedStyle(e).transform).join(' ');
+  const before = where();
+  let frames = 0;
+  const step = () => {
+    if (where() !== before || document.querySelector('#pin-map .leaflet-zoom-anim')) {
+      resolve(false);
+    } else if (++frames >= 10) {
+      resolve(true);
+    } else {
+      requestAnimationFrame(step);
+    }
+  };
+  requestAnimationFrame(step);
+})"""
+
+
 def _open_pin_map(page, query: str = "") -> None:
     """The pin map, with the neighbourhood outlines and the first pins loaded."""
     with page.expect_response(lambda r: "/pins/data.json" in r.url):
         page.goto("/pins" + query)
     _wait_for_map(page, "pin-map")
+    page.wait_for_function(MAP_STILL)  # placing your pin may move the map
 
 
 def test_drop_a_pin_moderate_it_and_see_it_moved_on_the_public_map(page, live_server, traffic):
@@ -408,7 +431,8 @@ def test_a_hostile_pin_description_shows_as_text_and_never_runs(page, live_serve
     public = _public_points(page)[pin_id]
     # Centre the map on the pin's public point at street zoom, then open its tooltip and popup.
     _open_pin_map(page, f"?lon={public['lon']}&lat={public['lat']}")
-    marker = page.evaluate("""() => {
+    # Waits until exactly one drawn pin sits at the centre (the pins are drawn after their data).
+    marker = page.wait_for_function("""() => {
       const box = document.getElementById('pin-map').getBoundingClientRect();
       const cx = box.left + box.width / 2, cy = box.top + box.height / 2;
       const near = [...document.querySelectorAll('#pin-map path.leaflet-interactive')]
@@ -416,8 +440,7 @@ def test_a_hostile_pin_description_shows_as_text_and_never_runs(page, live_serve
         .map(r => [r.left + r.width / 2, r.top + r.height / 2])
         .filter(([x, y]) => Math.hypot(x - cx, y - cy) < 4);
       return near.length === 1 ? near[0] : null;
-    }""")
-    assert marker, "the published pin is not drawn at its public point"
+    }""", timeout=15_000).json_value()  # times out unless the pin is drawn at its public point
     # A little below the centre: "Your pin" (placed at the same point) covers the upper half.
     page.mouse.move(marker[0], marker[1] + 4)
     assert page.locator(".leaflet-tooltip").filter(has_text="Something else").count() == 1
@@ -436,8 +459,8 @@ def test_the_page_guard_refuses_other_hosts(browser, live_server):
     page.on("requestfailed", lambda request: failed.append(request.url))
     try:
         # A page with no CSP of its own, so only the guard stands between it and the network.
-        page.set_content('<img src="http://tiles.example.invalid/0/0/0.png" alt="">')
-        page.wait_for_timeout(200)
+        with page.expect_event("requestfailed"):
+            page.set_content('<img src="http://tiles.example.invalid/0/0/0.png" alt="">')
     finally:
         page.context.close()
     assert traffic.foreign == ["http://tiles.example.invalid/0/0/0.png"] == failed

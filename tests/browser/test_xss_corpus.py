@@ -321,6 +321,11 @@ def _shows(page, tags: list[str], where: str) -> None:
         assert expected in text, f"{where} does not show the {tag} payload as text"
 
 
+# Every image done (loaded or failed); resolved a frame later, after their load or error events.
+IMAGES_SETTLED = """() => [...document.images].every(i => i.complete)
+  && new Promise(resolve => requestAnimationFrame(() => setTimeout(() => resolve(true))))"""
+
+
 def visit(page, traffic, url: str, tags: list[str] = (), tip_tags: list[str] = ()) -> int:
     """Open `url`, then every tooltip and popup on its maps; check it and what it shows."""
     # Maps fetch their tiles, overlays and pins: wait until every map has drawn what is in view.
@@ -331,7 +336,7 @@ def visit(page, traffic, url: str, tags: list[str] = (), tip_tags: list[str] = (
     _shows(page, list(tags), url)
     opened = page.evaluate(OPEN_ALL)
     page.wait_for_function(POPUPS_FILLED)   # pin popups fetch their text
-    page.wait_for_timeout(50)               # let any image error event fire
+    page.wait_for_function(IMAGES_SETTLED)  # any image has loaded or failed, its events fired
     _clean(page, traffic, f"{url} (tooltips and popups)")
     _shows(page, list(tip_tags), f"{url} (tooltips and popups)")
     return opened
@@ -363,14 +368,14 @@ def test_the_detector_sees_a_payload_that_runs(browser, hostile_server):
         # A capmap page (with its CSP): markup put in with innerHTML is refused by the browser,
         # and still recorded by the observer and as a console error.
         page.goto("/planscape/search?q=x")
-        page.evaluate(f"document.querySelector('main').innerHTML += {json.dumps(PAYLOADS[3])}")
-        page.wait_for_timeout(200)
-        assert any("svg" in f for f in page.evaluate("window.__xssFound"))
+        with page.expect_console_message(lambda m: "Content Security Policy" in m.text
+                                         or "Content-Security-Policy" in m.text):
+            page.evaluate(f"document.querySelector('main').innerHTML += {json.dumps(PAYLOADS[3])}")
+        page.wait_for_function("window.__xssFound.some(f => f.includes('svg'))")
         assert any("Content Security Policy" in e or "Content-Security-Policy" in e
                    for e in traffic.errors), traffic.errors
         page.evaluate(f"document.body.insertAdjacentHTML('beforeend', '<a href=\"{JS_LINK}\">x</a>')")
-        page.wait_for_timeout(50)
-        assert any("javascript: url" in f for f in page.evaluate("window.__xssFound"))
+        page.wait_for_function("window.__xssFound.some(f => f.includes('javascript: url'))")
     finally:
         page.context.close()
 

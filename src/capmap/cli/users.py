@@ -26,14 +26,33 @@ def users() -> None:
 def users_add(ctx: click.Context, username: str, roles: tuple[str, ...], password_stdin: bool
               ) -> None:
     """Create an account; prints a generated password once unless one is given on stdin."""
-    password = sys.stdin.readline().rstrip("\n") if password_stdin \
-        else new_password()
-    if len(password) < 12:
-        raise click.ClickException("a password needs at least 12 characters")
+    password = _password(password_stdin)
     user = store_of(ctx).add_user(username, hash_password(password), list(roles))
     click.echo(f"created {user.username} ({', '.join(sorted(user.roles))})")
     if not password_stdin:
         click.echo(f"password: {password}")
+
+
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input "
+              "instead of generating one.")
+@click.pass_context
+def users_set_password(ctx: click.Context, username: str, password_stdin: bool) -> None:
+    """Give an account a new password and end all its sessions; prints a generated password
+    once unless one is given on stdin."""
+    password = _password(password_stdin)
+    store_of(ctx).set_password(username, hash_password(password))
+    click.echo(f"new password set for {username}; its sessions have ended")
+    if not password_stdin:
+        click.echo(f"password: {password}")
+
+
+def _password(from_stdin: bool) -> str:
+    password = sys.stdin.readline().rstrip("\n") if from_stdin else new_password()
+    if len(password) < 12:
+        raise click.ClickException("a password needs at least 12 characters")
+    return password
 
 
 @users.command("list")
@@ -55,7 +74,8 @@ def _set_active(name: str, active: bool, help_text: str) -> None:
         click.echo(f"{name}d {username}")
 
 
-_set_active("disable", False, "Stop an account from logging in (its history is kept).")
+_set_active("disable", False, "Stop an account from logging in and end its sessions (its history "
+            "is kept).")
 _set_active("enable", True, "Let a disabled account log in again.")
 
 

@@ -8,7 +8,8 @@ The child's result comes back pickled over a pipe; a child that fails, is killed
 a CapmapError naming the limit, and the caller stores nothing.
 
 Children come from multiprocessing's "forkserver": a clean interpreter, started once per process
-with the readers imported, that forks one child per upload. A plain fork of a web worker would
+with the readers imported, that forks one child per upload. A web worker starts it as its app is
+made (`prestart`), so no upload waits for it. A plain fork of a web worker would
 copy its database connections, its caches (so the cap would have to count them) and any locks
 other threads hold; a fresh interpreter per upload ("spawn") pays 1.5 to 2.5 s of imports each time.
 
@@ -26,6 +27,7 @@ import re
 import resource
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +35,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from capmap.errors import CapmapError, InputError, TooLarge, ValidationError
+from capmap.errors import CapmapError, DiskFull, InputError, TooLarge, ValidationError, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +45,13 @@ PRELOAD = ["capmap.uploads", "capmap.search"]
 STDERR_NAME = ".reader-stderr"
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
 _EXIT_SECONDS = 5.0
+_START_SECONDS = 120.0
+_warm_lock = threading.Lock()
 # What a memory failure looks like when it surfaces as text (GDAL, GEOS, the C++ runtime).
 _MEMORY_WORDS = ("memoryerror", "bad_alloc", "out of memory", "not enough memory",
                  "cannot allocate memory", "failed to allocate", "malloc")
+NO_ROOM_TO_READ = ("the server has no room left on its disk to unpack and read the file; nothing "
+                   "was kept. Try again later, or ask the site's operator to free some space")
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s'\",;:()]+")
 
 
@@ -71,6 +77,33 @@ class Outcome:
 
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(PRELOAD)
+_warming: threading.Thread | None = None
+
+
+def prestart() -> threading.Thread:
+    """Start this process's fork server now, in the background: its interpreter and the PRELOAD
+    imports (1.5 to 2.5 s idle, far more on a loaded machine), then one idle child through it. A
+    web worker calls this as its app is made, so its first upload pays none of that. Once per
+    process; the thread it runs in is returned (join it to wait until the reader is ready)."""
+    global _warming
+    with _warm_lock:
+        if _warming is None:
+            _warming = threading.Thread(target=_warm, name="capmap-reader-start", daemon=True)
+            _warming.start()
+    return _warming
+
+
+def _warm() -> None:
+    try:
+        child = _context.Process(target=_idle, name="capmap-reader-start", daemon=True)
+        child.start()
+        child.join(_START_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the first upload will start it, and say why
+        log.warning("the upload reader did not start ahead of time: %s", exc)
+
+
+def _idle() -> None:
+    """The warm-up child's work: none."""
 
 
 def run(call: Callable[[], Any], *, name: str, folder: Path, limits: ChildLimits) -> Outcome:
@@ -202,6 +235,18 @@ def _hold_to(limits: ChildLimits, folder: str) -> int:
     return start_kib
 
 
+def _failure(exc: Exception, peak_mb: float) -> tuple:
+    """The message for a call that raised `exc`."""
+    if is_disk_full(exc):  # the upload's folder filled up while unpacking or converting
+        return ("error", DiskFull(NO_ROOM_TO_READ), peak_mb)
+    if isinstance(exc, CapmapError):
+        # A reader's message may report that GDAL or GEOS ran out of memory under the cap.
+        memory = not isinstance(exc, TooLarge) and _about_memory(exc.message)
+        return ("memory", None, peak_mb) if memory else ("error", exc, peak_mb)
+    text = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return ("memory" if _about_memory(text) else "failed", text, peak_mb)
+
+
 def _child(conn: Connection, call: Callable[[], Any], limits: ChildLimits, folder: str) -> None:
     start_kib = _hold_to(limits, folder)
 
@@ -212,14 +257,8 @@ def _child(conn: Connection, call: Callable[[], Any], limits: ChildLimits, folde
         message: tuple = ("ok", call(), peak_mb())
     except MemoryError:
         message = ("memory", None, peak_mb())
-    except CapmapError as exc:
-        # A reader's message may report that GDAL or GEOS ran out of memory under the cap.
-        memory = not isinstance(exc, TooLarge) and _about_memory(exc.message)
-        message = ("memory", None, peak_mb()) if memory else ("error", exc, peak_mb())
     except Exception as exc:  # noqa: BLE001 - every failure must reach the parent as a message
-        text = f"{type(exc).__name__}: {str(exc)[:200]}"
-        kind = "memory" if _about_memory(text) else "failed"
-        message = (kind, text, peak_mb())
+        message = _failure(exc, peak_mb())
     try:
         conn.send(message)
     except MemoryError:
@@ -230,4 +269,4 @@ def _child(conn: Connection, call: Callable[[], Any], limits: ChildLimits, folde
         conn.close()
 
 
-__all__ = ["ChildLimits", "Outcome", "run"]
+__all__ = ["ChildLimits", "Outcome", "prestart", "run"]

@@ -1,4 +1,5 @@
-"""Engagement coverage: responses per area, rates per 1,000 residents, SIMD equity, gaps, suppression."""
+"""Engagement coverage: responses per area, rates per 1,000 residents, SIMD equity, gaps (what the
+public may see of them: capmap.spatial.disclosure)."""
 
 from __future__ import annotations
 
@@ -198,42 +199,6 @@ def outreach_list(by_area: pd.DataFrame, quintile: int = 1, limit: int | None = 
     rows = rows.sort_values(["rate_per_1000", "unheard", "code"], ascending=[True, False, True],
                             na_position="last", kind="stable")
     return (rows if limit is None else rows.head(limit)).reset_index(drop=True)
-
-
-def _is_rate_column(name: object) -> bool:
-    """Whether a column holds a per-area rate that could reveal a suppressed count."""
-    text = str(name)
-    return not text.startswith("council_") and (text.startswith("rate") or text.endswith("_rate"))
-
-
-def suppress(by_area: pd.DataFrame, threshold: int = 5) -> pd.DataFrame:
-    """A copy fit to publish: response counts 1..threshold-1 become f"<{threshold}", their rates withheld.
-
-    `responses` becomes an object column (0 and counts >= threshold stay ints). For the suppressed rows
-    every per-area rate column (rate_per_1000 and any other name starting "rate" or ending "_rate") is set
-    to None, and `unheard` to NA, since population - unheard would give the count back. Council rates
-    (council_* columns) are left as they are: council totals are published anyway.
-    """
-    if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 1:
-        raise ValidationError(f"threshold must be a whole number of 1 or more; got {threshold!r}")
-    try:
-        counts = pd.to_numeric(by_area["responses"]).to_numpy(dtype=np.int64)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError("suppress: responses must be whole-number counts "
-                              "(was the table suppressed already?)") from exc
-    hidden = (counts >= 1) & (counts < threshold)
-    out = by_area.copy()
-    label = f"<{threshold}"
-    out["responses"] = pd.Series([label if h else int(c) for c, h in zip(counts, hidden, strict=True)],
-                                 index=out.index, dtype=object)
-    for column in [c for c in out.columns if _is_rate_column(c)]:
-        values = out[column].to_numpy(dtype=object)
-        out[column] = pd.Series([None if h or pd.isna(v) else float(v)
-                                 for v, h in zip(values, hidden, strict=True)],
-                                index=out.index, dtype=object)
-    if "unheard" in out.columns:
-        out["unheard"] = out["unheard"].astype("Int64").mask(pd.Series(hidden, index=out.index))
-    return out
 
 
 def _as_date(value: object) -> dt.date | None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from capmap.models import normalise_themes
 from capmap.storage import schema as s
+from capmap.storage.identity import upgrade_to_6
 from capmap.storage.nearby import upgrade_to_5
 
 # Upgrades that leave a derived table to be filled by the pipeline (see pipeline.upgrade).
@@ -37,4 +38,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
     4: _v4,
     5: upgrade_to_5,  # pins' public coordinates, box and GiST indexes for place queries
+    6: upgrade_to_6,  # database id and pin key; public points re-derived from the key
 }

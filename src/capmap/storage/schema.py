@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class Geometry(UserDefinedType):
@@ -246,6 +246,9 @@ users = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False, default=True),
     sa.Column("created", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_login", sa.DateTime(timezone=True)),
+    # Moved on by logout, a password change and disabling: a signed session carries the value
+    # it was made under, and one made under an older value no longer logs anyone in.
+    sa.Column("session_epoch", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 postcodes = sa.Table(

@@ -19,6 +19,7 @@ from capmap.storage import schema as s
 from capmap.storage.counts import CountsMixin
 from capmap.storage.coverage import CoverageMixin
 from capmap.storage.derived import DerivedMixin
+from capmap.storage.identity import IdentityMixin, new_identity
 from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
 from capmap.storage.nearby import NearbyMixin
@@ -41,7 +42,7 @@ def local_commits() -> int:
 
 
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
-            NearbyMixin):
+            NearbyMixin, IdentityMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
@@ -128,6 +129,7 @@ class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, 
             conn.execute(sa.insert(s.meta), [
                 {"key": "schema_version", "value": str(s.SCHEMA_VERSION)},
                 *({"key": key, "value": "0"} for key in VERSIONS),
+                *new_identity(),
             ])
         return True
 

@@ -24,6 +24,7 @@ class User:
     created: str
     last_login: str | None
     password_hash: str
+    session_epoch: int = 0
 
 
 def check_roles(roles: list[str]) -> list[str]:
@@ -71,12 +72,28 @@ class UsersMixin:
         return [_user(r) for r in rows]
 
     def set_user_active(self, username: str, active: bool) -> User:
-        """Enable or disable an account (disabled accounts cannot log in)."""
+        """Enable or disable an account (disabled accounts cannot log in). Either way its
+        sessions end: one copied before a disable never works again, even after an enable."""
         self.user(username)
         with self._write() as conn:
             conn.execute(sa.update(s.users).where(s.users.c.username == username)
-                         .values(active=active))
+                         .values(active=active, session_epoch=s.users.c.session_epoch + 1))
         return self.user(username)
+
+    def set_password(self, username: str, password_hash: str) -> User:
+        """Give an account a new password hash; every session it had ends."""
+        self.user(username)
+        with self._write() as conn:
+            conn.execute(sa.update(s.users).where(s.users.c.username == username)
+                         .values(password_hash=password_hash,
+                                 session_epoch=s.users.c.session_epoch + 1))
+        return self.user(username)
+
+    def end_sessions(self, user_id: int) -> None:
+        """End every session of an account (logging out ends them all, on every device)."""
+        with self._write() as conn:
+            conn.execute(sa.update(s.users).where(s.users.c.id == user_id)
+                         .values(session_epoch=s.users.c.session_epoch + 1))
 
     def record_login(self, user_id: int) -> None:
         """Note the time of a successful login."""
@@ -95,4 +112,4 @@ def _user(row) -> User:
                 roles=frozenset(r for r in row["roles"].split(";") if r),
                 active=bool(row["active"]), created=str(row["created"]),
                 last_login=str(row["last_login"]) if row["last_login"] else None,
-                password_hash=row["password_hash"])
+                password_hash=row["password_hash"], session_epoch=int(row["session_epoch"]))
