@@ -11,7 +11,21 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, assets, auth, dashboard, errors, exports, finder, imports, ogc, pins, public, security
+from app import (
+    api,
+    assets,
+    auth,
+    dashboard,
+    errors,
+    exports,
+    finder,
+    imports,
+    limits,
+    ogc,
+    pins,
+    public,
+    security,
+)
 from app.config import DEFAULTS
 
 
@@ -46,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(imports.bp)
     app.register_blueprint(exports.bp)
     pins.init_app(app)
+    limits.init_app(app)
     security.init_app(app)
     return app
 

@@ -48,8 +48,14 @@ def _responses() -> dict:
 
     return {"400": error("bad input: the message says what was given and what was expected"),
             "404": error("no such collection, feature or layer"),
+            "413": error("the body is larger than the query budget"),
+            "415": error("the body is not sent as JSON (Content-Type: application/json)"),
             "422": error("the input was read but breaks a rule (a code not in the layer, a point "
-                         "in no area, an invalid or too large polygon)")}
+                         "in no area, an invalid or too large polygon, one over the vertex, ring "
+                         "or part budget)"),
+            "429": {**error("too many expensive queries from this address; wait the seconds in "
+                            "Retry-After"),
+                    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}}}
 
 
 # -- OGC API - Features ------------------------------------------------------------------------
@@ -113,8 +119,7 @@ def ogc_document(root: str, collection_ids: list[str]) -> dict:
             "one feature", "getFeature", _refs("collectionId", "featureId", "crs", "f"),
             _ok("a GeoJSON Feature", "feature", *geo_types), 400, 404)},
     }
-    responses = _responses()
-    del responses["422"]
+    responses = {c: r for c, r in _responses().items() if c in ("400", "404")}
     return {
         "openapi": "3.0.3",
         "info": {"title": "capmap OGC API - Features", "version": VERSION, "license": _LICENCE,
@@ -183,7 +188,8 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
                 "URL) or a posted polygon", "planscapePolygon",
                 [_param("crs", "query", "the CRS of a polygon (EPSG:4326 by default)",
                         {"type": "string", "enum": ["EPSG:4326", "EPSG:27700"]})],
-                _ok("the planscape of the areas or the polygon", "planscape"), 400, 422)
+                _ok("the planscape of the areas or the polygon", "planscape"), 400, 413, 415, 422,
+                429)
     polygon = _polygon_body()
     post["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
         "description": f"either {_codes_body(layer)['description']}, or {polygon['description']}",
@@ -207,7 +213,8 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
         "/api/planscape": {
             "get": _get("the plans covering areas (layer and codes) or the neighbourhood at a "
                         "point (lon and lat)", "planscape", [where],
-                        _ok("plans, areas, actions and pins of the query", "planscape"), 400, 422),
+                        _ok("plans, areas, actions and pins of the query", "planscape"), 400, 422,
+                        429),
             "post": post},
         "/api/layers/{layer_id}/areas": {"get": _get(
             "a layer simplified for a web-map zoom", "layerAreas",

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from capmap.budgets import check_geometry, check_json_text
 from capmap.crs import SCOTLAND, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
 from capmap.engine import Engine, LayerState
 from capmap.errors import InputError, NotFound, ValidationError
@@ -111,27 +112,31 @@ def posted_query(engine: Engine, body, *, max_km2: float = DEFAULT_MAX_KM2,
     return polygon_query(body, max_km2=max_km2, region=region, crs=crs)
 
 
-def _parsed(body):
-    """A JSON body as Python values (a dict or list stays as it is)."""
+def _parsed(body, what: str = "the body"):
+    """A JSON body as Python values (a dict or list stays as it is); text is measured against
+    the JSON budgets before it is parsed."""
     if isinstance(body, str | bytes):
+        check_json_text(body, what)
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise InputError(f"the body is not JSON ({exc.args[0][:80]})") from None
+            raise InputError(f"{what} is not JSON ({exc.args[0][:80]})") from None
     return body
 
 
 def polygon_query(body, *, max_km2: float = DEFAULT_MAX_KM2, region: Region = SCOTLAND,
-                  crs: str | None = None) -> Query:
+                  crs: str | None = None, what: str = "the polygon") -> Query:
     """A drawn or uploaded polygon: a GeoJSON geometry or Feature, as text or a parsed dict, in
-    lon/lat, or in British National Grid metres when `crs` is EPSG:27700."""
-    geometry = _geometry(body)
+    lon/lat, or in British National Grid metres when `crs` is EPSG:27700. Its vertices, rings
+    and parts are counted against capmap.budgets before anything else is done with it."""
     if crs not in (None, "", "EPSG:4326", "EPSG:27700"):
         raise InputError(f"crs {crs!r} is not offered; expected EPSG:4326 or EPSG:27700")
-    if crs == "EPSG:27700" and np.isfinite(shapely.get_coordinates(geometry)).all():
-        geometry = geoms_bng_to_lonlat(np.array([geometry]))[0]
+    geometry = _geometry(body, "the body" if what == "the polygon" else what)
     if shapely.get_type_id(geometry) not in (3, 6):
         raise ValidationError(f"expected a Polygon or MultiPolygon, got {geometry.geom_type}")
+    check_geometry(geometry, what)
+    if crs == "EPSG:27700" and np.isfinite(shapely.get_coordinates(geometry)).all():
+        geometry = geoms_bng_to_lonlat(np.array([geometry]))[0]
     if geometry.is_empty:
         raise ValidationError("the polygon is empty")
     coords = shapely.get_coordinates(geometry)
@@ -146,8 +151,8 @@ def polygon_query(body, *, max_km2: float = DEFAULT_MAX_KM2, region: Region = SC
     return Query(geometry, "polygon", {})
 
 
-def _geometry(body) -> shapely.Geometry:
-    body = _parsed(body)
+def _geometry(body, what: str) -> shapely.Geometry:
+    body = _parsed(body, what)
     if not isinstance(body, dict) or "type" not in body:
         raise InputError("expected a GeoJSON geometry or Feature object")
     if body.get("type") == "Feature":
