@@ -25,6 +25,7 @@ import pyogrio
 import shapely
 
 from capmap.crs import AREA_CRS, STORAGE_CRS, epsg_of, to_area_crs
+from capmap.csvsafe import safe_frame
 from capmap.errors import InputError, ValidationError
 
 EXPORT_CRS = (STORAGE_CRS, AREA_CRS)
@@ -268,7 +269,7 @@ def _fit_dbf_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _csv_wkt(parts: list[Part], folder: Path, about: dict) -> list[Path]:
     path = folder / f"{parts[0].name}.csv"
-    pyogrio.write_dataframe(parts[0].frame, path, driver="CSV",
+    pyogrio.write_dataframe(safe_frame(parts[0].frame), path, driver="CSV",
                             layer_options={"GEOMETRY": "AS_WKT"})
     about["geometry"] = "WKT in the first column"
     return [path]
@@ -283,7 +284,7 @@ def _csv_xy(parts: list[Part], folder: Path, about: dict) -> list[Path]:
     table[x] = np.where(missing, np.nan, shapely.get_x(points))
     table[y] = np.where(missing, np.nan, shapely.get_y(points))
     path = folder / f"{parts[0].name}.csv"
-    pyogrio.write_dataframe(table, path, driver="CSV")
+    pyogrio.write_dataframe(safe_frame(table), path, driver="CSV")
     about["geometry"] = f"points in the columns {x} and {y} (empty where a record has no point)"
     return [path]
 
