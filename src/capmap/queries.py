@@ -11,6 +11,7 @@ import numpy as np
 import shapely
 
 from capmap.budgets import check_geometry, check_json_text
+from capmap.codes import code_reasons
 from capmap.crs import SCOTLAND, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
 from capmap.engine import Engine, LayerState
 from capmap.errors import InputError, NotFound, ValidationError
@@ -62,6 +63,14 @@ def point_query(engine: Engine, lon: float, lat: float, region: Region = SCOTLAN
                                      "codes": [code]})
 
 
+def refuse_odd_codes(codes: list[str]) -> None:
+    """A 400 for a code holding a character no code may hold (an invisible one, a look-alike
+    letter), naming it: such a code would otherwise read as "not in the layer"."""
+    problem = next((p for p in code_reasons(codes) if p), None)
+    if problem:
+        raise InputError(problem)
+
+
 def codes_query(engine: Engine, layer_id: str, codes: list[str], *,
                 max_km2: float = DEFAULT_MAX_KM2) -> Query:
     """The union of some areas of one layer: at most MAX_CODES codes, covering at most `max_km2`
@@ -74,6 +83,7 @@ def codes_query(engine: Engine, layer_id: str, codes: list[str], *,
     except NotFound as exc:
         raise ValidationError(exc.message) from exc
     codes = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+    refuse_odd_codes(codes)
     if not codes:
         raise ValidationError("no area codes given; expected codes=CODE1,CODE2")
     unknown = [c for c in codes if c not in state.row_of]

@@ -28,6 +28,7 @@ from capmap.io.validate import in_storage_crs
 from capmap.models import ACTION_STATUSES
 from capmap.planscape import Query, overlap_pieces, point_query, polygon_query
 from capmap.progress import action_table
+from capmap.queries import refuse_odd_codes
 from capmap.serialise import plain, plan_json
 from capmap.storage import Store
 
@@ -189,6 +190,7 @@ def neighbourhood_choices(engine: Engine, layer_id: str, code: str) -> dict:
         parent = engine.layer(layer_id)
     except NotFound as exc:
         raise ValidationError(exc.message) from exc
+    refuse_odd_codes([code])
     if code not in parent.row_of:
         raise NotFound(f"area {code!r} is not in layer {layer_id}")
     hoods = engine.neighbourhoods()
