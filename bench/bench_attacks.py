@@ -18,11 +18,14 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from national import build, realdata_present  # noqa: E402
 from national_data import BuildParams  # noqa: E402
+
+from capmap.budgets import MAX_PARTS, MAX_RINGS, MAX_VERTICES  # noqa: E402
 
 GLASGOW = (-4.30, 55.83)  # lon, lat: the south-west corner of the attack areas
 
@@ -56,8 +59,10 @@ def many_parts(parts: int, side_deg: float = 0.3, part_vertices: int = 4) -> sha
 
 
 def circle(vertices: int, radius_deg: float = 0.02) -> shapely.Polygon:
-    return shapely.Point(GLASGOW[0] + 0.05, GLASGOW[1] + 0.03).buffer(radius_deg,
-                                                                      quad_segs=vertices // 4)
+    """A circle of exactly `vertices` distinct vertices (GEOS caps a buffer's at 50,000)."""
+    angles = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    return shapely.Polygon(np.column_stack([GLASGOW[0] + 0.05 + radius_deg * np.cos(angles),
+                                            GLASGOW[1] + 0.03 + radius_deg * np.sin(angles)]))
 
 
 def nested(depth: int) -> str:
@@ -70,6 +75,12 @@ def deep_coordinates(depth: int) -> str:
 
 def geojson(geometry) -> str:
     return json.dumps(shapely.geometry.mapping(geometry))
+
+
+def _per(rings: int) -> int:
+    """Vertices per ring (a multiple of 4, as buffers make them) that keeps `rings` rings and an
+    outer square within the vertex budget."""
+    return max(4, ((MAX_VERTICES - 5) // rings - 1) // 4 * 4)
 
 
 def cases() -> dict:
@@ -88,12 +99,15 @@ def cases() -> dict:
         "form-type": ("GeoJSON as a form post (POST /api/planscape)", ("form", holes)),
         # The worst the budgets accept: as many rings, parts or vertices as allowed, spread over
         # a large part of the Central Belt so each one meets many data zones and plans.
-        "worst-rings": ("square 0.6 deg, 499 holes, 18,500 vertices (accepted)",
-                        ("api", geojson(holed_square(499, 0.6, 36)))),
-        "worst-parts": ("400 parts over 1 deg, 19,600 vertices (accepted)",
-                        ("api", geojson(many_parts(400, 1.0, 48)))),
-        "worst-vertices": ("circle r 0.5 deg, 20,000 vertices (accepted)",
-                           ("api", geojson(circle(19_996, 0.5)))),
+        "plain-square": ("square 0.6 deg, no holes, 5 vertices (the same area, accepted)",
+                         ("api", geojson(holed_square(0, 0.6)))),
+        "worst-rings": (f"square 0.6 deg, {MAX_RINGS - 1} holes, {MAX_VERTICES:,} vertices at most "
+                        "(accepted)", ("api", geojson(holed_square(MAX_RINGS - 1, 0.6, _per(
+                            MAX_RINGS - 1))))),
+        "worst-parts": (f"{MAX_PARTS} parts over 1 deg, {MAX_VERTICES:,} vertices at most "
+                        "(accepted)", ("api", geojson(many_parts(MAX_PARTS, 1.0, _per(MAX_PARTS))))),
+        "worst-vertices": (f"circle r 0.5 deg, {MAX_VERTICES - 1:,} vertices (accepted)",
+                           ("api", geojson(circle(MAX_VERTICES - 1, 0.5)))),
     }
 
 
