@@ -56,7 +56,8 @@ class QueryLimiter:
         for item in limits.parse_many(current_app.config["QUERY_RATE_LIMIT"]):
             try:
                 allowed = self.limiter.hit(item, self.prefix, client)
-                reset = self.limiter.get_window_stats(item, self.prefix, client).reset_time
+                reset = (0.0 if allowed else
+                         self.limiter.get_window_stats(item, self.prefix, client).reset_time)
             except Exception as exc:  # noqa: BLE001 - any store failure: let the request through
                 log.warning("rate-limit store %s unavailable (%s); not counting", self.uri, exc)
                 return

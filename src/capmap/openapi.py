@@ -5,6 +5,7 @@ tests/test_openapi_fuzz.py holds the app to both documents."""
 
 from __future__ import annotations
 
+from capmap.codes import CODE_RULE
 from capmap.crs import SCOTLAND, Region
 from capmap.mapdata import FORMATS, MAX_ZOOM, MIN_ZOOM
 from capmap.ogc import CRS84, DATE_PATTERN, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, MAX_OFFSET, TIME_PATTERN
@@ -165,21 +166,26 @@ def _polygon_body() -> dict:
             "oneOf": [*geometries, feature]}
 
 
+# What capmap.codes allows in a code, as a regular-expression character class.
+_CODE_CHARS = "-A-Za-z0-9_./"  # "-" first, so that appending ", " stays a set
+
+
 def _codes_body(layer: dict) -> dict:
     return {"description": f"the union of at most {MAX_CODES:,} areas of one layer, no larger "
                            "than the configured limit (as a polygon)",
             "type": "object", "required": ["layer", "codes"], "additionalProperties": False,
             "properties": {"layer": layer, "codes": {"type": "array", "minItems": 1,
                                                      "maxItems": MAX_CODES,
-                                                     "items": {"type": "string"}}}}
+                                                     "items": {"type": "string", "pattern":
+                                                               f"^ *[{_CODE_CHARS}]* *$"}}}}
 
 
 def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> dict:
     """The OpenAPI 3.0 definition of the JSON API under `root`/api, for the current layers."""
     lonlat = _lonlat(region)
     layer = {"type": "string", "enum": layer_ids}
-    codes = {"type": "string", "pattern": r"[^,\s]",
-             "description": "area codes of the layer, comma-separated"}
+    codes = {"type": "string", "pattern": f"^[{_CODE_CHARS}, ]*[{_CODE_CHARS}][{_CODE_CHARS}, ]*$",
+             "description": f"area codes of the layer, comma-separated ({CODE_RULE})"}
     where = _param("area", "query", "either layer and codes (the union of those areas) or lon and "
                    "lat (the neighbourhood containing the point)",
                    _either_or(("layer", "codes", layer, codes), ("lon", "lat", lonlat["lon"], lonlat["lat"])),

@@ -82,7 +82,8 @@ def codes_query(engine: Engine, layer_id: str, codes: list[str], *,
         state = engine.layer(layer_id)
     except NotFound as exc:
         raise ValidationError(exc.message) from exc
-    codes = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+    # Spaces around codes are dropped; any other character a code may not hold is refused.
+    codes = list(dict.fromkeys(c.strip(" ") for c in codes if c.strip(" ")))
     refuse_odd_codes(codes)
     if not codes:
         raise ValidationError("no area codes given; expected codes=CODE1,CODE2")
