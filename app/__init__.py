@@ -21,6 +21,7 @@ from app import (
     finder,
     hosts,
     imports,
+    limits,
     maps,
     ogc,
     pins,
@@ -66,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(exports.bp)
     pins.init_app(app)
     tiles.init_app(app)
+    limits.init_app(app)
     security.init_app(app)
     app.add_template_global(maps.spot, "spot_map")
     # The upload reader's fork server starts with the worker, not with its first upload.

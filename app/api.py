@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, jsonify, request
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_shared_cache, get_store
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
-from capmap.errors import InputError
+from capmap.errors import InputError, UnsupportedMediaType
 from capmap.mapdata import layer_payload_json
 from capmap.planscape import codes_query, lookup_json, planscape, point_query, posted_query
 
@@ -85,6 +85,10 @@ def api_planscape_polygon():
     """Plans covering the areas of a posted {"layer": ..., "codes": [...]} (a list too long for
     a URL), or a posted GeoJSON Polygon or MultiPolygon (geometry or Feature); lon/lat, or
     British National Grid with ?crs=EPSG:27700."""
+    if not request.is_json:
+        raise UnsupportedMediaType(
+            f"send the query as JSON with Content-Type: application/json; got "
+            f"{(request.content_type or 'no Content-Type')[:60]!r}")
     engine = get_engine()
     query = posted_query(engine, request.get_data(cache=False),
                          max_km2=current_app.config["PLANSCAPE_MAX_KM2"],

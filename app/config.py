@@ -95,6 +95,10 @@ DEFAULTS.update({
     "RATELIMIT_STORAGE_URI": "memory://",          # "redis://127.0.0.1:6379" for many workers
     "RATELIMIT_SWALLOW_ERRORS": True,   # a lost Redis must not stop residents reporting
     "RATELIMIT_KEY_PREFIX": "capmap",   # apps sharing one Redis for different sites differ here
+    # Per client IP, over the planscape (API and finder) and /export downloads together: each
+    # one overlays a polygon or builds a file. Counted in RATELIMIT_STORAGE_URI, else in
+    # CACHE_REDIS_URL's Redis, else per process; over it the answer is 429 with Retry-After.
+    "QUERY_RATE_LIMIT": "30 per minute;600 per day",
     "MODERATION_PAGE_SIZE": 20,
     # Exports: the licence stated in every exported file (each boundary layer adds its own
     # attribution), and where files are built before streaming (None: the system temp folder).

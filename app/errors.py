@@ -31,6 +31,14 @@ def _answer(status: int, title: str, message: str):
                 f"<h1>{status} {escape(title)}</h1><p>{escape(message)}</p></html>"), status
 
 
+def http_answer(exc: HTTPException):
+    """An HTTP error as JSON or HTML, keeping the exception's own headers (Allow on a 405,
+    Retry-After on a 429), not its HTML content type."""
+    body, status = _answer(exc.code or 500, exc.name, exc.description or exc.name)
+    kept = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    return body, status, kept
+
+
 def register(app: Flask) -> None:
     """Install the handlers on `app`."""
 
@@ -49,12 +57,7 @@ def register(app: Flask) -> None:
         return _answer(400, "Bad Request", "this site does not answer to the host name in the "
                        "request; its operator lists the names it answers to in TRUSTED_HOSTS")
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        body, status = _answer(exc.code or 500, exc.name, exc.description or exc.name)
-        # Keep the exception's own headers (Allow on a 405), not its HTML content type.
-        kept = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
-        return body, status, kept
+    app.register_error_handler(HTTPException, http_answer)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -156,9 +156,12 @@ def app(sample_db, tmp_path):
 
     db = tmp_path / "capmap.sqlite"
     shutil.copy(sample_db, db)
+    # Tests ask for many planscapes and exports from one address; the rate limit that would
+    # stop them is tested on its own (tests/test_budgets.py).
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "TILES_URL": "",
                       "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-                      "INSTANCE_PATH": str(tmp_path / "instance")})
+                      "INSTANCE_PATH": str(tmp_path / "instance"),
+                      "QUERY_RATE_LIMIT": "100000 per minute"})
     yield app
     if "capmap_store" in app.extensions:
         app.extensions["capmap_store"].close()

@@ -330,7 +330,7 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[-3.80, 56.38], [-3.78, 56.39], [-
     ("/planscape/result?lon=nan&lat=56", 400, "lon must be a finite number"),
     ("/planscape/result", 400, "say which area"),
     ("/planscape/result?codes=S01900001&format=xls", 400, "format &#39;xls&#39; is not offered"),
-    ("/planscape/result?geometry=%7Bnot", 400, "the body is not JSON"),
+    ("/planscape/result?geometry=%7Bnot", 400, "the area in the link is not JSON"),
 ])
 def test_bad_queries_get_a_page_with_the_message(client, url, status, words):
     answer = client.get(url)

@@ -440,7 +440,7 @@ def test_gdal_paths_in_every_finder_form_field(client, traps) -> None:
     for value in gdal_paths(traps):
         answer = client.post("/planscape/result", data={"geometry": value}, headers=JSON)
         assert answer.status_code == 400
-        assert answer.get_json()["message"].startswith("the body is not JSON")
+        assert answer.get_json()["message"].startswith("the drawn area is not JSON")
         answer = client.post("/planscape/result", headers=JSON,
                              data={"format": value, "file": (io.BytesIO(LEITH), "a.geojson")})
         assert answer.status_code == 400

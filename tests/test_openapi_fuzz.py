@@ -62,8 +62,11 @@ def _config(accepted: list[str], examples: int = MAX_EXAMPLES, coverage: bool = 
 def _app(url: str, folder):
     from app import create_app
 
+    # The fuzzer sends about a thousand planscape queries from one address: far over the public
+    # rate limit, which would answer most of them 429 unread (tests/test_budgets.py checks it).
     app = create_app({"TESTING": True, "DATABASE_URL": url, "TILES_URL": "",
-                      "SECRET_KEY": "test-secret", "INSTANCE_PATH": str(folder / "instance")})
+                      "SECRET_KEY": "test-secret", "INSTANCE_PATH": str(folder / "instance"),
+                      "QUERY_RATE_LIMIT": "100000 per minute"})
     yield app
     if "capmap_store" in app.extensions:
         app.extensions["capmap_store"].close()

@@ -10,6 +10,7 @@ from datetime import date
 
 from capmap.charts import paired_bars
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
+from capmap.csvsafe import safe_cell
 from capmap.engine import Engine
 from capmap.progress import action_table, per_plan, progress_summary
 from capmap.storage import Store
@@ -105,19 +106,15 @@ def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date) -
 
 
 def csv_text(rows: list[dict], columns: list[str] | None = None) -> str:
-    """Rows as CSV; cells that a spreadsheet would run as a formula are prefixed with '."""
+    """Rows as CSV, every cell and header through capmap.csvsafe (formulas made text)."""
     columns = columns or (list(rows[0]) if rows else [])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
+    writer.writerow([_cell(c) for c in columns])
     for row in rows:
         writer.writerow([_cell(row.get(c)) for c in columns])
     return out.getvalue()
 
 
 def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return str(value)
+    return "" if value is None else str(safe_cell(value))

@@ -47,6 +47,12 @@ class TooLarge(CapmapError):
     status = 413
 
 
+class UnsupportedMediaType(CapmapError):
+    """A body sent in a media type the route does not read (JSON routes take JSON only)."""
+
+    status = 415
+
+
 class ConfigError(CapmapError):
     """A layer definition or setting is wrong; the operator must fix it."""
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from capmap.codes import code_problem
 from capmap.crs import STORAGE_CRS, parse_lonlat_bbox
 from capmap.engine import Engine
 from capmap.errors import InputError, NotFound, ValidationError
@@ -68,6 +69,9 @@ def _area(raw: str) -> tuple[str, str]:
     layer, _, code = raw.partition(":")
     if not layer.strip() or not code.strip():
         raise InputError(f"area must be LAYER:CODE, e.g. dz11:S01006506; got {raw[:60]!r}")
+    problem = code_problem(code.strip(), "area code")
+    if problem:
+        raise InputError(problem)
     return layer.strip(), code.strip()
 
 

@@ -5,6 +5,7 @@ tests/test_openapi_fuzz.py holds the app to both documents."""
 
 from __future__ import annotations
 
+from capmap.codes import CODE_RULE
 from capmap.crs import SCOTLAND, Region
 from capmap.mapdata import FORMATS, MAX_ZOOM, MIN_ZOOM
 from capmap.ogc import CRS84, DATE_PATTERN, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, MAX_OFFSET, TIME_PATTERN
@@ -48,8 +49,14 @@ def _responses() -> dict:
 
     return {"400": error("bad input: the message says what was given and what was expected"),
             "404": error("no such collection, feature or layer"),
+            "413": error("the body is larger than the query budget"),
+            "415": error("the body is not sent as JSON (Content-Type: application/json)"),
             "422": error("the input was read but breaks a rule (a code not in the layer, a point "
-                         "in no area, an invalid or too large polygon)")}
+                         "in no area, an invalid or too large polygon, one over the vertex, ring "
+                         "or part budget)"),
+            "429": {**error("too many expensive queries from this address; wait the seconds in "
+                            "Retry-After"),
+                    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}}}}
 
 
 # -- OGC API - Features ------------------------------------------------------------------------
@@ -113,8 +120,7 @@ def ogc_document(root: str, collection_ids: list[str]) -> dict:
             "one feature", "getFeature", _refs("collectionId", "featureId", "crs", "f"),
             _ok("a GeoJSON Feature", "feature", *geo_types), 400, 404)},
     }
-    responses = _responses()
-    del responses["422"]
+    responses = {c: r for c, r in _responses().items() if c in ("400", "404")}
     return {
         "openapi": "3.0.3",
         "info": {"title": "capmap OGC API - Features", "version": VERSION, "license": _LICENCE,
@@ -160,21 +166,26 @@ def _polygon_body() -> dict:
             "oneOf": [*geometries, feature]}
 
 
+# What capmap.codes allows in a code, as a regular-expression character class.
+_CODE_CHARS = "-A-Za-z0-9_./"  # "-" first, so that appending ", " stays a set
+
+
 def _codes_body(layer: dict) -> dict:
     return {"description": f"the union of at most {MAX_CODES:,} areas of one layer, no larger "
                            "than the configured limit (as a polygon)",
             "type": "object", "required": ["layer", "codes"], "additionalProperties": False,
             "properties": {"layer": layer, "codes": {"type": "array", "minItems": 1,
                                                      "maxItems": MAX_CODES,
-                                                     "items": {"type": "string"}}}}
+                                                     "items": {"type": "string", "pattern":
+                                                               f"^ *[{_CODE_CHARS}]* *$"}}}}
 
 
 def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> dict:
     """The OpenAPI 3.0 definition of the JSON API under `root`/api, for the current layers."""
     lonlat = _lonlat(region)
     layer = {"type": "string", "enum": layer_ids}
-    codes = {"type": "string", "pattern": r"[^,\s]",
-             "description": "area codes of the layer, comma-separated"}
+    codes = {"type": "string", "pattern": f"^[{_CODE_CHARS}, ]*[{_CODE_CHARS}][{_CODE_CHARS}, ]*$",
+             "description": f"area codes of the layer, comma-separated ({CODE_RULE})"}
     where = _param("area", "query", "either layer and codes (the union of those areas) or lon and "
                    "lat (the neighbourhood containing the point)",
                    _either_or(("layer", "codes", layer, codes), ("lon", "lat", lonlat["lon"], lonlat["lat"])),
@@ -183,7 +194,8 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
                 "URL) or a posted polygon", "planscapePolygon",
                 [_param("crs", "query", "the CRS of a polygon (EPSG:4326 by default)",
                         {"type": "string", "enum": ["EPSG:4326", "EPSG:27700"]})],
-                _ok("the planscape of the areas or the polygon", "planscape"), 400, 422)
+                _ok("the planscape of the areas or the polygon", "planscape"), 400, 413, 415, 422,
+                429)
     polygon = _polygon_body()
     post["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
         "description": f"either {_codes_body(layer)['description']}, or {polygon['description']}",
@@ -207,7 +219,8 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
         "/api/planscape": {
             "get": _get("the plans covering areas (layer and codes) or the neighbourhood at a "
                         "point (lon and lat)", "planscape", [where],
-                        _ok("plans, areas, actions and pins of the query", "planscape"), 400, 422),
+                        _ok("plans, areas, actions and pins of the query", "planscape"), 400, 422,
+                        429),
             "post": post},
         "/api/layers/{layer_id}/areas": {"get": _get(
             "a layer simplified for a web-map zoom", "layerAreas",

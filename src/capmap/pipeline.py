@@ -14,6 +14,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from capmap.codes import code_reasons
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
@@ -105,6 +106,10 @@ def _plans_from_codes(store: Store, raw: gpd.GeoDataFrame, area_layer: str | Non
     raw["area_layer"] = [area_layer or (layers[i] if layers is not None else "")
                          for i in range(len(raw))]
     code_lists = [[c.strip() for c in text(v).split(";") if c.strip()] for v in raw["area_codes"]]
+    for i, codes in enumerate(code_lists):
+        problem = next((p for p in code_reasons(codes, "area code") if p), None)
+        if problem:
+            errors.add(i, problem)
     geoms = np.full(len(raw), None, dtype=object)
     for layer_id in sorted(set(raw["area_layer"])):
         rows = np.flatnonzero((raw["area_layer"] == layer_id).to_numpy())

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from capmap.budgets import check_geometry, check_json_text
+from capmap.codes import code_reasons
 from capmap.crs import SCOTLAND, Region, check_lonlat, geoms_bng_to_lonlat, geoms_lonlat_to_bng
 from capmap.engine import Engine, LayerState
 from capmap.errors import InputError, NotFound, ValidationError
@@ -61,6 +63,14 @@ def point_query(engine: Engine, lon: float, lat: float, region: Region = SCOTLAN
                                      "codes": [code]})
 
 
+def refuse_odd_codes(codes: list[str]) -> None:
+    """A 400 for a code holding a character no code may hold (an invisible one, a look-alike
+    letter), naming it: such a code would otherwise read as "not in the layer"."""
+    problem = next((p for p in code_reasons(codes) if p), None)
+    if problem:
+        raise InputError(problem)
+
+
 def codes_query(engine: Engine, layer_id: str, codes: list[str], *,
                 max_km2: float = DEFAULT_MAX_KM2) -> Query:
     """The union of some areas of one layer: at most MAX_CODES codes, covering at most `max_km2`
@@ -72,7 +82,9 @@ def codes_query(engine: Engine, layer_id: str, codes: list[str], *,
         state = engine.layer(layer_id)
     except NotFound as exc:
         raise ValidationError(exc.message) from exc
-    codes = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+    # Spaces around codes are dropped; any other character a code may not hold is refused.
+    codes = list(dict.fromkeys(c.strip(" ") for c in codes if c.strip(" ")))
+    refuse_odd_codes(codes)
     if not codes:
         raise ValidationError("no area codes given; expected codes=CODE1,CODE2")
     unknown = [c for c in codes if c not in state.row_of]
@@ -111,27 +123,31 @@ def posted_query(engine: Engine, body, *, max_km2: float = DEFAULT_MAX_KM2,
     return polygon_query(body, max_km2=max_km2, region=region, crs=crs)
 
 
-def _parsed(body):
-    """A JSON body as Python values (a dict or list stays as it is)."""
+def _parsed(body, what: str = "the body"):
+    """A JSON body as Python values (a dict or list stays as it is); text is measured against
+    the JSON budgets before it is parsed."""
     if isinstance(body, str | bytes):
+        check_json_text(body, what)
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise InputError(f"the body is not JSON ({exc.args[0][:80]})") from None
+            raise InputError(f"{what} is not JSON ({exc.args[0][:80]})") from None
     return body
 
 
 def polygon_query(body, *, max_km2: float = DEFAULT_MAX_KM2, region: Region = SCOTLAND,
-                  crs: str | None = None) -> Query:
+                  crs: str | None = None, what: str = "the polygon") -> Query:
     """A drawn or uploaded polygon: a GeoJSON geometry or Feature, as text or a parsed dict, in
-    lon/lat, or in British National Grid metres when `crs` is EPSG:27700."""
-    geometry = _geometry(body)
+    lon/lat, or in British National Grid metres when `crs` is EPSG:27700. Its vertices, rings
+    and parts are counted against capmap.budgets before anything else is done with it."""
     if crs not in (None, "", "EPSG:4326", "EPSG:27700"):
         raise InputError(f"crs {crs!r} is not offered; expected EPSG:4326 or EPSG:27700")
-    if crs == "EPSG:27700" and np.isfinite(shapely.get_coordinates(geometry)).all():
-        geometry = geoms_bng_to_lonlat(np.array([geometry]))[0]
+    geometry = _geometry(body, "the body" if what == "the polygon" else what)
     if shapely.get_type_id(geometry) not in (3, 6):
         raise ValidationError(f"expected a Polygon or MultiPolygon, got {geometry.geom_type}")
+    check_geometry(geometry, what)
+    if crs == "EPSG:27700" and np.isfinite(shapely.get_coordinates(geometry)).all():
+        geometry = geoms_bng_to_lonlat(np.array([geometry]))[0]
     if geometry.is_empty:
         raise ValidationError("the polygon is empty")
     coords = shapely.get_coordinates(geometry)
@@ -146,8 +162,8 @@ def polygon_query(body, *, max_km2: float = DEFAULT_MAX_KM2, region: Region = SC
     return Query(geometry, "polygon", {})
 
 
-def _geometry(body) -> shapely.Geometry:
-    body = _parsed(body)
+def _geometry(body, what: str) -> shapely.Geometry:
+    body = _parsed(body, what)
     if not isinstance(body, dict) or "type" not in body:
         raise InputError("expected a GeoJSON geometry or Feature object")
     if body.get("type") == "Feature":

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from capmap.budgets import MAX_VERTICES
 from capmap.crs import STORAGE_CRS
 from capmap.engine import Engine, LayerState
 from capmap.errors import InputError, NotFound, ValidationError
@@ -27,6 +28,7 @@ from capmap.io.validate import in_storage_crs
 from capmap.models import ACTION_STATUSES
 from capmap.planscape import Query, overlap_pieces, point_query, polygon_query
 from capmap.progress import action_table, located_actions
+from capmap.queries import refuse_odd_codes
 from capmap.serialise import plain, plan_json
 from capmap.storage import Store
 
@@ -37,7 +39,7 @@ DECIMALS = 6
 # An uploaded boundary with more vertices than this is simplified (topology kept) before it is
 # asked about, by the smallest of SIMPLIFY_METRES that brings it under: a full-resolution
 # coastline would otherwise cost the planscape minutes. Data zones have up to a few thousand.
-QUERY_MAX_VERTICES = 20_000
+QUERY_MAX_VERTICES = MAX_VERTICES
 SIMPLIFY_METRES = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 _METRES_PER_DEGREE = 111_000  # of latitude; a degree of longitude in Scotland is shorter
 # Larger kinds first when matches are equally good.
@@ -188,6 +190,7 @@ def neighbourhood_choices(engine: Engine, layer_id: str, code: str) -> dict:
         parent = engine.layer(layer_id)
     except NotFound as exc:
         raise ValidationError(exc.message) from exc
+    refuse_odd_codes([code])
     if code not in parent.row_of:
         raise NotFound(f"area {code!r} is not in layer {layer_id}")
     hoods = engine.neighbourhoods()
@@ -219,12 +222,15 @@ def compact_geojson(geometry: shapely.Geometry) -> str:
     return json.dumps(shapely.geometry.mapping(rounded), separators=(",", ":"))
 
 
-def drawn_query(body, *, max_km2: float, source: str = "drawn") -> Query:
-    """A drawn or pasted GeoJSON polygon (lon/lat), checked as the API checks it, then snapped to
-    a grid of DECIMALS so that its compact GeoJSON asks exactly the same question again."""
-    first = polygon_query(body, max_km2=max_km2)
+def drawn_query(body, *, max_km2: float, source: str = "drawn", what: str | None = None
+                ) -> Query:
+    """A drawn or pasted GeoJSON polygon (lon/lat), checked as the API checks it (budgets
+    first), then snapped to a grid of DECIMALS so that its compact GeoJSON asks exactly the same
+    question again."""
+    what = what or ("the drawn area" if source == "drawn" else "the area in the link")
+    first = polygon_query(body, max_km2=max_km2, what=what)
     snapped = shapely.set_precision(first.geometry, 10.0 ** -DECIMALS)
-    query = polygon_query(compact_geojson(snapped), max_km2=max_km2)
+    query = polygon_query(compact_geojson(snapped), max_km2=max_km2, what=what)
     return replace(query, described={"source": source})
 
 
@@ -247,7 +253,8 @@ def upload_query(path: Path, name: str, *, limits: ReadLimits, max_km2: float) -
     union = shapely.union_all(shapely.get_parts(repaired)[
         np.isin(shapely.get_type_id(shapely.get_parts(repaired)), (3, 6))])
     union, metres = _within_vertex_budget(union, name)
-    query = drawn_query(shapely.geometry.mapping(union), max_km2=max_km2)
+    query = drawn_query(shapely.geometry.mapping(union), max_km2=max_km2,
+                        what=f"the boundary in {name}")
     return replace(query, described={"source": "upload", "file": name, "features": len(frame),
                                      "repaired": invalid, "simplified_m": metres})
 

@@ -586,7 +586,7 @@ def _data_urls(h: Hostile) -> list[tuple[str, int]]:
             ("/api/layers/sample_dz/areas?zoom=10", 200),
             ("/api/layers/sample_dz/areas?zoom=10&format=compact", 200),
             ("/api/coverage/plans", 200), ("/api/coverage/engagement?layer=sample_dz", 200),
-            (f"/api/layers/{SHORT}/areas", 422), (f"/api/planscape?layer=sample_dz&codes={SHORT}", 422),
+            (f"/api/layers/{SHORT}/areas", 422), (f"/api/planscape?layer=sample_dz&codes={SHORT}", 400),
             ("/api/openapi.json", 200), ("/ogc/api", 200), ("/health", 200),
             ("/pins/data.json", 200), (f"/pins/{pin}.json", 200),
             ("/ogc/collections?f=json", 200), ("/ogc/collections/sample_dz?f=json", 200),

@@ -13,6 +13,7 @@ from capmap.cli.common import CapmapGroup, import_options, print_report, project
 from capmap.cli.imports import import_group
 from capmap.cli.users import users
 from capmap.export_filters import parse_filters
+from capmap.io.outputs import check_output_name, is_plain_csv
 from capmap.io.writers import EXPORT_CRS, FORMATS
 from capmap.passwords import hash_password, new_password
 from capmap.storage import database_url, open_store
@@ -105,7 +106,10 @@ def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by:
            licence: str, **filters) -> None:
     """Export LAYERS to a file: boundary layer ids, plans, actions, responses, pins,
     plan_coverage or engagement (several, joined by commas, into one gpkg). Operators get exact
-    points and figures; contact details are never exported."""
+    points and figures; contact details are never exported. The output's name must say what
+    it is: csv and csv-lonlat as a plain .csv, or a .zip with README.txt (licence, attribution);
+    shp as a .zip."""
+    check_output_name(fmt, output)
     request = exports.ExportRequest(tuple(layers.split(",")), fmt, crs,
                                     parse_filters(**filters), by=by,
                                     roles=exports.FULL_ACCESS)
@@ -113,6 +117,9 @@ def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by:
                            exports.ExportSettings(licence=licence))
     for name, layer in about["layers"].items():
         click.echo(f"wrote {layer['features']} features of {name} to {output}")
+    if is_plain_csv(fmt, output):
+        click.echo("a plain CSV holds the table only: name the file .zip to get README.txt "
+                   "with the licence and attribution")
 
 
 # A worker still answering after this is stopped and restarted (gunicorn's worker timeout). At

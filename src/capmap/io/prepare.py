@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from capmap.codes import check_code, code_reasons, row_problems
 from capmap.crs import SCOTLAND, Region
 from capmap.errors import ValidationError
 from capmap.io.validate import (
@@ -76,6 +77,9 @@ def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
     optional = {"parent_code": layer.parent_field}
     for column, field in optional.items():
         out[column] = raw[field].map(text).replace("", None).to_numpy() if field else None
+        problems = row_problems(raw[field].map(text), field) if field else None
+        if problems:
+            raise ValidationError(f"{source}: {problems}")
     numbers = {"population": layer.population_field, "simd_rank": layer.simd_rank_field,
                "simd_decile": layer.simd_decile_field, "simd_quintile": layer.simd_quintile_field}
     for column, field in numbers.items():
@@ -83,7 +87,10 @@ def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
     return out, list(codes[repaired])
 
 
-def _refuse_bad_codes(codes: pd.Series, source: str) -> None:
+def _refuse_bad_codes(codes: pd.Series, source: str, what: str = "code") -> None:
+    problems = row_problems(codes, what)
+    if problems:
+        raise ValidationError(f"{source}: {problems}")
     blank = codes == ""
     if blank.any():
         rows = [str(i + 1) for i in np.flatnonzero(blank.to_numpy())]
@@ -155,9 +162,14 @@ def _plan_row(rec: dict, f: PlanFields, default_ref: str) -> dict:
         except ValueError:
             raise ValueError(f"{name} {rec.get(getattr(f, name))!r} is not a date "
                              "(YYYY-MM-DD)") from None
+    ref, council = text(rec.get(f.ref)), text(rec.get(f.council_code))
+    if ref:
+        check_code(ref, "ref")
+    if council:
+        check_code(council, "council_code")
     return {
-        "ref": text(rec.get(f.ref)) or default_ref, "type": plan_type, "title": title,
-        "owner": text(rec.get(f.owner)), "council_code": text(rec.get(f.council_code)) or None,
+        "ref": ref or default_ref, "type": plan_type, "title": title,
+        "owner": text(rec.get(f.owner)), "council_code": council or None,
         **dates, "status": text(rec.get(f.status)), "themes": text(rec.get(f.themes)),
         "link": _link(text(rec.get(f.link))), "summary": text(rec.get(f.summary)),
         "area_layer": None, "area_codes": None,
@@ -202,6 +214,9 @@ def _action_row(rec: dict, plan_ids: dict[str, int]) -> dict:
     ref, plan_ref, title = text(rec.get("ref")), text(rec.get("plan_ref")), text(rec.get("title"))
     if not ref or not title:
         raise ValueError("ref or title is blank")
+    check_code(ref, "ref")
+    if plan_ref:
+        check_code(plan_ref, "plan_ref")
     if plan_ref not in plan_ids:
         raise ValueError(f"plan_ref {plan_ref!r} is not a stored plan")
     status = text(rec.get("status")) or "not_started"
@@ -242,6 +257,9 @@ def prepare_responses(raw: gpd.GeoDataFrame, area_codes: dict[str, set[str]], so
     layer = pd.Series(code, dtype=object).map(code_layer).to_numpy(dtype=object)
     unknown = (code != "") & pd.isna(layer)
     reasons[unknown] = [f"area_code {c!r} is not in any stored layer" for c in code[unknown]]
+    for column, values in (("ref", texts(raw, "ref")), ("area_code", code)):
+        bad = np.array(code_reasons(values, column), dtype=object)
+        reasons[pd.notna(bad)] = bad[pd.notna(bad)]
     reasons[~has_point & (code == "")] = "neither a location nor an area_code"
     odd = ~pd.Series(channel, dtype=object).isin(CHANNELS).to_numpy()
     reasons[odd] = [f"channel {c!r} is not one of {', '.join(CHANNELS)}" for c in channel[odd]]
@@ -303,7 +321,10 @@ def _pin_row(rec: dict) -> dict:
         created = parse_datetime(rec.get("created")) or datetime.now(UTC)
     except ValueError:
         raise ValueError(f"created {rec.get('created')!r} is not an ISO date-time") from None
-    return {"ref": text(rec.get("ref")) or None, "category": category,
+    ref = text(rec.get("ref"))
+    if ref:
+        check_code(ref, "ref")
+    return {"ref": ref or None, "category": category,
             "description": description, "created": created, "status": status,
             "contact": text(rec.get("contact")) or None}
 
@@ -314,6 +335,9 @@ def prepare_postcodes(raw: gpd.GeoDataFrame, source: str,
     require_columns(raw, {"postcode field": "postcode"}, source)
     frame = in_storage_crs(raw, source, region)
     codes = raw["postcode"].map(lambda v: " ".join(text(v).upper().split()))
+    problems = row_problems([c.replace(" ", "") for c in codes], "postcode")
+    if problems:
+        raise ValidationError(f"{source}: {problems}")
     missing = shapely.is_missing(frame.geometry.values) | (codes == "").to_numpy()
     if missing.any():
         rows = [str(i + 1) for i in np.flatnonzero(missing)]

@@ -4,7 +4,8 @@ Every export carries its metadata (licence, attribution, CRS, time, filters) ins
 the format has a place for it: a top-level "metadata" member in GeoJSON (RFC 7946 allows foreign
 members), the gpkg_metadata extension and each table's description in a GeoPackage, the header
 title and description of a FlatGeobuf file, the Document description in KML. Shapefiles and CSV
-have no such place, so they come as a .zip holding the data files and a README.txt.
+have no such place, so they come as a .zip holding the data files and a README.txt; a CSV named
+.csv is the plain table alone (capmap.io.outputs says which name gets which).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import pyogrio
 import shapely
 
 from capmap.crs import AREA_CRS, STORAGE_CRS, epsg_of, to_area_crs
+from capmap.csvsafe import safe_frame
 from capmap.errors import InputError, ValidationError
+from capmap.io.outputs import check_output_name, is_plain_csv
 
 EXPORT_CRS = (STORAGE_CRS, AREA_CRS)
 SHP_FIELD_CHARS = 10   # dBASE field names
@@ -56,6 +59,7 @@ class Format:
     lonlat_only: bool = False
     several_layers: bool = False
     points_only: bool = False
+    plain_writer: Writer | None = None  # CSV: the table alone, for a name ending .csv
 
 
 def check_format(name: str, crs: str = STORAGE_CRS) -> Format:
@@ -103,13 +107,15 @@ def write_export(parts: list[Part], path: Path, fmt_name: str, crs: str, about: 
     """Write `parts` to the file `path` in `fmt_name` and `crs` with the metadata `about`;
     returns `about` as written (with the Shapefile field-name mapping, if any)."""
     fmt = check_export(fmt_name, crs, {p.name: p.geometry_type for p in parts})
+    check_output_name(fmt_name, path)
+    writer = fmt.plain_writer if is_plain_csv(fmt_name, path) else fmt.writer
     ready = [Part(p.name, _prepared(p.frame, crs), p.geometry_type) for p in parts]
     path = Path(path)
     # Built in a fresh folder beside the target and moved into place whole: a failed export
     # leaves no partial file, and an existing GeoPackage is replaced, never added to.
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".capmap-export-") as work:
         built = Path(work) / f"export{fmt.suffix}"
-        about = fmt.writer(ready, built, about)
+        about = writer(ready, built, about)
         os.replace(built, path)
     return about
 
@@ -226,6 +232,18 @@ def _zipped(write_data: Callable[[list[Part], Path, dict], list[Path]]) -> Write
     return writer
 
 
+def _plain(write_data: Callable[[list[Part], Path, dict], list[Path]]) -> Writer:
+    """A writer of the one data file alone, without README.txt (a plain .csv)."""
+    def writer(parts: list[Part], path: Path, about: dict) -> dict:
+        folder = path.parent / "parts"
+        folder.mkdir()
+        about = dict(about)
+        (data,) = write_data(parts, folder, about)
+        os.replace(data, path)
+        return about
+    return writer
+
+
 def _shp(parts: list[Part], folder: Path, about: dict) -> list[Path]:
     part = parts[0]
     renamed = short_names([c for c in part.frame.columns if c != part.frame.geometry.name])
@@ -268,7 +286,7 @@ def _fit_dbf_text(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def _csv_wkt(parts: list[Part], folder: Path, about: dict) -> list[Path]:
     path = folder / f"{parts[0].name}.csv"
-    pyogrio.write_dataframe(parts[0].frame, path, driver="CSV",
+    pyogrio.write_dataframe(safe_frame(parts[0].frame), path, driver="CSV",
                             layer_options={"GEOMETRY": "AS_WKT"})
     about["geometry"] = "WKT in the first column"
     return [path]
@@ -283,7 +301,7 @@ def _csv_xy(parts: list[Part], folder: Path, about: dict) -> list[Path]:
     table[x] = np.where(missing, np.nan, shapely.get_x(points))
     table[y] = np.where(missing, np.nan, shapely.get_y(points))
     path = folder / f"{parts[0].name}.csv"
-    pyogrio.write_dataframe(table, path, driver="CSV")
+    pyogrio.write_dataframe(safe_frame(table), path, driver="CSV")
     about["geometry"] = f"points in the columns {x} and {y} (empty where a record has no point)"
     return [path]
 
@@ -295,8 +313,9 @@ FORMATS: dict[str, Format] = {
     "shp": Format("ESRI Shapefile", ".shp.zip", "application/zip", _zipped(_shp)),
     "kml": Format("LIBKML", ".kml", "application/vnd.google-earth.kml+xml", _kml,
                   lonlat_only=True),
-    "csv": Format("CSV", ".csv.zip", "application/zip", _zipped(_csv_wkt)),
+    "csv": Format("CSV", ".csv.zip", "application/zip", _zipped(_csv_wkt),
+                  plain_writer=_plain(_csv_wkt)),
     "csv-lonlat": Format("CSV", ".csv.zip", "application/zip", _zipped(_csv_xy),
-                         points_only=True),
+                         points_only=True, plain_writer=_plain(_csv_xy)),
     "fgb": Format("FlatGeobuf", ".fgb", "application/flatgeobuf", _fgb),
 }

@@ -14,6 +14,8 @@ from pathlib import Path
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from capmap.csvsafe import safe_cell
+
 BNG_DECIMALS = 1
 LONLAT_DECIMALS = 6
 BNG_CRS_MEMBER = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::27700"}}
@@ -76,9 +78,9 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
     """Write a UTF-8 CSV with "\\n" line endings; None becomes an empty field."""
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(header)
+        writer.writerow([safe_cell(h) for h in header])
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(["" if v is None else safe_cell(v) for v in row])
     return path
 
 
