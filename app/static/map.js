@@ -142,7 +142,8 @@
       map.setView([spec.view[1], spec.view[0]], spec.view[2]);
     } else {
       var b = spec.bounds;
-      map.fitBounds([[b[1], b[0]], [b[3], b[2]]]);
+      // Not past one level beyond the deepest tiles: enlarged tiles thicken their lines.
+      map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { maxZoom: MAX_TILE_ZOOM + 1 });
     }
     if (spec.basemap) {
       // The attribution is the site's own configuration, not user input.
