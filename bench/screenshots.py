@@ -85,7 +85,8 @@ def main() -> None:
                 page.goto(path.format(plan=plan), wait_until="networkidle")
                 if anchor:
                     page.locator(anchor).first.evaluate("e => e.scrollIntoView()")
-                page.wait_for_timeout(400)
+                page.wait_for_function("() => [...document.querySelectorAll('[data-map]')]"
+                                       ".every(h => h.dataset.loaded)")
                 target = args.out / name
                 page.screenshot(path=target)
                 squeeze(target)
