@@ -6,7 +6,8 @@
  * label comes from the description. Text is only ever inserted with textContent.
  *
  * A layer marked quiet has no tips or links (clicks reach the map: the pin map, the finder).
- * Other scripts reach a built map through holder.capmapMap (pins.js, finder.js). */
+ * Other scripts reach a built map through holder.capmapMap (pins.js, finder.js), and make
+ * elements holding text with window.capmapElement. */
 (function () {
   "use strict";
 
@@ -184,6 +185,7 @@
     return map;
   }
 
+  window.capmapElement = el;
   window.capmapMaps = [];
   document.querySelectorAll("[data-map]").forEach(function (holder) {
     window.capmapMaps.push(build(holder));

@@ -6,12 +6,7 @@
 
   var STATUS_COLOURS = { published: "#d55e00", resolved: "#009e73" };
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) { node.className = className; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
+  var el = window.capmapElement;  // map.js's text-only element maker (loaded before this)
 
   function setField(id, value) {
     var input = document.getElementById(id);
