@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint sample clean
+.PHONY: run test lint sample clean constraints
 
 # Install capmap, create instance/capmap.sqlite, load the sample data, serve on 127.0.0.1:5000.
 run: $(VENV)/.installed
@@ -31,6 +31,10 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
+
+# Record the versions of a passing test environment for CI (.ci/run installs under them).
+constraints: $(VENV)/.installed-test
+	$(BIN)/python -m pip freeze --exclude-editable > constraints.txt
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

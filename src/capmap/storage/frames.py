@@ -54,7 +54,8 @@ def to_columns(frame: pd.DataFrame, columns: list[str], geom_cols: tuple[str, ..
 def _plain_list(series: pd.Series) -> list:
     """A column as Python values (numpy and pandas scalars converted), missing values as None."""
     if series.dtype.kind == "M":
-        values = np.asarray(series.dt.to_pydatetime(), dtype=object)
+        # The index's method: the Series one warns on pandas 2 and changed its return in 3.
+        values = np.asarray(pd.DatetimeIndex(series).to_pydatetime(), dtype=object)
     else:
         values = series.astype(object).to_numpy()
     missing = pd.isna(values)
