@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from app import maps
-from app.api import parse_filters
+from app.api import parse_filters, scope_arg
 from app.auth import has_role, role_required
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_store
@@ -19,6 +19,7 @@ from capmap.dashboards import (
     plans_tables,
     plans_view,
     response_options,
+    scope_options,
 )
 from capmap.errors import InputError
 from capmap.progress import action_table, located_actions
@@ -51,10 +52,21 @@ def engagement():
     """Where have we not heard from people? Rates per 1,000 by area, gaps and equity."""
     engine = get_engine()
     layers = [s.layer for s in engine.layers().values()]
-    view = engagement_view(get_store(), engine, _layer(), parse_filters(), **_engagement_settings())
-    spec = maps.choropleth(engine, view["map"], "Responses per 1,000 residents")
+    view = engagement_view(get_store(), engine, _layer(), parse_filters(), scope=scope_arg(),
+                           **_engagement_settings())
+    spec = maps.choropleth(engine, view["map"], "Responses per 1,000 residents",
+                           fit_values=view["report"]["scope"]["kind"] != "layer")
     return render_template("dashboard_engagement.html", view=view, map=spec, layers=layers,
-                           options=response_options(get_store(), engine), args=request.args)
+                           options=response_options(get_store(), engine),
+                           councils=scope_options(engine), args=request.args)
+
+
+@bp.get("/engagement.json")
+@role_required(*STAFF)
+def engagement_json():
+    """The engagement dashboard's figures as JSON (exact for staff), with the scope they are over."""
+    return jsonify(engagement_coverage(get_store(), get_engine(), _layer(), parse_filters(),
+                                       scope=scope_arg(), **_engagement_settings()))
 
 
 @bp.get("/engagement.csv")
@@ -66,7 +78,7 @@ def engagement_csv():
         raise InputError(f"table {table!r} is not offered; expected one of "
                          f"{', '.join(ENGAGEMENT_TABLES)}")
     report = engagement_coverage(get_store(), get_engine(), _layer(), parse_filters(),
-                                 **_engagement_settings())
+                                 scope=scope_arg(), **_engagement_settings())
     rows = report[table]
     return _csv(csv_text(rows), f"engagement-{table}.csv")
 
