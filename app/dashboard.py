@@ -22,10 +22,12 @@ from capmap.dashboards import (
     scope_options,
 )
 from capmap.errors import InputError
-from capmap.progress import action_table, located_actions
-from capmap.serialise import json_text, point_features
+from capmap.progress import action_table, located_actions, not_smart_rows
+from capmap.serialise import json_text, plain, point_features
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+PLAN_GAP_TABLES = ("areas", "deprived_without_locality_plan", "deprived_with_lapsed_locality_plan",
+                   "without_any_plan", "past_review", "no_review_date")
 STAFF = ("officer", "planner", "admin")
 ENGAGEMENT_TABLES = ("areas", "gaps", "equity", "outreach")
 
@@ -109,20 +111,34 @@ def plan_actions():
     return cacheable_response(body, "application/geo+json", immutable=False, max_age=60)
 
 
+@bp.get("/plans.json")
+@role_required(*STAFF)
+def plans_json():
+    """The plans dashboard's figures as JSON: coverage with the gap lists and rules, progress,
+    per-plan counts with the actions missing a SMART element, and the overdue actions."""
+    view = plans_tables(get_store(), get_engine(), _rules(), date.today())
+    view.pop("actions")
+    view["overdue"] = [{k: plain(v) for k, v in row.items()} for row in view["overdue"]]
+    return jsonify(view)
+
+
 @bp.get("/plans.csv")
 @role_required(*STAFF)
 def plans_csv():
     """Plan coverage per neighbourhood (?table=areas), the gaps, or action progress as CSV."""
     table = request.args.get("table", "areas")
     view = plans_tables(get_store(), get_engine(), _rules(), date.today())
-    tables = {"areas": view["coverage"]["areas"],
-              "deprived_without_locality_plan": view["coverage"]["deprived_without_locality_plan"],
-              "without_any_plan": view["coverage"]["without_any_plan"],
-              "past_review": view["coverage"]["past_review"], "per_plan": view["per_plan"],
-              "overdue": view["overdue"]}
+    coverage = view["coverage"]
+    tables = {name: coverage[name] for name in PLAN_GAP_TABLES}
+    tables.update({"per_plan": view["per_plan"], "not_smart": not_smart_rows(view["per_plan"]),
+                   "overdue": view["overdue"]})
     if table not in tables:
         raise InputError(f"table {table!r} is not offered; expected one of {', '.join(tables)}")
-    return _csv(csv_text(tables[table]), f"plans-{table}.csv")
+    rows = tables[table]
+    # A plan's actions missing a SMART element have their own table, not_smart.
+    columns = [c for c in rows[0] if c != "not_smart_actions"] if table == "per_plan" and rows \
+        else None
+    return _csv(csv_text(rows, columns), f"plans-{table}.csv")
 
 
 def _csv(text: str, filename: str) -> Response:

@@ -9,7 +9,9 @@ import pandas as pd
 
 from capmap.engine import Engine, LayerState
 from capmap.errors import NotFound, ValidationError
-from capmap.models import ALL_RESPONSES, ANY_LOCAL, COUNCIL_WIDE_TYPES, PLAN_TYPES, EngagementFilters
+from capmap import gaprules
+from capmap.in_force import in_force_table
+from capmap.models import ALL_RESPONSES, ANY_LOCAL, PLAN_TYPES, EngagementFilters
 from capmap.scope import DEFAULT_SCOPE, ScopeRequest, resolve_scope
 from capmap.serialise import plain, plan_json, records
 from capmap.spatial import disclosure, engagement
@@ -30,28 +32,40 @@ class PlanGapRules:
 def plan_coverage(engine: Engine, rules: PlanGapRules = PlanGapRules(),
                   today: date | None = None) -> dict:
     """Per neighbourhood and plan type, the share of area (and so, apportioning by area, of
-    population) covered; the gap lists; and plans past their review date. Read from the derived
-    coverage table, written when plans or neighbourhoods change."""
+    population) covered by the plans on record (the derived coverage table, written when plans or
+    neighbourhoods change), and by the plans in force on `today` (capmap.in_force); the gap lists
+    by the rules of capmap.gaprules; and the plans past their review date."""
     hoods = engine.neighbourhoods()
     plans = engine.plans().plans
     if hoods is None:
         raise ValidationError("no neighbourhood layer is loaded")
-    table = engine.memo(f"type-shares:{hoods.layer.id}", lambda: _type_table(engine.store, hoods))
-    deprived = table["simd_quintile"].fillna(99).astype(int) <= rules.quintile
-    no_locality = deprived & (table["locality_plan"] < rules.locality_share)
-    no_plan = table[ANY_LOCAL] < rules.min_share
     today = today or date.today()
-    overdue = plans[plans["review_due"].notna() & (plans["review_due"] < today)]
+    table = engine.memo(f"type-shares:{hoods.layer.id}", lambda: _type_table(engine.store, hoods))
+    table = table.join(in_force_table(engine, hoods, today), on="code")
+    deprived = table["simd_quintile"].fillna(99).astype(int) <= rules.quintile
+    no_locality = deprived & (table["locality_plan_in_force"] < rules.locality_share)
+    lapsed = no_locality & (table["locality_plan"] >= rules.locality_share)
+    no_plan = table["local_plan_in_force"] < rules.min_share
+    past, undated = gaprules.review_flags(plans, today)
     return {
         "layer": hoods.layer.id,
+        "today": today.isoformat(),
         "types": list(PLAN_TYPES),
-        "local_types": [t for t in PLAN_TYPES if t not in COUNCIL_WIDE_TYPES],
-        "rules": {**rules.__dict__, "council_wide": list(COUNCIL_WIDE_TYPES)},
+        "local_types": [t for t in PLAN_TYPES if t not in gaprules.COUNCIL_WIDE_TYPES],
+        "rules": {**rules.__dict__, **gaprules.describe()},
         "areas": records(table),
         "deprived_without_locality_plan": records(table[no_locality]),
+        "deprived_with_lapsed_locality_plan": records(table[lapsed]),
         "without_any_plan": records(table[no_plan]),
-        "past_review": [plan_json(row) for _, row in overdue.iterrows()],
+        "past_review": [_reviewed(row) for _, row in past.iterrows()],
+        "no_review_date": [_reviewed(row) for _, row in undated.iterrows()],
     }
+
+
+def _reviewed(row) -> dict:
+    """A plan's details with when its review is due and why (capmap.gaprules.review_date)."""
+    return {**plan_json(row), "review_date": plain(row["review_date"]),
+            "review_basis": row["review_basis"]}
 
 
 def _type_table(store: Store, hoods: LayerState) -> pd.DataFrame:

@@ -19,7 +19,8 @@ from capmap.storage import Store
 RATE_COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
 STATUS_COLOURS = {"completed": "#1a9850", "in_progress": "#4575b4", "not_started": "#999999",
                   "stalled": "#d73027", "cancelled": "#666666"}
-# Neighbourhoods by local plan cover: none, a local plan other than a Locality Plan, a Locality Plan.
+# Neighbourhoods by local plan in force: none, a local plan other than a Locality Plan, a
+# Locality Plan.
 COVER_COLOURS = ["#fdae61", "#abd9e9", "#2c7bb6"]
 
 
@@ -111,8 +112,8 @@ def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date) -
     hoods = engine.neighbourhoods()
     values = {}
     for row in view["coverage"]["areas"]:
-        band = 2 if row["locality_plan"] >= rules.locality_share else (
-            1 if row["any_local_plan"] >= rules.min_share else 0)
+        band = 2 if row["locality_plan_in_force"] >= rules.locality_share else (
+            1 if row["local_plan_in_force"] >= rules.min_share else 0)
         values[row["code"]] = [band]
     return {**view, "map": choropleth(hoods.layer.id, values, COVER_COLOURS, [])}
 
