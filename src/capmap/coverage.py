@@ -7,9 +7,9 @@ from datetime import date
 
 import pandas as pd
 
+from capmap import gaprules
 from capmap.engine import Engine, LayerState
 from capmap.errors import NotFound, ValidationError
-from capmap import gaprules
 from capmap.in_force import in_force_table
 from capmap.models import ALL_RESPONSES, ANY_LOCAL, PLAN_TYPES, EngagementFilters
 from capmap.scope import DEFAULT_SCOPE, ScopeRequest, resolve_scope
