@@ -14,6 +14,7 @@ from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage
 from capmap.errors import InputError, UnsupportedMediaType
 from capmap.mapdata import layer_payload_json
 from capmap.planscape import codes_query, lookup_json, planscape, point_query, posted_query
+from capmap.scope import ScopeRequest, parse_scope
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -52,6 +53,11 @@ def parse_filters() -> EngagementFilters:
     return EngagementFilters(
         campaign=request.args.get("campaign") or None, channel=request.args.get("channel") or None,
         theme=request.args.get("theme") or None, date_from=_date("from"), date_to=_date("to"))
+
+
+def scope_arg() -> ScopeRequest:
+    """The engagement scope from ?council=CODE or ?scope=LAYER:CODE or ?scope=all (capmap.scope)."""
+    return parse_scope(request.args.get("council"), request.args.get("scope"))
 
 
 @bp.get("/lookup")
@@ -119,7 +125,8 @@ def api_plan_coverage():
 
 @bp.get("/coverage/engagement")
 def api_engagement_coverage():
-    """Engagement per area of ?layer= with optional campaign, channel, theme, from and to."""
+    """Engagement per area of ?layer= with optional campaign, channel, theme, from and to, over
+    ?council= or ?scope= (default: the campaign's councils, or the whole layer)."""
     engine = get_engine()
     layer = request.args.get("layer", "")
     if not layer:
@@ -128,7 +135,8 @@ def api_engagement_coverage():
             raise InputError("layer is required, e.g. ?layer=dz11")
         layer = hoods.layer.id
     config = current_app.config
-    return jsonify(engagement_coverage(get_store(), engine, layer, parse_filters(), exact=False,
+    return jsonify(engagement_coverage(get_store(), engine, layer, parse_filters(),
+                                       scope=scope_arg(), exact=False,
                                        gap_ratio=config["GAP_RATIO"],
                                        threshold=config["SUPPRESS_BELOW"],
                                        round_to=int(config["PUBLIC_ROUND_TO"])))

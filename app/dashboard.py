@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from app import maps
-from app.api import parse_filters
+from app.api import parse_filters, scope_arg
 from app.auth import has_role, role_required
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_store
@@ -19,12 +19,15 @@ from capmap.dashboards import (
     plans_tables,
     plans_view,
     response_options,
+    scope_options,
 )
 from capmap.errors import InputError
-from capmap.progress import action_table, located_actions
-from capmap.serialise import json_text, point_features
+from capmap.progress import action_table, located_actions, not_smart_rows
+from capmap.serialise import json_text, plain, point_features
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+PLAN_GAP_TABLES = ("areas", "deprived_without_locality_plan", "deprived_with_lapsed_locality_plan",
+                   "without_any_plan", "past_review", "no_review_date")
 STAFF = ("officer", "planner", "admin")
 ENGAGEMENT_TABLES = ("areas", "gaps", "equity", "outreach")
 
@@ -51,10 +54,21 @@ def engagement():
     """Where have we not heard from people? Rates per 1,000 by area, gaps and equity."""
     engine = get_engine()
     layers = [s.layer for s in engine.layers().values()]
-    view = engagement_view(get_store(), engine, _layer(), parse_filters(), **_engagement_settings())
-    spec = maps.choropleth(engine, view["map"], "Responses per 1,000 residents")
+    view = engagement_view(get_store(), engine, _layer(), parse_filters(), scope=scope_arg(),
+                           **_engagement_settings())
+    spec = maps.choropleth(engine, view["map"], "Responses per 1,000 residents",
+                           fit_values=view["report"]["scope"]["kind"] != "layer")
     return render_template("dashboard_engagement.html", view=view, map=spec, layers=layers,
-                           options=response_options(get_store(), engine), args=request.args)
+                           options=response_options(get_store(), engine),
+                           councils=scope_options(engine), args=request.args)
+
+
+@bp.get("/engagement.json")
+@role_required(*STAFF)
+def engagement_json():
+    """The engagement dashboard's figures as JSON (exact for staff), with the scope they are over."""
+    return jsonify(engagement_coverage(get_store(), get_engine(), _layer(), parse_filters(),
+                                       scope=scope_arg(), **_engagement_settings()))
 
 
 @bp.get("/engagement.csv")
@@ -66,7 +80,7 @@ def engagement_csv():
         raise InputError(f"table {table!r} is not offered; expected one of "
                          f"{', '.join(ENGAGEMENT_TABLES)}")
     report = engagement_coverage(get_store(), get_engine(), _layer(), parse_filters(),
-                                 **_engagement_settings())
+                                 scope=scope_arg(), **_engagement_settings())
     rows = report[table]
     return _csv(csv_text(rows), f"engagement-{table}.csv")
 
@@ -97,20 +111,34 @@ def plan_actions():
     return cacheable_response(body, "application/geo+json", immutable=False, max_age=60)
 
 
+@bp.get("/plans.json")
+@role_required(*STAFF)
+def plans_json():
+    """The plans dashboard's figures as JSON: coverage with the gap lists and rules, progress,
+    per-plan counts with the actions missing a SMART element, and the overdue actions."""
+    view = plans_tables(get_store(), get_engine(), _rules(), date.today())
+    view.pop("actions")
+    view["overdue"] = [{k: plain(v) for k, v in row.items()} for row in view["overdue"]]
+    return jsonify(view)
+
+
 @bp.get("/plans.csv")
 @role_required(*STAFF)
 def plans_csv():
     """Plan coverage per neighbourhood (?table=areas), the gaps, or action progress as CSV."""
     table = request.args.get("table", "areas")
     view = plans_tables(get_store(), get_engine(), _rules(), date.today())
-    tables = {"areas": view["coverage"]["areas"],
-              "deprived_without_locality_plan": view["coverage"]["deprived_without_locality_plan"],
-              "without_any_plan": view["coverage"]["without_any_plan"],
-              "past_review": view["coverage"]["past_review"], "per_plan": view["per_plan"],
-              "overdue": view["overdue"]}
+    coverage = view["coverage"]
+    tables = {name: coverage[name] for name in PLAN_GAP_TABLES}
+    tables.update({"per_plan": view["per_plan"], "not_smart": not_smart_rows(view["per_plan"]),
+                   "overdue": view["overdue"]})
     if table not in tables:
         raise InputError(f"table {table!r} is not offered; expected one of {', '.join(tables)}")
-    return _csv(csv_text(tables[table]), f"plans-{table}.csv")
+    rows = tables[table]
+    # A plan's actions missing a SMART element have their own table, not_smart.
+    columns = [c for c in rows[0] if c != "not_smart_actions"] if table == "per_plan" and rows \
+        else None
+    return _csv(csv_text(rows, columns), f"plans-{table}.csv")
 
 
 def _csv(text: str, filename: str) -> Response:

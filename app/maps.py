@@ -115,12 +115,17 @@ def plan(engine: Engine, plan_id: int, bounds, statuses: dict[str, str]) -> dict
     return _map(bounds, layers)
 
 
-def choropleth(engine: Engine, values: dict, name: str) -> dict:
-    """A layer filled from values per area code (capmap.dashboards.choropleth)."""
+def choropleth(engine: Engine, values: dict, name: str, *, fit_values: bool = False) -> dict:
+    """A layer filled from values per area code (capmap.dashboards.choropleth), fitted to the
+    areas given values when `fit_values` (a scope), else to the whole layer."""
     state = engine.layer(values["layer"])
     layer = spec.choropleth(name, layer_tiles_url(state.layer.id), values["values"],
                             values["colours"], values["tip_values"])
-    return _map(extent(engine, [state]), [layer])
+    bounds = extent(engine, [state])
+    if fit_values and values["values"]:
+        chosen = state.areas[state.areas["code"].isin(list(values["values"]))]
+        bounds = tuple(float(v) for v in chosen.total_bounds)
+    return _map(bounds, [layer])
 
 
 def plan_cover(engine: Engine, values: dict, actions_url: str, statuses: dict[str, str]) -> dict:

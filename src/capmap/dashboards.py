@@ -13,12 +13,14 @@ from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage
 from capmap.csvsafe import safe_cell
 from capmap.engine import Engine
 from capmap.progress import action_table, per_plan, progress_summary
+from capmap.scope import DEFAULT_SCOPE, ScopeRequest
 from capmap.storage import Store
 
 RATE_COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"]
 STATUS_COLOURS = {"completed": "#1a9850", "in_progress": "#4575b4", "not_started": "#999999",
                   "stalled": "#d73027", "cancelled": "#666666"}
-# Neighbourhoods by local plan cover: none, a local plan other than a Locality Plan, a Locality Plan.
+# Neighbourhoods by local plan in force: none, a local plan other than a Locality Plan, a
+# Locality Plan.
 COVER_COLOURS = ["#fdae61", "#abd9e9", "#2c7bb6"]
 
 
@@ -28,11 +30,22 @@ def response_options(store: Store, engine: Engine) -> dict[str, list[str]]:
     return engine.data_memo("response-options", store.response_options)
 
 
+def scope_options(engine: Engine) -> list[tuple[str, str]]:
+    """(code, name) of the councils a scope menu offers: the council layer's areas by name."""
+    councils = sorted((s for s in engine.layers().values() if s.layer.kind == "council"),
+                      key=lambda s: s.layer.id)
+    if not councils:
+        return []
+    areas = councils[0].areas
+    return sorted(zip(areas["code"], areas["name"], strict=True), key=lambda p: (p[1], p[0]))
+
+
 def engagement_view(store: Store, engine: Engine, layer_id: str, filters: EngagementFilters, *,
-                    exact: bool, gap_ratio: float, threshold: int) -> dict:
+                    scope: ScopeRequest = DEFAULT_SCOPE, exact: bool, gap_ratio: float,
+                    threshold: int) -> dict:
     """The engagement dashboard: report tables, the equity chart, and the values of a map of
-    rates per area code (see choropleth)."""
-    report = engagement_coverage(store, engine, layer_id, filters, exact=exact,
+    rates per area code of the scope's areas (see choropleth), banded around the scope's rate."""
+    report = engagement_coverage(store, engine, layer_id, filters, scope=scope, exact=exact,
                                  gap_ratio=gap_ratio, threshold=threshold)
     overall = _overall_rate(report)
     bins = [0.0] + [overall * m for m in (0.5, 0.75, 1.0, 1.5)]
@@ -73,7 +86,7 @@ def _overall_rate(report: dict) -> float:
     people = sum(r["population"] or 0 for r in report["equity"]) or sum(
         r["population"] or 0 for r in report["areas"])
     heard = sum(r["responses"] for r in report["equity"]) if report["equity"] else report[
-        "responses"]
+        "in_scope"]
     return 1000 * heard / people if people else 0.0
 
 
@@ -99,8 +112,8 @@ def plans_view(store: Store, engine: Engine, rules: PlanGapRules, today: date) -
     hoods = engine.neighbourhoods()
     values = {}
     for row in view["coverage"]["areas"]:
-        band = 2 if row["locality_plan"] >= rules.locality_share else (
-            1 if row["any_local_plan"] >= rules.min_share else 0)
+        band = 2 if row["locality_plan_in_force"] >= rules.locality_share else (
+            1 if row["local_plan_in_force"] >= rules.min_share else 0)
         values[row["code"]] = [band]
     return {**view, "map": choropleth(hoods.layer.id, values, COVER_COLOURS, [])}
 

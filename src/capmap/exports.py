@@ -22,6 +22,7 @@ from capmap.engine import Engine
 from capmap.errors import CapmapError, InputError, ValidationError
 from capmap.export_filters import ExportFilters, filtered
 from capmap.io.writers import FORMATS, Part, check_export, write_export
+from capmap.scope import DEFAULT_SCOPE, ScopeRequest
 from capmap.storage import Store
 
 RECORD_LAYERS = ("plans", "actions", "responses", "pins")
@@ -248,10 +249,12 @@ def _engagement(store: Store, engine: Engine, view: View, request: ExportRequest
     if not layer_id:
         raise ValidationError("no neighbourhood layer is loaded; give the layer to count by")
     f = request.filters
+    # An area filter is also the scope: rates, gaps and council rates are over its areas.
     result = engagement_coverage(
         store, engine, layer_id, EngagementFilters(theme=f.theme, date_from=f.date_from,
                                                    date_to=f.date_to),
-        exact=view.exact, gap_ratio=settings.gap_ratio, threshold=settings.threshold,
+        scope=ScopeRequest(area=f.area) if f.area else DEFAULT_SCOPE, exact=view.exact,
+        gap_ratio=settings.gap_ratio, threshold=settings.threshold,
         round_to=settings.round_to)
     rows = pd.DataFrame(result["areas"])
     hidden = rows["responses"].map(lambda v: isinstance(v, str)).astype(bool)

@@ -14,9 +14,8 @@ PLAN_TYPES = (
     "service_plan",
     "other",
 )
-# Plans that cover their whole council by definition; the rest are "local" plans.
-COUNCIL_WIDE_TYPES = ("loip",)
-# The pseudo plan type of the derived coverage tables: every plan that is not council-wide.
+# The pseudo plan type of the derived coverage tables: every plan that is not council-wide
+# (capmap.gaprules.COUNCIL_WIDE_TYPES).
 ANY_LOCAL = "any_local_plan"
 LEAD_TYPES = ("community", "public_body", "third_sector", "partnership")
 ACTION_STATUSES = ("not_started", "in_progress", "completed", "stalled", "cancelled")

@@ -7,6 +7,7 @@ from datetime import date
 import geopandas as gpd
 import pandas as pd
 
+from capmap.gaprules import smart_gaps
 from capmap.models import ACTION_STATUSES, LEAD_TYPES
 from capmap.serialise import plain
 
@@ -47,7 +48,9 @@ def progress_summary(table: pd.DataFrame) -> dict:
 
 def per_plan(table: pd.DataFrame) -> list[dict]:
     """For each plan: actions done (completed), in progress (in progress or not started),
-    stalled, cancelled and overdue."""
+    stalled, cancelled and overdue; and not_smart, the count of its actions missing a SMART
+    element (capmap.gaprules.SMART_FIELDS), listed under not_smart_actions."""
+    gaps = smart_gaps(table)
     rows = []
     for (plan_id, ref, title, plan_type), group in table.groupby(
             ["plan_id", "plan_ref", "plan_title", "plan_type"], sort=True):
@@ -57,5 +60,15 @@ def per_plan(table: pd.DataFrame) -> list[dict]:
                      "in_progress": int(status.isin(["in_progress", "not_started"]).sum()),
                      "stalled": int((status == "stalled").sum()),
                      "cancelled": int((status == "cancelled").sum()),
-                     "overdue": int(group["overdue"].sum())})
+                     "overdue": int(group["overdue"].sum()),
+                     "not_smart": len(gaps.get(int(plan_id), [])),
+                     "not_smart_actions": gaps.get(int(plan_id), [])})
     return rows
+
+
+def not_smart_rows(per_plan_rows: list[dict]) -> list[dict]:
+    """One row per action missing a SMART element: plan_ref, action ref and title, and the
+    elements missing joined by "; " (the per-action table of the CSV)."""
+    return [{"plan_ref": plan["ref"], "action_ref": action["ref"], "title": action["title"],
+             "missing": "; ".join(action["missing"])}
+            for plan in per_plan_rows for action in plan["not_smart_actions"]]

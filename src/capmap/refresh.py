@@ -7,7 +7,8 @@ import pandas as pd
 import shapely
 
 from capmap.engine import Engine, LayerState, PlanState
-from capmap.models import ANY_LOCAL, COUNCIL_WIDE_TYPES
+from capmap.gaprules import is_local
+from capmap.models import ANY_LOCAL
 from capmap.spatial.overlay import plan_shares, type_coverage
 from capmap.storage import Store
 from capmap.storage.bulk import BATCH_ROWS
@@ -81,7 +82,7 @@ def _type_shares(plans: PlanState, state: LayerState) -> pd.DataFrame:
     """Per area, the share covered by the union of each plan type's plans, and under ANY_LOCAL
     by the union of every plan that is not council-wide: columns code, plan_type, share_of_area."""
     types = plans.plans["type"].to_numpy(dtype=object)
-    local = shapely.union_all(plans.bng[~np.isin(types, COUNCIL_WIDE_TYPES)])
+    local = shapely.union_all(plans.bng[is_local(types)])
     both = pd.concat([
         type_coverage(plans.bng, types, state.bng, state.bng_tree),
         type_coverage(np.array([local]), np.array([ANY_LOCAL], dtype=object), state.bng,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from capmap import gaprules
 from capmap.budgets import MAX_VERTICES
 from capmap.crs import STORAGE_CRS
 from capmap.engine import Engine, LayerState
@@ -299,7 +300,10 @@ def plan_page(engine: Engine, store: Store, plan_id: int, today: date) -> dict:
     if rows.empty:
         raise NotFound(f"there is no plan {plan_id}; see the list of plans on the map page")
     plan = plan_json(rows.iloc[0])
-    plan["review_overdue"] = bool(plan["review_due"] and plan["review_due"] < today.isoformat())
+    review, basis = gaprules.review_date(rows.iloc[0])
+    plan.update(review_date=plain(review), review_basis=basis,
+                review_overdue=review is not None and review < today,
+                in_force=bool(gaprules.in_force(rows, today)[0]))
     councils = _largest(engine, "council")
     code = plan["council_code"]
     plan["council_name"] = (councils.areas["name"].iat[councils.row_of[code]]
@@ -312,4 +316,5 @@ def plan_page(engine: Engine, store: Store, plan_id: int, today: date) -> dict:
                for s in sorted({r["status"] for r in records} - set(ACTION_STATUSES))]
     return {"plan": plan, "geometry": rows.iloc[0:1], "groups": [g for g in groups if g[1]],
             "actions": len(records), "overdue": sum(r["overdue"] for r in records),
+            "not_smart": gaprules.smart_gaps(table).get(plan_id, []),
             "located": located_actions(actions, table)}

@@ -113,8 +113,11 @@ def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by:
     request = exports.ExportRequest(tuple(layers.split(",")), fmt, crs,
                                     parse_filters(**filters), by=by,
                                     roles=exports.FULL_ACCESS)
-    about = exports.export(store_of(ctx), request, Path(output),
-                           exports.ExportSettings(licence=licence))
+    store = store_of(ctx)
+    try:
+        about = exports.export(store, request, Path(output), exports.ExportSettings(licence=licence))
+    finally:
+        store.close()
     for name, layer in about["layers"].items():
         click.echo(f"wrote {layer['features']} features of {name} to {output}")
     if is_plain_csv(fmt, output):

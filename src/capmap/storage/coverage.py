@@ -58,3 +58,27 @@ class CoverageMixin:
             frame = pd.DataFrame(conn.execute(query).all(),
                                  columns=["code", "plan_type", "share_of_area"])
         return frame.astype({"share_of_area": np.float64})
+
+    def chosen_plan_shares(self, layer_id: str, plan_ids: list[int]) -> pd.DataFrame:
+        """Per area of `layer_id` reached by any of `plan_ids`: how many reach it (plans), the
+        largest share of it one covers (max_share) and their shares' sum (sum_share). One
+        grouped query; the union of several is at least max_share and at most sum_share."""
+        c = s.plan_coverage.c
+        query = (sa.select(c.code, sa.func.count(), sa.func.max(c.share_of_area),
+                           sa.func.sum(c.share_of_area))
+                 .where(c.layer_id == layer_id, c.plan_id.in_(plan_ids)).group_by(c.code))
+        with self._read() as conn:
+            rows = conn.execute(query).all() if plan_ids else []
+        frame = pd.DataFrame(rows, columns=["code", "plans", "max_share", "sum_share"])
+        return frame.astype({"plans": np.int64, "max_share": np.float64, "sum_share": np.float64})
+
+    def plans_reaching(self, layer_id: str, plan_ids: list[int], codes: list[str]
+                       ) -> pd.DataFrame:
+        """Columns code, plan_id: which of `plan_ids` reach each of `codes` of `layer_id`."""
+        c = s.plan_coverage.c
+        query = (sa.select(c.code, c.plan_id).where(c.layer_id == layer_id,
+                                                    c.plan_id.in_(plan_ids), c.code.in_(codes))
+                 .order_by(c.code, c.plan_id))
+        with self._read() as conn:
+            rows = conn.execute(query).all() if plan_ids and codes else []
+        return pd.DataFrame(rows, columns=["code", "plan_id"])

@@ -14,7 +14,7 @@ from capmap.storage.identity import upgrade_to_6
 from capmap.storage.nearby import upgrade_to_5
 
 # Upgrades that leave a derived table to be filled by the pipeline (see pipeline.upgrade).
-REFRESH_PLAN_COVERAGE = frozenset({4})
+REFRESH_PLAN_COVERAGE = frozenset({4, 7})
 
 
 def _v4(conn: sa.Connection) -> None:
@@ -39,4 +39,6 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     4: _v4,
     5: upgrade_to_5,  # pins' public coordinates, box and GiST indexes for place queries
     6: upgrade_to_6,  # database id and pin key; public points re-derived from the key
+    # Service plans are council-wide (capmap.gaprules): the per-type coverage is written again.
+    7: lambda conn: None,
 }

@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class Geometry(UserDefinedType):
