@@ -132,4 +132,4 @@ def _partial_query(engine: Engine, store: Store, part: tuple[str, str], max_km2:
     return replace(query, described={
         **query.described, "postcode": part[1], "postcode_part": part[0],
         "postcodes": int(len(points)), "outside": int(sum(c is None for c in codes)),
-        "measure": PARTIAL_MEASURE})
+        "measure_partial": PARTIAL_MEASURE})

@@ -133,26 +133,30 @@ def _file_opener(path: Path) -> Opener:
 
 def _zip_members(file: Path, limits: ReadLimits) -> tuple[list[tuple[str, Opener]], int]:
     try:
-        archive = zipfile.ZipFile(file)
+        with zipfile.ZipFile(file) as archive:
+            infos = [i for i in archive.infolist() if not sniff._ignored(i.filename)]
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"{file.name} is not a readable zip archive ({exc})") from None
-    infos = [i for i in archive.infolist() if not sniff._ignored(i.filename)]
     sniff._check_entries(infos, file.name, MAX_MEMBERS, limits.max_point_bytes)
     csvs = sorted((i for i in infos if i.filename.lower().endswith(".csv")),
                   key=lambda i: i.filename)
-    return ([(f"{file.name}:{PurePosixPath(i.filename)}", _member_opener(archive, i))
+    return ([(f"{file.name}:{PurePosixPath(i.filename)}", _member_opener(file, i.filename))
              for i in csvs], sum(i.file_size for i in csvs))
 
 
-def _member_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Opener:
-    return lambda: archive.open(info)
+def _member_opener(file: Path, member: str) -> Opener:
+    def opened() -> IO[bytes]:
+        # The member stays readable after the archive is closed, until it is closed itself.
+        with zipfile.ZipFile(file) as archive:
+            return archive.open(member)
+    return opened
 
 
 def _header_names(name: str, opener: Opener) -> tuple[str, ...]:
     """Code-Point's header document: a line of short codes (PC, PQ, EA, NO, ...) and a line of
     the column names; the line that names Postcode."""
-    with opener() as raw:
-        lines = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace").read(65536)
+    with opener() as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace") as text:
+        lines = text.read(65536)
     for fields in csv.reader(lines.splitlines()[:5]):
         if any(_key(f) == "postcode" for f in fields):
             return tuple(f.strip() for f in fields)
@@ -194,23 +198,27 @@ def detect_layout(first: list[str], name: str, header_names: tuple | None = None
                           f"postcode directory; expected {EXPECTED}")
 
 
+def _first_line(opener: Opener) -> str:
+    with opener() as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace",
+                                           newline="") as text:
+        return text.readline()
+
+
 def _file_batches(name: str, opener: Opener, header_names: tuple | None, region: Region,
                   rows: int) -> Iterator[PostcodeBatch]:
-    with opener() as raw:
-        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
-        first_line = text.readline()
-        if not first_line.strip():
-            return  # an empty area file
-        first = next(csv.reader([first_line]))
-        layout = detect_layout(first, name, header_names)
-        used = sorted({c for c in (layout.postcode, layout.x, layout.y, layout.terminated,
-                                   layout.quality) if c is not None})
-        offset = 0
-        if not layout.header:  # the first line was data: read it again with the rest
-            text = io.StringIO(first_line + text.read())
+    first_line = _first_line(opener)
+    if not first_line.strip():
+        return  # an empty area file
+    layout = detect_layout(next(csv.reader([first_line])), name, header_names)
+    used = sorted({c for c in (layout.postcode, layout.x, layout.y, layout.terminated,
+                               layout.quality) if c is not None})
+    offset = 0
+    with opener() as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace",
+                                           newline="") as text:
         try:
-            reader = pd.read_csv(text, header=None, usecols=used, dtype=str,
-                                 keep_default_na=False, na_filter=False, chunksize=rows)
+            reader = pd.read_csv(text, header=None, skiprows=1 if layout.header else 0,
+                                 usecols=used, dtype=str, keep_default_na=False,
+                                 na_filter=False, chunksize=rows)
             for chunk in reader:
                 frame, skipped = prepare_rows(chunk, layout, name, offset, region)
                 yield PostcodeBatch(frame, name, layout.name, len(chunk), skipped)
