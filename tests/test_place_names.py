@@ -17,8 +17,8 @@ from capmap import pipeline
 from capmap.engine import Engine
 from capmap.folding import fold
 from capmap.models import LayerDef
-from capmap.planscape import codes_query, planscape, polygon_query
 from capmap.places import search_places
+from capmap.planscape import codes_query, planscape, polygon_query
 from capmap.search import choice_groups
 from tests.conftest import X0, Y0, bng_square
 
