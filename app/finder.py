@@ -29,6 +29,7 @@ from capmap.crs import STORAGE_CRS
 from capmap.dashboards import STATUS_COLOURS, csv_text
 from capmap.engine import Engine
 from capmap.errors import InputError
+from capmap.folding import partial_postcode
 from capmap.io import isolated
 from capmap.io.writers import FORMATS as FILE_FORMATS
 from capmap.io.writers import Part, write_export
@@ -82,7 +83,7 @@ def search():
         return redirect(_match_url(matches[0]))
     message = None
     if not matches:
-        postcode = normalise_postcode(text)
+        postcode = normalise_postcode(text) or (partial_postcode(text) or (None, None))[1]
         message = (f"Postcode {postcode} is not in our postcode list." if postcode else
                    f"No postcode, place or area matches “{text.strip()[:100]}”.")
     for match in matches:
@@ -92,7 +93,7 @@ def search():
 
 
 def _match_url(match: dict) -> str:
-    if match["kind"] == "postcode":
+    if match["kind"] in ("postcode", "postcode_area"):
         return url_for("finder.result", postcode=match["code"])
     return url_for("finder.result", layer=match["layer"], codes=match["code"])
 
@@ -155,7 +156,7 @@ def _query(engine: Engine, store) -> Query:
     if args.get("geometry", "").strip():
         return drawn_query(args["geometry"], max_km2=max_km2, source="link")
     if args.get("postcode", "").strip():
-        return postcode_query(engine, store, args["postcode"])
+        return postcode_query(engine, store, args["postcode"], max_km2=max_km2)
     if "codes" in args or "layer" in args:
         return _codes(engine, args, max_km2)
     if "lon" in args or "lat" in args:

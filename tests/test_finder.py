@@ -323,7 +323,7 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[-3.80, 56.38], [-3.78, 56.39], [-
     ("/planscape/search?q=zzqqxx", 404, "No postcode, place or area matches"),
     ("/planscape/search?q=a", 400, "type at least 2 characters"),
     ("/planscape/result?postcode=XS9+9ZZ", 404, "postcode XS9 9ZZ is not in our postcode list"),
-    ("/planscape/result?postcode=hello", 400, "is not a full postcode"),
+    ("/planscape/result?postcode=hello", 400, "is not a postcode, a postcode district or a sector"),
     ("/planscape/result?lon=-0.1&lat=51.5", 422, "fall outside Scotland"),
     ("/planscape/result?lon=-3.6&lat=57.5", 422, "outside every neighbourhood"),
     ("/planscape/result?lon=abc&lat=56", 400, "lon must be a number"),

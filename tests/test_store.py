@@ -11,6 +11,7 @@ import shapely
 from capmap.errors import NotFound, SchemaError, ValidationError
 from capmap.models import LayerDef
 from capmap.storage import open_store
+from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.schema import SCHEMA_VERSION
 
 
@@ -144,6 +145,6 @@ def test_upgrade_from_version_1_adds_accounts(store):
                      .values(value="1"))
     with pytest.raises(SchemaError, match="capmap upgrade"):
         store.check()
-    assert store.upgrade() == list(range(2, schema.SCHEMA_VERSION + 1))
+    assert store.upgrade() == sorted(v for v in MIGRATIONS if v >= 2)
     store.check()
     assert store.users() == []

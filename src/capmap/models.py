@@ -35,6 +35,9 @@ class LayerDef:
     file_layer: str | None = None
     code_field: str = "code"
     name_field: str = "name"
+    # A column holding another name for each area (Gaelic beside English, or the reverse),
+    # found by name search as the name is.
+    name_alt_field: str | None = None
     population_field: str | None = None
     parent_field: str | None = None
     simd_rank_field: str | None = None
@@ -69,6 +72,9 @@ class ImportReport:
     repaired: list[str] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
+    # Rows left out on purpose, by reason (terminated postcodes), and the layouts recognised.
+    skipped: dict[str, int] = field(default_factory=dict)
+    layouts: list[str] = field(default_factory=list)
     # In a preview, the rows that would be stored (a GeoDataFrame in EPSG:4326).
     preview: object = None
 
@@ -78,6 +84,11 @@ class ImportReport:
             f"{self.what}: read {self.read}, stored {self.stored}, repaired {len(self.repaired)}, "
             f"rejected {len(self.rejected)} in {self.seconds:.2f} s"
         ]
+        if self.layouts:
+            out.append(f"  read as: {', '.join(self.layouts)}")
+        skipped = [f"{count:,} {reason}" for reason, count in self.skipped.items() if count]
+        if skipped:
+            out.append(f"  skipped: {', '.join(skipped)}")
         if self.repaired:
             shown = ", ".join(self.repaired[:limit])
             more = f" and {len(self.repaired) - limit} more" if len(self.repaired) > limit else ""

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from capmap.codes import code_reasons
@@ -20,6 +22,7 @@ from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
 from capmap.io import prepare
 from capmap.io.batches import BATCH_ROWS
+from capmap.io.postcodes import read_postcode_directory
 from capmap.io.readers import ReadLimits, read_vector
 from capmap.io.validate import RowErrors, listed, text
 from capmap.layers import load_layer_defs
@@ -230,16 +233,33 @@ def store_prepared(store: Store, kind: str, prepared: gpd.GeoDataFrame, *,
 
 def import_postcodes(store: Store, path: str | Path, *,
                      options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
-    """Store a postcode lookup table (postcode with lon/lat or easting/northing)."""
+    """Store a postcode directory as published (ONSPD, NRS Scottish Postcode Directory, OS
+    Code-Point Open as a zip or folder, or a postcode table with lon/lat or easting/northing),
+    a batch at a time in one transaction; terminated and unlocated postcodes are skipped and
+    counted (capmap.io.postcodes)."""
     start = time.perf_counter()
-    raw = read_vector(path, limits=options.limits)
-    postcodes = prepare.prepare_postcodes(raw, _name(path), options.region)
+    report = ImportReport("postcodes")
+    kept = []
+    with nullcontext() if options.preview else store.atomic():
+        for batch in read_postcode_directory(path, region=options.region, limits=options.limits,
+                                             rows=options.batch_rows):
+            report.read += batch.read
+            for reason, count in batch.skipped.items():
+                report.skipped[reason] = report.skipped.get(reason, 0) + count
+            if batch.layout not in report.layouts:
+                report.layouts.append(batch.layout)
+            if options.preview:
+                kept.append(batch.frame)
+            else:
+                report.stored += store.put_postcodes(batch.frame)
+            if options.progress:
+                options.progress(report.read, report.read)
+        if not report.read:
+            raise ValidationError(f"{_name(path)} holds no postcode rows")
     if options.preview:
-        return ImportReport("postcodes", read=len(raw), seconds=time.perf_counter() - start,
-                            preview=postcodes)
-    stored = store_prepared(store, "postcodes", postcodes)
-    return ImportReport("postcodes", read=len(raw), stored=stored,
-                        seconds=time.perf_counter() - start)
+        report.preview = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), crs=STORAGE_CRS)
+    report.seconds = time.perf_counter() - start
+    return report
 
 
 def load_sample(store: Store, data_dir: Path, boundaries_dir: Path, *,

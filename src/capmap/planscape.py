@@ -28,7 +28,7 @@ from capmap.queries import (
     posted_query,
 )
 from capmap.serialise import actions_json, json_text, plan_json, public_pins_json
-from capmap.spatial.overlay import apportioned_population, overlap_arrays
+from capmap.spatial.overlay import apportioned_people, overlap_arrays
 from capmap.storage import Store
 
 # The queries (capmap.queries) are answered here, and may be imported from here.
@@ -36,36 +36,66 @@ __all__ = ["DEFAULT_MAX_KM2", "MAX_CODES", "Query", "check_point", "codes_query"
            "lookup_json", "neighbourhood_at", "overlap_pieces", "plan_pieces", "planscape",
            "point_query", "polygon_query", "posted_query"]
 
+# What a share of the query is measured over. Boundary layers differ in how they treat water: the
+# data zones leave out the Clyde and the large lochs, wards run to the middle of a river. A share
+# of the whole query would then depend on the layer the query came from (the Govan ward, whose
+# boundary takes in the Clyde, showed Glasgow's LOIP at 91 %). So every share and overlap is
+# measured on land: the part inside the neighbourhood layer, whose areas tile the land only.
+LAND_MEASURE = ("land: the part inside the neighbourhood layer ({layer}), which leaves out the "
+                "sea, large lochs and rivers")
+AREA_MEASURE = "area: no neighbourhood layer is loaded to tell land from water"
+
+
 def planscape(engine: Engine, store: Store, query: Query) -> dict:
     """Plans overlapping the query with their shares, the areas it touches, the actions and the
-    published pins inside it. Plain JSON-ready values; km² in EPSG:27700."""
+    published pins inside it. Plain JSON-ready values; km² in EPSG:27700. Overlaps and shares
+    are of land (LAND_MEASURE) where a neighbourhood layer is loaded."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
     shapely.prepare(q_bng)
     plans = engine.plans()
     hits, pieces, overlap = plan_pieces(plans, q_bng)
-    q_area = q_bng.area
-    plan_area = shapely.area(plans.bng[hits])
-    people = _people(engine, q_bng, pieces)
+    people, land = _measured(engine, q_bng, pieces)
+    hoods = engine.neighbourhoods()
+    if hoods is not None:
+        q_area, overlap = land[0], land[1:]
+        plan_area = _plan_land(engine, store, hoods.layer.id)[hits]
+        measure = LAND_MEASURE.format(layer=hoods.layer.id)
+    else:
+        q_area, plan_area, measure = q_bng.area, shapely.area(plans.bng[hits]), AREA_MEASURE
     rows = []
     for k, i in enumerate(hits):
         row = plan_json(plans.plans.iloc[i])
         row.update(
-            overlap_km2=overlap[k] / 1e6, share_of_query=min(overlap[k] / q_area, 1.0),
-            share_of_plan=min(overlap[k] / plan_area[k], 1.0),
+            overlap_km2=overlap[k] / 1e6, share_of_query=_ratio(overlap[k], q_area) or 0.0,
+            share_of_plan=_ratio(overlap[k], plan_area[k]) or 0.0,
             population_share=_ratio(people[k + 1], people[0]),
-            match=overlap[k] / (q_area + plan_area[k] - overlap[k]),
+            match=_ratio(overlap[k], q_area + plan_area[k] - overlap[k]) or 0.0,
         )
         rows.append(row)
     rows.sort(key=lambda r: (-r["match"], -r["share_of_query"], r["title"]))
     titles = dict(zip(plans.plans["id"], plans.plans["title"], strict=True))
     return {
-        "query": {**query.described, "kind": query.kind, "area_km2": q_area / 1e6,
+        "query": {**query.described, "kind": query.kind, "area_km2": q_bng.area / 1e6,
+                  "land_km2": None if hoods is None else q_area / 1e6, "measure": measure,
                   "population": None if np.isnan(people[0]) else round(float(people[0]), 1)},
         "plans": rows,
         "areas": _areas_touched(engine, q_bng),
         "actions": actions_json(store.actions_in(query.geometry, [r["id"] for r in rows]), titles),
         "pins": public_pins_json(store.public_pins_in(query.geometry, ("published",))),
     }
+
+
+def _plan_land(engine: Engine, store: Store, layer_id: str) -> np.ndarray:
+    """Each plan's land (m²), by the engine's plan rows: the sum of its overlaps with the
+    neighbourhoods, read from the plan coverage table (grouped SQL, once per reload); a plan
+    the table does not hold yet (its coverage not refreshed) counts its whole area."""
+    def compute() -> np.ndarray:
+        sums = store.plan_overlap_sums(layer_id)
+        plans = engine.plans()
+        ids = plans.plans["id"].to_numpy()
+        return np.array([sums.get(int(i), area) for i, area in zip(ids, shapely.area(plans.bng),
+                                                                    strict=True)])
+    return engine.memo(f"planscape:land:{layer_id}", compute)
 
 
 def plan_pieces(plans: PlanState, q_bng: shapely.Geometry
@@ -89,18 +119,23 @@ def plan_pieces(plans: PlanState, q_bng: shapely.Geometry
     return hits[keep], pieces[keep], overlap[keep]
 
 
-def _people(engine: Engine, q_bng: shapely.Geometry, pieces: np.ndarray) -> np.ndarray:
-    """Residents in the query, then in each piece: a piece that is the whole query is not
-    apportioned again."""
+def _measured(engine: Engine, q_bng: shapely.Geometry, pieces: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Residents and land (m², inside the neighbourhoods) in the query, then in each piece,
+    from one overlay with the neighbourhoods: a piece that is the whole query is not measured
+    again. NaN for both without a neighbourhood layer."""
     hoods = engine.neighbourhoods()
     if hoods is None:
-        return np.full(len(pieces) + 1, np.nan)
+        nothing = np.full(len(pieces) + 1, np.nan)
+        return nothing, nothing
     whole = np.array([piece is q_bng for piece in pieces], dtype=bool)
-    measured = apportioned_population(np.array([q_bng, *pieces[~whole]], dtype=object),
-                                      hoods.bng, hoods.population, hoods.bng_tree)
-    out = np.full(len(pieces) + 1, measured[0])
-    out[1:][~whole] = measured[1:]
-    return out
+    geoms = np.array([q_bng, *pieces[~whole]], dtype=object)
+    cover_i, area_i, overlap = overlap_arrays(geoms, hoods.bng, hoods.bng_tree)
+    measured_people = apportioned_people(cover_i, area_i, overlap, hoods, len(geoms))
+    measured_land = np.bincount(cover_i, weights=overlap, minlength=len(geoms)).astype("float64")
+    people, land = (np.full(len(pieces) + 1, m[0]) for m in (measured_people, measured_land))
+    people[1:][~whole], land[1:][~whole] = measured_people[1:], measured_land[1:]
+    return people, land
 
 
 def _ratio(part: float, whole: float) -> float | None:

@@ -1,16 +1,12 @@
-"""Finding an area for the planscape: search by postcode, place name or code; choose neighbourhoods
-from lists; turn a drawn or uploaded polygon into a query that a link can carry exactly.
-
-Names and codes are matched in memory (layers are already held by the Engine). Postcodes are read
-from the store once per data version and kept as a sorted array, so a lookup is a binary search.
+"""Finding an area for the planscape: choose neighbourhoods from lists grouped by council; turn a
+drawn or uploaded polygon into a query that a link can carry exactly. Search by postcode, name or
+code is in capmap.places (re-exported here).
 """
 
 from __future__ import annotations
 
 import json
-import re
-import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -23,17 +19,23 @@ from capmap import gaprules
 from capmap.budgets import MAX_VERTICES
 from capmap.crs import STORAGE_CRS
 from capmap.engine import Engine, LayerState
-from capmap.errors import InputError, NotFound, ValidationError
+from capmap.errors import NotFound, ValidationError
 from capmap.io.readers import ReadLimits, read_vector
 from capmap.io.validate import in_storage_crs
 from capmap.models import ACTION_STATUSES
-from capmap.planscape import Query, overlap_pieces, point_query, polygon_query
+from capmap.places import (  # noqa: F401  (the finder's search, re-exported)
+    KIND_ORDER,
+    label_duplicates,
+    normalise_postcode,
+    postcode_query,
+    search_places,
+)
+from capmap.planscape import Query, overlap_pieces, polygon_query
 from capmap.progress import action_table, located_actions
 from capmap.queries import refuse_odd_codes
 from capmap.serialise import plain, plan_json
 from capmap.storage import Store
 
-MAX_TEXT = 100
 # Coordinates of drawn and uploaded polygons are kept to 6 decimals (about 0.1 m) so that a link
 # holding the polygon as text asks exactly the same question again.
 DECIMALS = 6
@@ -43,119 +45,6 @@ DECIMALS = 6
 QUERY_MAX_VERTICES = MAX_VERTICES
 SIMPLIFY_METRES = (1, 2, 5, 10, 20, 50, 100, 200, 500)
 _METRES_PER_DEGREE = 111_000  # of latitude; a degree of longitude in Scotland is shorter
-# Larger kinds first when matches are equally good.
-KIND_ORDER = ("council", "ward", "locality", "intermediate", "community", "neighbourhood")
-_POSTCODE = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9][A-Z]{2}$")
-_POSTCODE_START = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?[0-9]?[A-Z]{0,2}$")
-
-
-def normalise_postcode(text: str) -> str | None:
-    """A full UK postcode in its stored form ("xs12ab" -> "XS1 2AB"), or None if `text` is not one."""
-    packed = "".join(str(text).split()).upper()
-    return f"{packed[:-3]} {packed[-3:]}" if _POSTCODE.match(packed) else None
-
-
-@dataclass(frozen=True)
-class _Postcodes:
-    packed: np.ndarray  # postcodes without spaces, sorted
-    stored: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-
-
-_cache: dict[str, tuple[int, _Postcodes]] = {}
-_cache_lock = threading.Lock()
-
-
-def _postcodes(store: Store) -> _Postcodes:
-    """The store's postcodes, reloaded when its data version moves."""
-    version = store.data_version()
-    with _cache_lock:
-        held = _cache.get(store.url)
-        if held and held[0] == version:
-            return held[1]
-    frame = store.postcodes()
-    packed = frame["postcode"].str.replace(" ", "", regex=False).to_numpy(dtype=str)
-    order = np.argsort(packed, kind="stable")
-    points = frame.geometry.values[order]
-    table = _Postcodes(packed[order], frame["postcode"].to_numpy(dtype=str)[order],
-                       shapely.get_x(points), shapely.get_y(points))
-    with _cache_lock:
-        _cache[store.url] = (version, table)
-    return table
-
-
-def _postcode_matches(store: Store, text: str, limit: int) -> list[dict]:
-    packed = "".join(text.split()).upper()
-    if len(packed) < 2 or not _POSTCODE_START.match(packed):
-        return []
-    table = _postcodes(store)
-    start = int(np.searchsorted(table.packed, packed, side="left"))
-    stop = int(np.searchsorted(table.packed, packed + "\U0010ffff", side="left"))
-    rows = range(start, min(stop, start + limit))
-    return [{"kind": "postcode", "layer": None, "layer_title": "Postcode", "area_kind": "postcode",
-             "code": str(table.stored[i]), "name": str(table.stored[i]),
-             "lon": round(float(table.lon[i]), DECIMALS), "lat": round(float(table.lat[i]), DECIMALS),
-             "exact": bool(table.packed[i] == packed)} for i in rows]
-
-
-def postcode_query(engine: Engine, store: Store, text: str) -> Query:
-    """The neighbourhood holding a postcode's point; NotFound if the postcode is not stored."""
-    postcode = normalise_postcode(text)
-    if postcode is None:
-        raise InputError(f"{str(text)[:20]!r} is not a full postcode; expected e.g. XS1 2AB")
-    match = [m for m in _postcode_matches(store, postcode, 1) if m["exact"]]
-    if not match:
-        raise NotFound(f"postcode {postcode} is not in our postcode list; try a place name or "
-                       "choose your neighbourhood from the list")
-    query = point_query(engine, match[0]["lon"], match[0]["lat"])
-    return replace(query, described={**query.described, "postcode": postcode})
-
-
-def _lowered(engine: Engine, layer_id: str, state: LayerState) -> tuple[pd.Series, pd.Series]:
-    return engine.memo(f"search:{layer_id}", lambda: (
-        state.areas["name"].fillna("").astype(str).str.lower(),
-        state.areas["code"].astype(str).str.upper()))
-
-
-def _area_matches(engine: Engine, text: str) -> list[dict]:
-    needle = text.lower()
-    word_start = re.compile(r"(?:^|[\s\-(/,.'])" + re.escape(needle))
-    found = []
-    for layer_id, state in engine.layers().items():
-        names, codes = _lowered(engine, layer_id, state)
-        rank = np.full(len(names), 9)
-        rank[names.str.contains(needle, regex=False).to_numpy()] = 4
-        rank[names.str.contains(word_start).to_numpy()] = 3
-        rank[names.str.startswith(needle).to_numpy()] = 2
-        rank[(names == needle).to_numpy()] = 1
-        rank[(codes == text.upper()).to_numpy()] = 0
-        points = state.inner_points
-        for i in np.flatnonzero(rank < 9):
-            found.append({
-                "kind": "area", "layer": layer_id, "layer_title": state.layer.title or layer_id,
-                "area_kind": state.layer.kind, "code": state.areas["code"].iat[i],
-                "name": state.areas["name"].iat[i], "exact": bool(rank[i] == 0),
-                "lon": round(float(points[i].x), DECIMALS), "lat": round(float(points[i].y), DECIMALS),
-                "rank": int(rank[i])})
-    kinds = {k: n for n, k in enumerate(KIND_ORDER)}
-    found.sort(key=lambda m: (m["rank"], kinds.get(m["area_kind"], 9), m["name"], m["code"]))
-    for match in found:
-        del match["rank"]
-    return found
-
-
-def search_places(engine: Engine, store: Store, text: str, limit: int = 50) -> list[dict]:
-    """Postcodes, then areas of every current layer, matching `text`: exact postcodes and codes
-    first, then names equal to it, starting with it, with a word starting with it, containing it
-    (case-insensitive). Each match has kind (postcode or area), layer, code, name, lon/lat."""
-    wanted = " ".join(str(text).split())[:MAX_TEXT]
-    if len(wanted) < 2:
-        raise InputError("type at least 2 characters: a postcode, a place or neighbourhood name, "
-                         "or an area code")
-    postcodes = _postcode_matches(store, wanted, limit)
-    exact = [m for m in postcodes if m["exact"]]
-    return (exact + _area_matches(engine, wanted) + [m for m in postcodes if not m["exact"]])[:limit]
 
 
 # -- choosing neighbourhoods from lists ---------------------------------------------------------
@@ -172,17 +61,52 @@ def _nesting(engine: Engine) -> dict[str, np.ndarray]:
 
 
 def choice_groups(engine: Engine) -> dict:
-    """The areas (wards, else councils) a person picks first to list the neighbourhoods in them."""
+    """The areas (wards, else councils) a person picks first to list the neighbourhoods in
+    them, grouped by the council each is in (its parent code, else the council holding a point
+    inside it), councils by name. An area whose name another area of the list shares is
+    labelled with its council ("Ward 3 — Fife")."""
     hoods = engine.neighbourhoods()
     parent = _largest(engine, "ward") or _largest(engine, "council")
     if hoods is None or parent is None:
-        return {"layer": None, "layer_title": None, "areas": []}
+        return {"layer": None, "layer_title": None, "areas": [], "councils": []}
     inside = pd.Series(_nesting(engine)[parent.layer.id]).value_counts()
-    areas = [{"code": c, "name": n, "count": int(inside.get(c, 0))}
-             for c, n in zip(parent.areas["code"], parent.areas["name"], strict=True)]
-    areas.sort(key=lambda a: (str(a["name"]), a["code"]))
+    councils = _largest(engine, "council")
+    council_codes = _council_codes(engine, parent, councils)
+    areas = []
+    for code, name, council in zip(parent.areas["code"], parent.areas["name"], council_codes,
+                                   strict=True):
+        if inside.get(code, 0):
+            council_name = (councils.names[councils.row_of[council]]
+                            if council is not None else None)
+            areas.append({"code": code, "name": name, "count": int(inside[code]),
+                          "council_code": council, "council": council_name,
+                          "area_kind": parent.layer.kind})
+    label_duplicates(areas)
+    areas.sort(key=lambda a: (str(a["name"]), a["label"], a["code"]))
+    groups: dict[str | None, list[dict]] = {}
+    for area in areas:
+        groups.setdefault(area["council_code"], []).append(area)
+    listed = [{"code": c, "name": members[0]["council"] or "Not in a council area",
+               "areas": members} for c, members in groups.items()]
+    listed.sort(key=lambda g: (g["code"] is None, str(g["name"])))
     return {"layer": parent.layer.id, "layer_title": parent.layer.title or parent.layer.id,
-            "areas": [a for a in areas if a["count"]]}
+            "areas": areas, "councils": listed}
+
+
+def _council_codes(engine: Engine, state: LayerState, councils: LayerState | None) -> np.ndarray:
+    """The council code of each area of `state`: its parent code where that names a council,
+    else the council holding its inner point (None for a council layer itself, or no councils)."""
+    if councils is None or councils is state:
+        return np.full(len(state.areas), None, dtype=object)
+
+    def compute() -> np.ndarray:
+        codes = state.areas["parent_code"].to_numpy(dtype=object).copy()
+        unknown = np.array([c not in councils.row_of for c in codes], dtype=bool)
+        if unknown.any():
+            codes[unknown] = councils.index.assign(np.asarray(state.inner_points)[unknown])
+        return codes
+
+    return engine.memo(f"finder:councils:{state.layer.id}", compute)
 
 
 def neighbourhood_choices(engine: Engine, layer_id: str, code: str) -> dict:

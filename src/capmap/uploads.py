@@ -24,7 +24,7 @@ from capmap.storage import Store, open_store
 
 KINDS = ("boundaries", "plans", "actions", "responses", "postcodes")
 BOUNDARY_SETTINGS = ("id", "vintage", "title", "licence", "file_layer", "code_field",
-                     "name_field", "population_field", "parent_field", "simd_rank_field",
+                     "name_field", "name_alt_field", "population_field", "parent_field", "simd_rank_field",
                      "simd_decile_field", "simd_quintile_field", "crs")
 PLAN_SETTINGS = ("plan_type", "area_layer", "title_field")
 

@@ -30,6 +30,7 @@ def import_group() -> None:
 @click.option("--file-layer", help="Layer inside a GeoPackage.")
 @click.option("--code-field")
 @click.option("--name-field")
+@click.option("--name-alt-field", help="Field holding another name (Gaelic or English).")
 @click.option("--population-field")
 @click.option("--parent-field", help="Field holding the parent (council) code.")
 @click.option("--simd-rank-field")

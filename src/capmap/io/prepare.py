@@ -45,6 +45,7 @@ def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
     non-polygon geometries: a layer is stored complete or not at all.
     """
     fields = {"code field": layer.code_field, "name field": layer.name_field,
+              "alternative name field": layer.name_alt_field,
               "population field": layer.population_field, "parent field": layer.parent_field,
               "SIMD rank field": layer.simd_rank_field,
               "SIMD decile field": layer.simd_decile_field,
@@ -74,6 +75,7 @@ def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
         )
     out = out.set_geometry(gpd.GeoSeries(fixed, crs=out.crs, index=out.index)).rename_geometry("geom")
     out["name"] = raw[layer.name_field].map(text).to_numpy() if layer.name_field in raw else ""
+    out["name_alt"] = raw[layer.name_alt_field].map(text).to_numpy() if layer.name_alt_field else ""
     optional = {"parent_code": layer.parent_field}
     for column, field in optional.items():
         out[column] = raw[field].map(text).replace("", None).to_numpy() if field else None
@@ -327,22 +329,3 @@ def _pin_row(rec: dict) -> dict:
     return {"ref": ref or None, "category": category,
             "description": description, "created": created, "status": status,
             "contact": text(rec.get("contact")) or None}
-
-
-def prepare_postcodes(raw: gpd.GeoDataFrame, source: str,
-                      region: Region = SCOTLAND) -> gpd.GeoDataFrame:
-    """Postcode points keyed by the postcode in upper case with one space."""
-    require_columns(raw, {"postcode field": "postcode"}, source)
-    frame = in_storage_crs(raw, source, region)
-    codes = raw["postcode"].map(lambda v: " ".join(text(v).upper().split()))
-    problems = row_problems([c.replace(" ", "") for c in codes], "postcode")
-    if problems:
-        raise ValidationError(f"{source}: {problems}")
-    missing = shapely.is_missing(frame.geometry.values) | (codes == "").to_numpy()
-    if missing.any():
-        rows = [str(i + 1) for i in np.flatnonzero(missing)]
-        raise ValidationError(f"{source}: postcode or location missing in rows {listed(rows)}")
-    out = gpd.GeoDataFrame({"postcode": codes.to_numpy()}, geometry=frame.geometry.values,
-                           crs=frame.crs).rename_geometry("geom")
-    _refuse_duplicate_refs(out, "postcode", source)
-    return out

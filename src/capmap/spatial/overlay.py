@@ -62,13 +62,24 @@ def apportioned_population(geoms: np.ndarray, areas: np.ndarray, population: np.
     """People in each geometry, apportioning each area's population by the share of its area
     inside. NaN where it touches an area of unknown population."""
     cover_i, area_i, overlap = overlap_arrays(geoms, areas, areas_tree)
+    return _apportioned(cover_i, area_i, overlap, areas, population, len(geoms))
+
+
+def apportioned_people(cover_i: np.ndarray, area_i: np.ndarray, overlap: np.ndarray, layer,
+                       count: int) -> np.ndarray:
+    """`apportioned_population` from pairs already measured (overlap_arrays) against a layer
+    with `bng` geometries and `population`."""
+    return _apportioned(cover_i, area_i, overlap, layer.bng, layer.population, count)
+
+
+def _apportioned(cover_i, area_i, overlap, areas, population, count: int) -> np.ndarray:
     pop = np.asarray(population, dtype="float64")[area_i]
     weights = overlap / shapely.area(areas[area_i])
     # float64 even with no pairs: numpy's bincount of nothing is integer, which cannot hold NaN.
     total = np.bincount(cover_i, weights=np.nan_to_num(pop) * weights,
-                        minlength=len(geoms)).astype("float64")
+                        minlength=count).astype("float64")
     unknown = np.bincount(cover_i, weights=np.isnan(pop).astype(float),
-                          minlength=len(geoms)) > 0
+                          minlength=count) > 0
     total[unknown] = np.nan
     return total
 

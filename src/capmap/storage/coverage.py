@@ -48,6 +48,15 @@ class CoverageMixin:
         return frame.astype({"overlap_m2": np.float64, "share_of_area": np.float64,
                              "share_of_plan": np.float64})
 
+    def plan_overlap_sums(self, layer_id: str) -> dict[int, float]:
+        """Per plan id, its overlap with all the areas of one layer (m²): for a neighbourhood
+        layer, the plan's land. Grouped SQL."""
+        c = s.plan_coverage.c
+        query = (sa.select(c.plan_id, sa.func.sum(c.overlap_m2)).where(c.layer_id == layer_id)
+                 .group_by(c.plan_id))
+        with self._read() as conn:
+            return {int(plan_id): float(m2) for plan_id, m2 in conn.execute(query)}
+
     def type_coverage(self, layer_id: str) -> pd.DataFrame:
         """Stored per-type coverage of one layer: code, plan_type, share_of_area (only the areas
         a type covers at all), by code then type."""

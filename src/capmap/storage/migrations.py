@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from capmap.models import normalise_themes
 from capmap.storage import schema as s
 from capmap.storage.identity import upgrade_to_6
+from capmap.storage.names import upgrade_names_to_10
 from capmap.storage.nearby import upgrade_to_5
+from capmap.storage.postcodes import upgrade_postcodes_to_10
 
 # Upgrades that leave a derived table to be filled by the pipeline (see pipeline.upgrade).
 REFRESH_PLAN_COVERAGE = frozenset({4, 7})
@@ -33,6 +35,12 @@ def _v4(conn: sa.Connection) -> None:
                      .values(themes=sa.bindparam("tidy")), changed)
 
 
+def _v10(conn: sa.Connection) -> None:
+    """Finding areas: postcode districts and sectors, folded and alternative area names."""
+    upgrade_postcodes_to_10(conn)
+    upgrade_names_to_10(conn)
+
+
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
     3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
@@ -41,4 +49,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     6: upgrade_to_6,  # database id and pin key; public points re-derived from the key
     # Service plans are council-wide (capmap.gaprules): the per-type coverage is written again.
     7: lambda conn: None,
+    10: _v10,
 }

@@ -1,4 +1,4 @@
-"""Plans, actions, responses, pins and postcodes in the store."""
+"""Plans, actions, responses and pins in the store."""
 
 from __future__ import annotations
 
@@ -80,20 +80,6 @@ class RecordsMixin:
     def pins(self) -> gpd.GeoDataFrame:
         """Every pin with exact location and contact: for server-side use only."""
         return self._select(s.pins, PIN_COLUMNS, geom_cols=("geom", "public_geom"))
-
-    def put_postcodes(self, postcodes: gpd.GeoDataFrame) -> int:
-        """Add or replace postcode points (`postcode`, `geom`)."""
-        rows = frames.to_rows(postcodes, ["postcode", "geom"])
-        with self._write() as conn:
-            conn.execute(sa.delete(s.postcodes).where(
-                s.postcodes.c.postcode.in_(list(postcodes["postcode"]))))
-            if rows:
-                conn.execute(sa.insert(s.postcodes), rows)
-        return len(rows)
-
-    def postcodes(self) -> gpd.GeoDataFrame:
-        """Every postcode point."""
-        return self._select(s.postcodes, ["postcode", "geom"], order="postcode")
 
     def counts(self) -> dict[str, int]:
         """Row counts of the main tables."""

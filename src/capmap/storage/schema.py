@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 10
 
 
 class Geometry(UserDefinedType):
@@ -100,6 +100,12 @@ areas = sa.Table(
     sa.Column("vintage", sa.String(40), nullable=False),
     sa.Column("code", sa.String(40), nullable=False),
     sa.Column("name", sa.Text, nullable=False, default=""),
+    # An alternative name (Gaelic beside English, or English beside Gaelic), and both names
+    # folded for search (capmap.folding: no accents, case or punctuation), so a name search is
+    # one indexed query on either backend.
+    sa.Column("name_alt", sa.Text, nullable=False, default="", server_default=""),
+    sa.Column("name_folded", sa.Text, nullable=False, default="", server_default=""),
+    sa.Column("name_alt_folded", sa.Text, nullable=False, default="", server_default=""),
     sa.Column("parent_code", sa.String(40)),
     sa.Column("population", sa.Integer),
     sa.Column("simd_rank", sa.Integer),
@@ -111,6 +117,8 @@ areas = sa.Table(
         ["layer_id", "vintage"], ["layers.layer_id", "layers.vintage"], ondelete="CASCADE"
     ),
     sa.UniqueConstraint("layer_id", "vintage", "code", name="uq_area_code"),
+    sa.Index("ix_areas_name_folded", "name_folded"),
+    sa.Index("ix_areas_name_alt_folded", "name_alt_folded"),
 )
 
 plans = sa.Table(
@@ -251,12 +259,18 @@ users = sa.Table(
     sa.Column("session_epoch", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
+# Postcode points (upper case, one space: "G51 2AB"), with the district ("G51") and sector
+# ("G51 2") they belong to, indexed so a partial postcode is one grouped query.
 postcodes = sa.Table(
     "postcodes",
     metadata,
     sa.Column("postcode", sa.String(10), primary_key=True),
+    sa.Column("district", sa.String(4)),
+    sa.Column("sector", sa.String(6)),
     sa.Column("geom", Geometry, nullable=False),
     *_bbox(),
+    sa.Index("ix_postcodes_district", "district"),
+    sa.Index("ix_postcodes_sector", "sector"),
 )
 
 # Every moderation decision on a pin, with who made it and when: the pin's history.

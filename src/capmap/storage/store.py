@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from capmap.errors import NotFound, SchemaError, StoreFull, StoreUnavailable, ValidationError
+from capmap.folding import fold
 from capmap.models import Layer, LayerDef
 from capmap.storage import bulk, frames
 from capmap.storage import schema as s
@@ -22,11 +23,13 @@ from capmap.storage.derived import DerivedMixin
 from capmap.storage.identity import IdentityMixin, new_identity
 from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
+from capmap.storage.names import NamesMixin
 from capmap.storage.nearby import NearbyMixin
+from capmap.storage.postcodes import PostcodesMixin
 from capmap.storage.records import RecordsMixin
 from capmap.storage.users import UsersMixin
 
-AREA_COLUMNS = ["code", "name", "parent_code", "population", "simd_rank", "simd_decile",
+AREA_COLUMNS = ["code", "name", "name_alt", "parent_code", "population", "simd_rank", "simd_decile",
                 "simd_quintile", "geom"]
 # Counters bumped by writes; in-memory caches key on them. data_version moves on every write.
 VERSIONS = ("data_version", "boundaries_version", "plans_version")
@@ -42,7 +45,7 @@ def local_commits() -> int:
 
 
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
-            NearbyMixin, IdentityMixin):
+            NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
@@ -203,6 +206,8 @@ class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, 
             ))
             for row in rows:
                 row["layer_id"], row["vintage"] = layer.id, layer.vintage
+                row["name_alt"] = row["name_alt"] or ""
+                row["name_folded"], row["name_alt_folded"] = fold(row["name"]), fold(row["name_alt"])
             if rows:
                 conn.execute(sa.insert(s.areas), rows)
         return self.layer(layer.id, layer.vintage)
