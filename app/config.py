@@ -40,6 +40,13 @@ DEFAULTS.update({
     # Largest polygon or list of areas (their total) the planscape accepts, in km² (Highland, the
     # largest council, is ~26,000); a list of codes also holds at most capmap.queries.MAX_CODES.
     "PLANSCAPE_MAX_KM2": 30_000.0,
+    # Boundary sets from different sources disagree by metres along shared edges. The planscape
+    # lists a plan apart, as touching the edge only, when its overlap is below SLIVER_MAX_SHARE
+    # of the area asked about and of the plan, and narrower than SLIVER_MAX_WIDTH_M metres
+    # (the width of the rectangle with the overlap's area and perimeter; capmap.spatial.slivers,
+    # which says why 100 m: generalised boundaries move edges by tens of metres).
+    "SLIVER_MAX_SHARE": 0.005,
+    "SLIVER_MAX_WIDTH_M": 100.0,
     # Public engagement figures: counts below this (0 included) show as "<5", rates withheld;
     # the others are rounded to the nearest PUBLIC_ROUND_TO, and every rate, share and gap is
     # worked out from rounded counts, so no two public answers subtract to a hidden count
