@@ -107,6 +107,20 @@ DEFAULTS.update({
     # CACHE_REDIS_URL's Redis, else per process; over it the answer is 429 with Retry-After.
     "QUERY_RATE_LIMIT": "30 per minute;600 per day",
     "MODERATION_PAGE_SIZE": 20,
+    # Email updates to residents who give an address (a pin's follow link by email when it is
+    # published or resolved). None: no email is offered or sent. Messages are queued in the
+    # database and sent by a thread in each app process every MAIL_SEND_EVERY_S seconds (0: no
+    # thread); a failed attempt is retried MAIL_RETRY_S later, doubling, up to MAIL_MAX_ATTEMPTS.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_FROM": "capmap@localhost",
+    "SMTP_STARTTLS": True,
+    "SMTP_TIMEOUT_S": 10.0,
+    "MAIL_SEND_EVERY_S": 15.0,
+    "MAIL_RETRY_S": 300.0,
+    "MAIL_MAX_ATTEMPTS": 5,
     # Exports: the licence stated in every exported file (each boundary layer adds its own
     # attribution), and where files are built before streaming (None: the system temp folder).
     "EXPORT_LICENCE": "Open Government Licence v3.0",

@@ -33,10 +33,20 @@ def _v4(conn: sa.Connection) -> None:
                      .values(themes=sa.bindparam("tidy")), changed)
 
 
+def _v11(conn: sa.Connection) -> None:
+    """Residents follow their pins: follow tokens, the mail outbox, public notes on decisions."""
+    s.pin_follows.create(conn, checkfirst=True)
+    s.mail_outbox.create(conn, checkfirst=True)
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("pin_decisions")}
+    if "public_note" not in columns:
+        conn.exec_driver_sql("ALTER TABLE pin_decisions ADD COLUMN public_note TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
     3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
     4: _v4,
     5: upgrade_to_5,  # pins' public coordinates, box and GiST indexes for place queries
     6: upgrade_to_6,  # database id and pin key; public points re-derived from the key
+    11: _v11,  # follow links, mail outbox, public notes
 }
