@@ -19,6 +19,7 @@ from app import (
     errors,
     exports,
     finder,
+    follow,
     hosts,
     imports,
     limits,
@@ -66,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     imports.purge_stale_uploads(app)
     app.register_blueprint(exports.bp)
     pins.init_app(app)
+    follow.init_app(app)
     tiles.init_app(app)
     limits.init_app(app)
     security.init_app(app)

@@ -15,6 +15,7 @@ from capmap.errors import InputError, UnsupportedMediaType
 from capmap.mapdata import layer_payload_json
 from capmap.planscape import codes_query, lookup_json, planscape, point_query, posted_query
 from capmap.scope import ScopeRequest, parse_scope
+from capmap.spatial.slivers import SliverTolerance
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -33,6 +34,12 @@ def number_arg(name: str) -> float:
     if not math.isfinite(value):
         raise InputError(f"{name} must be a finite number, got {raw[:40]!r}")
     return value
+
+
+def sliver_tolerance() -> SliverTolerance:
+    """The configured tolerance for plans that only touch a query's edge."""
+    config = current_app.config
+    return SliverTolerance(float(config["SLIVER_MAX_SHARE"]), float(config["SLIVER_MAX_WIDTH_M"]))
 
 
 def _date(name: str) -> date | None:
@@ -83,7 +90,7 @@ def api_planscape():
                             max_km2=current_app.config["PLANSCAPE_MAX_KM2"])
     else:
         query = point_query(engine, number_arg("lon"), number_arg("lat"))
-    return jsonify(planscape(engine, get_store(), query))
+    return jsonify(planscape(engine, get_store(), query, sliver_tolerance()))
 
 
 @bp.post("/planscape")
@@ -99,7 +106,7 @@ def api_planscape_polygon():
     query = posted_query(engine, request.get_data(cache=False),
                          max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
                          crs=request.args.get("crs"))
-    return jsonify(planscape(engine, get_store(), query))
+    return jsonify(planscape(engine, get_store(), query, sliver_tolerance()))
 
 
 @bp.get("/layers/<layer_id>/areas")

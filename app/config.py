@@ -40,6 +40,13 @@ DEFAULTS.update({
     # Largest polygon or list of areas (their total) the planscape accepts, in km² (Highland, the
     # largest council, is ~26,000); a list of codes also holds at most capmap.queries.MAX_CODES.
     "PLANSCAPE_MAX_KM2": 30_000.0,
+    # Boundary sets from different sources disagree by metres along shared edges. The planscape
+    # lists a plan apart, as touching the edge only, when its overlap is below SLIVER_MAX_SHARE
+    # of the area asked about and of the plan, and narrower than SLIVER_MAX_WIDTH_M metres
+    # (the width of the rectangle with the overlap's area and perimeter; capmap.spatial.slivers,
+    # which says why 100 m: generalised boundaries move edges by tens of metres).
+    "SLIVER_MAX_SHARE": 0.005,
+    "SLIVER_MAX_WIDTH_M": 100.0,
     # Public engagement figures: counts below this (0 included) show as "<5", rates withheld;
     # the others are rounded to the nearest PUBLIC_ROUND_TO, and every rate, share and gap is
     # worked out from rounded counts, so no two public answers subtract to a hidden count
@@ -100,6 +107,20 @@ DEFAULTS.update({
     # CACHE_REDIS_URL's Redis, else per process; over it the answer is 429 with Retry-After.
     "QUERY_RATE_LIMIT": "30 per minute;600 per day",
     "MODERATION_PAGE_SIZE": 20,
+    # Email updates to residents who give an address (a pin's follow link by email when it is
+    # published or resolved). None: no email is offered or sent. Messages are queued in the
+    # database and sent by a thread in each app process every MAIL_SEND_EVERY_S seconds (0: no
+    # thread); a failed attempt is retried MAIL_RETRY_S later, doubling, up to MAIL_MAX_ATTEMPTS.
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_USER": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_FROM": "capmap@localhost",
+    "SMTP_STARTTLS": True,
+    "SMTP_TIMEOUT_S": 10.0,
+    "MAIL_SEND_EVERY_S": 15.0,
+    "MAIL_RETRY_S": 300.0,
+    "MAIL_MAX_ATTEMPTS": 5,
     # Exports: the licence stated in every exported file (each boundary layer adds its own
     # attribution), and where files are built before streaming (None: the system temp folder).
     "EXPORT_LICENCE": "Open Government Licence v3.0",

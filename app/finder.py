@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from werkzeug.utils import secure_filename
 
 from app import maps
-from app.api import number_arg
+from app.api import number_arg, sliver_tolerance
 from app.http_cache import cacheable_response
 from app.imports import reader_limits
 from app.store import get_engine, get_store
@@ -62,7 +62,7 @@ LINK_CHARS = 6000     # a polygon longer than this as GeoJSON is not put in a li
 FORM_CHARS = 400_000  # ... nor in a download form (Flask reads at most 500 kB of form fields)
 CSV_COLUMNS = ["ref", "title", "type", "owner", "council_code", "period_start", "period_end",
                "review_due", "status", "share_of_query", "share_of_plan", "population_share",
-               "overlap_km2", "link", "page"]
+               "overlap_km2", "overlap_width_m", "edge_only", "link", "page"]
 
 
 @bp.get("/planscape")
@@ -121,7 +121,7 @@ def result():
         return redirect(link, 303)
     if output in ("geojson", "gpkg"):
         return _overlaps_file(engine, query, output)
-    answer = planscape(engine, store, query)
+    answer = planscape(engine, store, query, sliver_tolerance())
     if output == "csv":
         return Response(csv_text(_csv_rows(answer), CSV_COLUMNS), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="planscape.csv"'})
@@ -199,11 +199,14 @@ def _overlaps_file(engine: Engine, query: Query, output: str) -> Response:
              "created": datetime.now(UTC).isoformat(timespec="seconds"),
              "query": dict(query.described),
              "notes": ["One feature per plan: the part of the plan's area inside the area asked "
-                       "about. Shares are measured in EPSG:27700."]}
+                       "about. Shares are measured in EPSG:27700.",
+                       f"edge_only marks plans that only touch the area's edge: "
+                       f"{sliver_tolerance().sentence()}."]}
     folder = Path(tempfile.mkdtemp(prefix="capmap-finder-"))
     try:
         path = folder / f"planscape-overlaps{spec.suffix}"
-        write_export([Part("overlaps", overlaps_frame(engine, query), "Polygon")], path,
+        frame = overlaps_frame(engine, query, sliver_tolerance())
+        write_export([Part("overlaps", frame, "Polygon")], path,
                      output, STORAGE_CRS, about)
         body = path.read_bytes()
     finally:
@@ -213,8 +216,9 @@ def _overlaps_file(engine: Engine, query: Query, output: str) -> Response:
 
 
 def _csv_rows(answer: dict) -> list[dict]:
+    """The covering plans, then those only touching the edge (marked by `edge_only`)."""
     rows = []
-    for plan in answer["plans"]:
+    for plan in [*answer["plans"], *answer["edge_plans"]]:
         row = {k: plan.get(k) for k in CSV_COLUMNS}
         for k in ("share_of_query", "share_of_plan", "population_share", "overlap_km2"):
             row[k] = None if row[k] is None else round(float(row[k]), 4)
@@ -257,7 +261,8 @@ def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
             "areas": touched, "links": _links(query),
             "max_vertices": QUERY_MAX_VERTICES,
             "title": _describe(engine, answer), "themes": _by_theme(answer["actions"]),
-            "statuses": ACTION_STATUSES, "labels": PLAN_LABELS}
+            "statuses": ACTION_STATUSES, "labels": PLAN_LABELS,
+            "edge_rule": sliver_tolerance().sentence()}
 
 
 def _kind_rank(kind: str) -> int:

@@ -24,9 +24,10 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from app import maps
+from app import follow, maps
 from app.auth import JSON_PREFIXES, role_required
 from app.store import get_engine, get_store
+from capmap import follow as F
 from capmap import pins as P
 from capmap.errors import CapmapError, ValidationError
 from capmap.planscape import lookup
@@ -58,7 +59,8 @@ def _form_page(form: dict, errors: list[str], status: int = 200, place: str = ""
     return render_template(
         "pins.html", form=form, errors=errors, place=place, categories=P.CATEGORIES,
         neighbourhoods=P.neighbourhood_choices(engine), map=maps.pins(engine),
-        recent=P.recent_public_pins(_public_pins()), rules=_rules()), status
+        recent=P.recent_public_pins(_public_pins()), rules=_rules(),
+        mail_on=follow.mail_on()), status
 
 
 @bp.get("/pins")
@@ -83,19 +85,24 @@ def page():
 def submit():
     """Store a resident's pin as pending; 201 with what already covers the spot, 422 if refused."""
     form = {k: request.form.get(k, "") for k in ("lon", "lat", "category", "description",
-                                                   "contact")}
+                                                   "contact", "updates")}
     if request.form.get(HONEYPOT, "").strip():
         # Filled by a bot (people never see the field): look accepted, store nothing.
         return render_template("pins_thanks.html", found=None, categories=P.CATEGORIES), 201
     try:
         pin = P.read_pin_form(form, _rules())
+        email = F.check_email(pin.contact) if form["updates"] and follow.mail_on() else None
         engine, store = get_engine(), get_store()
-        P.submit_pin(store, engine, pin, _rules())
+        with store.atomic():  # the pin and its follow link, or neither
+            pin_id = P.submit_pin(store, engine, pin, _rules())
+            token = F.new_follow(store, pin_id, email)
     except ValidationError as exc:
         return _form_page(form, exc.details or [exc.message], 422)
     found = P.already_planned(engine, store, pin.lon, pin.lat, pin.category)
-    return render_template("pins_thanks.html", found=found, pin=pin, categories=P.CATEGORIES,
-                           rules=_rules()), 201
+    response = current_app.make_response((render_template(
+        "pins_thanks.html", found=found, pin=pin, categories=P.CATEGORIES, rules=_rules(),
+        follow_url=follow.link_for(token), emailed=bool(email)), 201))
+    return follow.private(response)
 
 
 @bp.get("/pins/data.json")
@@ -156,6 +163,7 @@ def pin_page(pin_id: int, error: str = "", code: int = 200):
         areas = {}
     return render_template(
         "moderate_pin.html", pin=pin, areas=areas, history=store.pin_decisions(pin_id),
+        mails=store.outbox(pin_id),
         categories=P.CATEGORIES, error=error), code
 
 
@@ -166,8 +174,9 @@ def decide(pin_id: int):
     decision = request.form.get("decision", "")
     back = request.form.get("back", "")
     try:
-        get_store().decide_pin(pin_id, decision, current_user.user.username,
-                               request.form.get("reason", ""))
+        F.decide_and_notify(get_store(), pin_id, decision, current_user.user.username,
+                            request.form.get("reason", ""), request.form.get("public_note", ""),
+                            follow.link_for if follow.mail_on() else None)
     except ValidationError as exc:
         if back == "pin":
             return pin_page(pin_id, exc.message, 422)

@@ -37,6 +37,8 @@ from capmap.spatial import mvt
 from capmap.tiles import MAX_TILE_ZOOM
 from tests.test_roles import PUBLIC, ROUTE_ROLES
 
+FOLLOW_GUESS = "/pins/follow/" + "A" * 43
+
 NEAR_M = 50.0
 CLEAR_M = 200.0           # seeded points are this far from every coordinate shown anyway
 STATUSES = ("published", "pending", "hidden", "resolved")
@@ -268,6 +270,7 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         "pins.page": ["/pins"] + [f"/pins?area={c}" for c in codes],
         "pins.data": ["/pins/data.json", f"/pins/data.json?bbox={box}"],
         "pins.pin_json": [f"/pins/{i}.json" for i in ids],
+        "follow.page": [FOLLOW_GUESS],
         "tiles.layer_tile": [f"/tiles/layers/{la}/v{versions['boundaries_version']}/{z}/{x}/{y}.mvt"
                              for la in layers for z, x, y in tiles],
         "tiles.plan_tile": [f"/tiles/plans/v{versions['plans_version']}/{z}/{x}/{y}.mvt"
@@ -295,6 +298,7 @@ def test_no_anonymous_answer_shows_an_exact_pin_point_or_contact(app, client, se
     hidden |= {f"/ogc/collections/pins/items/{i}?f={f}" for f in ("json", "html")
                for i, s in zip(seeded["ids"], seeded["statuses"], strict=True) if s != "published"}
     hidden |= {f"/export/responses.{f}" for f in ("geojson", "csv")}
+    hidden |= {FOLLOW_GUESS}  # a token nobody was given
     assert {u for u, _ in refused} == hidden, refused
     assert len(ok) > 100, len(ok)
 

@@ -39,6 +39,8 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     # Exports are open to all; what each file holds depends on the role (tests/test_exports.py).
     "exports.form": PUBLIC, "exports.from_form": PUBLIC, "exports.download": PUBLIC,
     "pins.page": PUBLIC, "pins.submit": PUBLIC, "pins.data": PUBLIC, "pins.pin_json": PUBLIC,
+    # Public, but a page answers only its own pin's unguessable token (tests/test_follow.py).
+    "follow.page": PUBLIC,
     "dashboard.engagement": STAFF, "dashboard.engagement_csv": STAFF,
     "dashboard.plans": STAFF, "dashboard.plans_csv": STAFF, "dashboard.plan_actions": STAFF,
     "moderation.queue": MODERATOR, "moderation.pin_page": MODERATOR, "moderation.decide": MODERATOR,

@@ -68,6 +68,10 @@ def api_schemas() -> dict:
     area = _obj(["code", "name", "kind"], code=_STRING, name=_STRING, kind=_STRING)
     touched = _obj(["code", "name", "kind", "overlap_km2", "share_of_area"], code=_STRING, name=_STRING,
                    kind=_STRING, overlap_km2=_NUMBER, share_of_area=_SHARE)
+    # A plan's overlap with a planscape query; edge_only: it only touches the query's edge.
+    overlap = _obj(["overlap_km2", "share_of_query", "share_of_plan", "overlap_width_m", "edge_only"],
+                   overlap_km2=_NUMBER, share_of_query=_SHARE, share_of_plan=_SHARE,
+                   overlap_width_m={"type": "number", "minimum": 0}, edge_only={"type": "boolean"})
     # Counts under SUPPRESS_BELOW (0 included) are published as "<N", others rounded.
     count = {"oneOf": [_COUNT, {"type": "string", "pattern": "^<[0-9]+$"}]}
     engaged = _obj(["code", "name", "population", "responses", "gap"], code=_STRING, name=_STRING,
@@ -90,10 +94,12 @@ def api_schemas() -> dict:
                        areas={"type": "object", "additionalProperties": area},
                        plans=_list(_ref("plan"))),
         "planscape": _obj(
-            ["query", "plans", "areas", "actions", "pins"],
+            ["query", "plans", "edge_plans", "edge_tolerance", "areas", "actions", "pins"],
             query=_obj(["kind", "area_km2"], kind={"type": "string", "enum": ["point", "codes", "polygon"]},
                        area_km2=_NUMBER, layer=_STRING, codes=_list(_STRING)),
-            plans=_list({"allOf": [_ref("plan"), _obj(["overlap_km2"], overlap_km2=_NUMBER)]}),
+            plans=_list({"allOf": [_ref("plan"), overlap]}),
+            edge_plans=_list({"allOf": [_ref("plan"), overlap]}),
+            edge_tolerance=_obj(["max_share", "max_width_m"], max_share=_SHARE, max_width_m=_NUMBER),
             areas={"type": "object", "additionalProperties": _list(touched)},
             actions=_list(_obj(["id", "plan_id", "title", "located"], id={"type": "integer"},
                                plan_id={"type": "integer"}, title=_STRING, located={"type": "boolean"})),

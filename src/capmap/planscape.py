@@ -1,10 +1,11 @@
 """The planscape: which plans cover a place, how much of it, and what they promise there.
 
 A query (capmap.queries) is a point, a list of area codes of one layer, or a polygon. Areas are
-measured in EPSG:27700. Plans come most relevant first: by how well the plan's area matches the
-query area (intersection over union), so a Locality Plan drawn for exactly this neighbourhood
-comes before a council-wide LOIP that also covers it; ties go to the plan covering more of the
-query, then title.
+measured in EPSG:27700. Plans whose overlap is only a sliver along the query's edge, where two
+boundary sets disagree by metres (capmap.spatial.slivers), are listed apart as `edge_plans`.
+Plans come most relevant first: by how well the plan's area matches the query area (intersection
+over union), so a Locality Plan drawn for exactly this neighbourhood comes before a council-wide
+LOIP that also covers it; ties go to the plan covering more of the query, then title.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from capmap.queries import (
 )
 from capmap.serialise import actions_json, json_text, plan_json, public_pins_json
 from capmap.spatial.overlay import apportioned_people, overlap_arrays
+from capmap.spatial.slivers import DEFAULT_TOLERANCE, SliverTolerance, edge_only, widths
 from capmap.storage import Store
 
 # The queries (capmap.queries) are answered here, and may be imported from here.
@@ -46,10 +48,12 @@ LAND_MEASURE = ("land: the part inside the neighbourhood layer ({layer}), which 
 AREA_MEASURE = "area: no neighbourhood layer is loaded to tell land from water"
 
 
-def planscape(engine: Engine, store: Store, query: Query) -> dict:
+def planscape(engine: Engine, store: Store, query: Query,
+              slivers: SliverTolerance = DEFAULT_TOLERANCE) -> dict:
     """Plans overlapping the query with their shares, the areas it touches, the actions and the
     published pins inside it. Plain JSON-ready values; km² in EPSG:27700. Overlaps and shares
-    are of land (LAND_MEASURE) where a neighbourhood layer is loaded."""
+    are of land (LAND_MEASURE) where a neighbourhood layer is loaded. Plans only touching the
+    query's edge (`slivers`) are listed apart in `edge_plans`, and their actions are left out."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
     shapely.prepare(q_bng)
     plans = engine.plans()
@@ -62,25 +66,33 @@ def planscape(engine: Engine, store: Store, query: Query) -> dict:
         measure = LAND_MEASURE.format(layer=hoods.layer.id)
     else:
         q_area, plan_area, measure = q_bng.area, shapely.area(plans.bng[hits]), AREA_MEASURE
+    share_q = np.array([_ratio(o, q_area) or 0.0 for o in overlap])
+    share_p = np.array([_ratio(o, a) or 0.0 for o, a in zip(overlap, plan_area, strict=True)])
+    width = widths(pieces)
+    edge = edge_only(share_q, share_p, width, slivers)
     rows = []
     for k, i in enumerate(hits):
         row = plan_json(plans.plans.iloc[i])
         row.update(
-            overlap_km2=overlap[k] / 1e6, share_of_query=_ratio(overlap[k], q_area) or 0.0,
-            share_of_plan=_ratio(overlap[k], plan_area[k]) or 0.0,
-            population_share=_ratio(people[k + 1], people[0]),
+            overlap_km2=overlap[k] / 1e6, share_of_query=float(share_q[k]),
+            share_of_plan=float(share_p[k]), population_share=_ratio(people[k + 1], people[0]),
             match=_ratio(overlap[k], q_area + plan_area[k] - overlap[k]) or 0.0,
+            overlap_width_m=round(float(width[k]), 1), edge_only=bool(edge[k]),
         )
         rows.append(row)
     rows.sort(key=lambda r: (-r["match"], -r["share_of_query"], r["title"]))
+    covering = [r for r in rows if not r["edge_only"]]
     titles = dict(zip(plans.plans["id"], plans.plans["title"], strict=True))
     return {
         "query": {**query.described, "kind": query.kind, "area_km2": q_bng.area / 1e6,
                   "land_km2": None if hoods is None else q_area / 1e6, "measure": measure,
                   "population": None if np.isnan(people[0]) else round(float(people[0]), 1)},
-        "plans": rows,
+        "plans": covering,
+        "edge_plans": [r for r in rows if r["edge_only"]],
+        "edge_tolerance": slivers.described(),
         "areas": _areas_touched(engine, q_bng),
-        "actions": actions_json(store.actions_in(query.geometry, [r["id"] for r in rows]), titles),
+        "actions": actions_json(store.actions_in(query.geometry, [r["id"] for r in covering]),
+                                titles),
         "pins": public_pins_json(store.public_pins_in(query.geometry, ("published",))),
     }
 
@@ -243,9 +255,11 @@ def lookup_json(engine: Engine, lon: float, lat: float, region: Region = SCOTLAN
             f'"plans":[{covering_plans}]}}')
 
 
-def overlap_pieces(engine: Engine, query: Query) -> gpd.GeoDataFrame:
+def overlap_pieces(engine: Engine, query: Query,
+                   slivers: SliverTolerance = DEFAULT_TOLERANCE) -> gpd.GeoDataFrame:
     """The part of each plan inside the query, as polygons in EPSG:4326 with the plan's ref,
-    type, title and shares: the overlaps a planner downloads."""
+    type, title, shares, width (m) and whether it only touches the query's edge (`slivers`):
+    the overlaps a planner downloads."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
     shapely.prepare(q_bng)
     plans = engine.plans()
@@ -253,9 +267,13 @@ def overlap_pieces(engine: Engine, query: Query) -> gpd.GeoDataFrame:
     order = np.argsort(hits)
     hits, pieces, overlap = hits[order], pieces[order], overlap[order]
     chosen = plans.plans.iloc[hits]
+    share_q = np.minimum(overlap / q_bng.area, 1.0)
+    share_p = np.minimum(overlap / shapely.area(plans.bng[hits]), 1.0)
+    width = widths(pieces)
     return gpd.GeoDataFrame(
         {"plan_id": chosen["id"].to_numpy(), "ref": chosen["ref"].to_numpy(),
          "type": chosen["type"].to_numpy(), "title": chosen["title"].to_numpy(),
-         "overlap_km2": overlap / 1e6, "share_of_query": np.minimum(overlap / q_bng.area, 1.0),
-         "share_of_plan": np.minimum(overlap / shapely.area(plans.bng[hits]), 1.0)},
+         "overlap_km2": overlap / 1e6, "share_of_query": share_q, "share_of_plan": share_p,
+         "overlap_width_m": np.round(width, 1),
+         "edge_only": edge_only(share_q, share_p, width, slivers)},
         geometry=geoms_bng_to_lonlat(pieces), crs=STORAGE_CRS)

@@ -34,6 +34,7 @@ from capmap.planscape import Query, overlap_pieces, polygon_query
 from capmap.progress import action_table, located_actions
 from capmap.queries import refuse_odd_codes
 from capmap.serialise import plain, plan_json
+from capmap.spatial.slivers import DEFAULT_TOLERANCE, SliverTolerance
 from capmap.storage import Store
 
 # Coordinates of drawn and uploaded polygons are kept to 6 decimals (about 0.1 m) so that a link
@@ -210,9 +211,10 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def overlaps_frame(engine: Engine, query: Query) -> gpd.GeoDataFrame:
+def overlaps_frame(engine: Engine, query: Query,
+                   slivers: SliverTolerance = DEFAULT_TOLERANCE) -> gpd.GeoDataFrame:
     """The part of each plan inside the query (`overlap_pieces`) as MultiPolygons, for files."""
-    frame = overlap_pieces(engine, query)
+    frame = overlap_pieces(engine, query, slivers)
     return frame.set_geometry(_polygonal(frame.geometry.values), crs=STORAGE_CRS)
 
 

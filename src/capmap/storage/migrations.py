@@ -39,6 +39,13 @@ def _v10(conn: sa.Connection) -> None:
     """Finding areas: postcode districts and sectors, folded and alternative area names."""
     upgrade_postcodes_to_10(conn)
     upgrade_names_to_10(conn)
+def _v11(conn: sa.Connection) -> None:
+    """Residents follow their pins: follow tokens, the mail outbox, public notes on decisions."""
+    s.pin_follows.create(conn, checkfirst=True)
+    s.mail_outbox.create(conn, checkfirst=True)
+    columns = {c["name"] for c in sa.inspect(conn).get_columns("pin_decisions")}
+    if "public_note" not in columns:
+        conn.exec_driver_sql("ALTER TABLE pin_decisions ADD COLUMN public_note TEXT NOT NULL DEFAULT ''")
 
 
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
@@ -50,4 +57,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     # Service plans are council-wide (capmap.gaprules): the per-type coverage is written again.
     7: lambda conn: None,
     10: _v10,
+    11: _v11,  # follow links, mail outbox, public notes
 }

@@ -34,6 +34,7 @@ class PinDecision:
     reason: str
     moderator: str
     at: datetime
+    public_note: str = ""
 
 
 class ModerationMixin:
@@ -70,12 +71,16 @@ class ModerationMixin:
             return frames.from_rows(conn.execute(query), PUBLIC_PIN_COLUMNS, ("public_geom",),
                                     geometry="public_geom")
 
-    def decide_pin(self, pin_id: int, decision: str, moderator: str, reason: str = "") -> PinDecision:
-        """Record a decision (publish, hide with a reason, resolve) and set the pin's status, in
-        one transaction."""
+    def decide_pin(self, pin_id: int, decision: str, moderator: str, reason: str = "",
+                   public_note: str = "") -> PinDecision:
+        """Record a decision (publish, hide with a reason, resolve) with an optional note for the
+        resident, and set the pin's status, in one transaction."""
         if decision not in DECISIONS:
             raise ValidationError(f"decision {decision!r} is not one of {', '.join(DECISIONS)}")
-        reason = reason.strip()
+        reason, public_note = reason.strip(), public_note.strip()
+        if len(public_note) > 1000:
+            raise ValidationError(f"the public note has {len(public_note):,} characters; the "
+                                  "limit is 1,000")
         if decision == "hide" and not reason:
             raise ValidationError("hiding a pin needs a reason")
         if not moderator:
@@ -88,8 +93,8 @@ class ModerationMixin:
                 raise NotFound(f"no pin {pin_id}")
             new_id = conn.execute(sa.insert(s.pin_decisions).values(
                 pin_id=pin_id, decision=decision, reason=reason, moderator=moderator, at=at,
-            ).returning(s.pin_decisions.c.id)).scalar_one()
-        return PinDecision(new_id, pin_id, decision, reason, moderator, at)
+                public_note=public_note).returning(s.pin_decisions.c.id)).scalar_one()
+        return PinDecision(new_id, pin_id, decision, reason, moderator, at, public_note)
 
     def pin_decisions(self, pin_id: int | None = None) -> list[PinDecision]:
         """Decisions, oldest first: on one pin, or on every pin when `pin_id` is None."""
@@ -99,7 +104,7 @@ class ModerationMixin:
         with self._read() as conn:
             rows = conn.execute(query).mappings().all()
         return [PinDecision(r["id"], r["pin_id"], r["decision"], r["reason"], r["moderator"],
-                            r["at"]) for r in rows]
+                            r["at"], r["public_note"]) for r in rows]
 
     def postcode_point(self, postcode: str) -> Point | None:
         """The stored point of one postcode (upper case, one space), or None."""

@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 class Geometry(UserDefinedType):
@@ -284,6 +284,40 @@ pin_decisions = sa.Table(
     # The username, not a key into users: the history outlives any change to the account.
     sa.Column("moderator", sa.String(80), nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    # Shown to the resident on their follow page and in emails; `reason` stays private.
+    sa.Column("public_note", sa.Text, nullable=False, default="", server_default=""),
     sa.CheckConstraint("decision IN ('publish', 'hide', 'resolve')", name="ck_pin_decision"),
     sa.Index("ix_pin_decisions_pin", "pin_id"),
+)
+
+# Private links that let a resident follow their pin: only a SHA-256 of each token is kept, so
+# the database alone opens no follow page. `email` (on the link made at submission, when the
+# resident asked for updates) is where status changes are sent; each email carries a new token.
+pin_follows = sa.Table(
+    "pin_follows",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("pin_id", sa.Integer, sa.ForeignKey("pins.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("email", sa.Text),
+    sa.Index("ix_pin_follows_pin", "pin_id"),
+)
+
+# Email waiting to be sent, sent, or given up on (capmap.mail): written in the transaction of
+# the change it reports, sent later by the app's sender thread, never inside a request.
+mail_outbox = sa.Table(
+    "mail_outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("pin_id", sa.Integer, sa.ForeignKey("pins.id", ondelete="CASCADE")),
+    sa.Column("recipient", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False, default="queued"),  # queued, sent, failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_attempt", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text, nullable=False, default=""),
+    sa.Index("ix_mail_outbox_due", "status", "next_attempt"),
 )

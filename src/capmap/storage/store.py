@@ -20,6 +20,7 @@ from capmap.storage import schema as s
 from capmap.storage.counts import CountsMixin
 from capmap.storage.coverage import CoverageMixin
 from capmap.storage.derived import DerivedMixin
+from capmap.storage.follows import FollowsMixin
 from capmap.storage.identity import IdentityMixin, new_identity
 from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
@@ -45,7 +46,8 @@ def local_commits() -> int:
 
 
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
-            NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin):
+            NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin,
+            FollowsMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
