@@ -22,6 +22,18 @@ LEAD_TYPES = ("community", "public_body", "third_sector", "partnership")
 ACTION_STATUSES = ("not_started", "in_progress", "completed", "stalled", "cancelled")
 CHANNELS = ("online", "paper", "event", "street_stall")
 PIN_STATUSES = ("pending", "published", "hidden", "resolved")
+# What residents report, with the label the pin form shows.
+PIN_CATEGORIES = {
+    "potholes_roads": "Potholes and roads",
+    "street_lighting": "Street lighting",
+    "litter_flytipping": "Litter and fly-tipping",
+    "antisocial_behaviour": "Antisocial behaviour",
+    "green_space": "Parks and green space",
+    "housing_repairs": "Housing repairs",
+    "transport": "Buses and transport",
+    "other": "Something else",
+}
+AGE_BANDS = ("16-24", "25-44", "45-64", "65+")
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,8 @@ class LayerDef:
     simd_quintile_field: str | None = None
     crs: str | None = None
     licence: str = ""
+    # Extra numeric columns stored per area: (indicator name, source column) pairs.
+    indicator_fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,8 @@ class ImportReport:
     seconds: float = 0.0
     # In a preview, the rows that would be stored (a GeoDataFrame in EPSG:4326).
     preview: object = None
+    # Boundaries: what the layer's current vintage has and this one lacks, one sentence each.
+    losses: list[str] = field(default_factory=list)
 
     def lines(self, limit: int = 20) -> list[str]:
         """A short human summary, listing at most `limit` repaired codes and rejected rows."""
@@ -79,6 +95,7 @@ class ImportReport:
             f"{self.what}: read {self.read}, stored {self.stored}, repaired {len(self.repaired)}, "
             f"rejected {len(self.rejected)} in {self.seconds:.2f} s"
         ]
+        out += [f"  {loss}" for loss in self.losses]
         if self.repaired:
             shown = ", ".join(self.repaired[:limit])
             more = f" and {len(self.repaired) - limit} more" if len(self.repaired) > limit else ""

@@ -39,4 +39,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     4: _v4,
     5: upgrade_to_5,  # pins' public coordinates, box and GiST indexes for place queries
     6: upgrade_to_6,  # database id and pin key; public points re-derived from the key
+    9: lambda conn: s.area_indicators.create(conn, checkfirst=True),  # indicators per area
 }

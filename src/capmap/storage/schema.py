@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 9
 
 
 class Geometry(UserDefinedType):
@@ -111,6 +111,22 @@ areas = sa.Table(
         ["layer_id", "vintage"], ["layers.layer_id", "layers.vintage"], ondelete="CASCADE"
     ),
     sa.UniqueConstraint("layer_id", "vintage", "code", name="uq_area_code"),
+)
+
+# Named numbers per area of a layer vintage (SIMD domain ranks and other indicators); stored
+# long so grouped SQL weights them by population the same way on both backends.
+area_indicators = sa.Table(
+    "area_indicators",
+    metadata,
+    sa.Column("layer_id", sa.String(40), primary_key=True),
+    sa.Column("vintage", sa.String(40), primary_key=True),
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["layer_id", "vintage"], ["layers.layer_id", "layers.vintage"], ondelete="CASCADE"
+    ),
+    sa.Index("ix_area_indicators_name", "layer_id", "vintage", "name"),
 )
 
 plans = sa.Table(
