@@ -9,11 +9,13 @@ attribute or index access and no format specs, so a template cannot reach into P
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass, fields
+import tomllib
+from dataclasses import dataclass, field, fields
 from datetime import date
+from pathlib import Path
 
 from capmap.codes import check_code
-from capmap.errors import ValidationError
+from capmap.errors import ConfigError, ValidationError
 from capmap.io.validate import parse_date, text
 
 
@@ -91,3 +93,61 @@ def make_plan_defaults(values: dict) -> PlanDefaults:
     defaults = PlanDefaults(**clean)
     defaults.template_fields()  # refuses a bad template now, not row by row
     return defaults
+
+
+@dataclass(frozen=True)
+class PlanImportDef:
+    """A plans import described in TOML: its file, how to read it and the per-file defaults."""
+
+    source: str = ""
+    plan_type: str | None = None
+    area_layer: str | None = None
+    crs: str | None = None
+    file_layer: str | None = None
+    fields: dict = field(default_factory=dict)
+    defaults: PlanDefaults = NO_DEFAULTS
+    aliases: dict = field(default_factory=dict)
+
+
+_TOML_KEYS = {"source", "type", "area_layer", "crs", "file_layer", "fields", "defaults",
+              "aliases"}
+
+
+def load_plan_import(path: Path) -> PlanImportDef:
+    """Read a plans import TOML; `source` is resolved relative to the TOML file's folder.
+
+        source = "locality_plans.csv"
+        type = "locality_plan"
+        area_layer = "dz11"
+        [fields]            # which column holds each plan field, where not the default name
+        title = "plan_name"
+        [defaults]          # values for fields a row leaves blank
+        owner = "Glenarden CPP"
+        title_template = "{name} Locality Plan"
+        [aliases.plan_status]
+        adopted = "current"
+    """
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: cannot read ({exc.__class__.__name__})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from exc
+    unknown = sorted(set(values) - _TOML_KEYS)
+    if unknown:
+        raise ConfigError(f"{path.name}: unknown settings {unknown}; known are "
+                          f"{sorted(_TOML_KEYS)}")
+    for table in ("fields", "defaults", "aliases"):
+        if not isinstance(values.get(table, {}), dict):
+            raise ConfigError(f"{path.name}: [{table}] must be a table")
+    try:
+        defaults = make_plan_defaults(values.get("defaults", {}))
+    except ValidationError as exc:
+        raise ConfigError(f"{path.name}: {exc.message}") from exc
+    source = str(values.get("source", ""))
+    if source and not Path(source).is_absolute():
+        source = str((path.parent / source).resolve())
+    return PlanImportDef(source=source, plan_type=values.get("type"),
+                         area_layer=values.get("area_layer"), crs=values.get("crs"),
+                         file_layer=values.get("file_layer"), fields=values.get("fields", {}),
+                         defaults=defaults, aliases=values.get("aliases", {}))
