@@ -15,7 +15,12 @@ from capmap.csvsafe import safe_cell
 from capmap.errors import RowsRejected
 from capmap.io.batches import BATCH_ROWS
 from capmap.io.indicators import check_indicator_fields, parse_indicator_fields
-from capmap.io.plan_defaults import NO_DEFAULTS, load_plan_import, make_plan_defaults
+from capmap.io.plan_defaults import (
+    DEFAULT_NAMES,
+    NO_DEFAULTS,
+    load_plan_import,
+    make_plan_defaults,
+)
 from capmap.io.prepare import PlanFields
 from capmap.io.vocab import DEFAULT_VOCABULARIES
 from capmap.layers import load_layer_def, make_layer_def
@@ -113,8 +118,6 @@ def import_boundaries(ctx: click.Context, file: str, layer_id: str | None, sourc
 
 
 FIELD_NAMES = [f.name for f in dataclass_fields(PlanFields) if f.name != "plan_type"]
-DEFAULT_NAMES = ("owner", "council_code", "period_start", "period_end", "review_due",
-                 "title_template")
 
 
 def _plan_field_options(command):

@@ -26,7 +26,8 @@ IndicatorFields = tuple[tuple[str, str], ...]
 
 
 def parse_indicator_fields(specs: Iterable[str] | Mapping[str, str] | None) -> IndicatorFields:
-    """(name, source column) pairs from `NAME[=SOURCECOL]` strings or a {name: column} table."""
+    """(name, source column) pairs from `NAME[=SOURCECOL]` strings, pairs, or a {name: column}
+    table."""
     if not specs:
         return ()
     if isinstance(specs, Mapping):
@@ -37,6 +38,9 @@ def parse_indicator_fields(specs: Iterable[str] | Mapping[str, str] | None) -> I
     else:
         pairs = []
         for spec in specs:
+            if isinstance(spec, tuple | list) and len(spec) == 2:  # already a pair
+                pairs.append((str(spec[0]).strip(), str(spec[1]).strip()))
+                continue
             name, _, column = str(spec).partition("=")
             pairs.append((name.strip(), column.strip() or name.strip()))
     return check_indicator_fields(pairs)

@@ -46,6 +46,7 @@ class PlanDefaults:
 NO_DEFAULTS = PlanDefaults()
 DATE_FIELDS = ("period_start", "period_end", "review_due")
 NAMES = tuple(f.name for f in fields(PlanDefaults))
+DEFAULT_NAMES = NAMES
 
 
 def template_fields(template: str) -> list[str]:
