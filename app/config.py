@@ -22,6 +22,9 @@ DEFAULTS = {
     # Admin import previews never confirmed or cancelled are removed after this many seconds
     # (checked when the app starts and before each upload).
     "UPLOAD_MAX_AGE_S": 24 * 3600,
+    # A TOML file of extra vocabulary aliases for every web import checked row by row
+    # ([channel] "door knocking" = "event"; see capmap.io.vocab); None: the built-in aliases.
+    "IMPORT_ALIASES_FILE": None,
     # Signs sessions. Read from the instance folder's secret_key file, created on first run.
     "SECRET_KEY": None,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 from pathlib import Path
@@ -14,16 +15,25 @@ from app.auth import role_required
 from app.http_cache import cacheable_response
 from app.store import get_store
 from capmap.diskspace import out_of_room
-from capmap.errors import DiskFull, InputError
+from capmap.errors import DiskFull, InputError, ValidationError
 from capmap.io.isolated import ChildLimits
 from capmap.models import LAYER_KINDS, PLAN_TYPES
 from capmap.serialise import geometry_features, json_text, plain
-from capmap.uploads import KINDS, clean_settings, import_isolated, purge_stale, web_limits
+from capmap.uploads import (
+    KINDS,
+    PLAN_FIELD_SETTINGS,
+    ROW_KINDS,
+    clean_settings,
+    import_isolated,
+    purge_stale,
+    web_limits,
+)
 
 bp = Blueprint("imports", __name__, url_prefix="/admin/import")
 PREVIEW_ROWS = 10
 PREVIEW_MAP_ROWS = 2000  # the preview map shows the first rows' geometry, simplified
 PREVIEW_FILE = "preview.geojson"
+SETTINGS_FILE = "settings.json"
 EXTENSIONS = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".fgb", ".csv")
 
 
@@ -33,6 +43,8 @@ def _upload_dir() -> Path:
 
 NO_ROOM = ("the server has no room left on its disk to keep the upload; nothing was kept. Try "
            "again later, or ask the site's operator to free some space")
+LOSSES = ("this vintage lacks columns the layer's current vintage has (listed in the preview); "
+          "nothing was stored. Tick the box confirming the loss to import it anyway")
 GONE = ("that upload is not waiting for confirmation: it was used already, or expired unconfirmed "
         "(previews are kept for UPLOAD_MAX_AGE_S seconds); upload it again")
 
@@ -61,11 +73,22 @@ def reader_limits() -> ChildLimits:
                        file_mb=int(config["UPLOAD_FILE_LIMIT_MB"]))
 
 
-def _run(pending: dict, preview: bool):
+def _settings(pending: dict) -> dict:
+    """An upload's settings, kept beside it (the session cookie holds only its token), with
+    the site's aliases (IMPORT_ALIASES_FILE) for the kinds checked row by row."""
+    settings = json.loads((_upload_dir() / pending["token"] / SETTINGS_FILE).read_text())
+    aliases = current_app.config.get("IMPORT_ALIASES_FILE")
+    if aliases and pending["kind"] in ROW_KINDS:
+        settings["site_aliases"] = Path(aliases).read_text(encoding="utf-8")
+    return settings
+
+
+def _run(pending: dict, preview: bool, allow_losses: bool = False):
     path = _upload_dir() / pending["token"] / pending["filename"]
     limits = web_limits(current_app.config["MAX_CONTENT_LENGTH"])
-    return import_isolated(get_store(), pending["kind"], path, pending["settings"],
-                           limits=limits, child=reader_limits(), preview=preview)
+    return import_isolated(get_store(), pending["kind"], path, _settings(pending),
+                           limits=limits, child=reader_limits(), preview=preview,
+                           allow_losses=allow_losses)
 
 
 @bp.get("")
@@ -73,7 +96,8 @@ def _run(pending: dict, preview: bool):
 def form():
     """The upload form."""
     return render_template("import_form.html", kinds=KINDS, layer_kinds=LAYER_KINDS,
-                           plan_types=PLAN_TYPES, extensions=EXTENSIONS)
+                           plan_types=PLAN_TYPES, extensions=EXTENSIONS,
+                           plan_fields=PLAN_FIELD_SETTINGS)
 
 
 @bp.post("")
@@ -89,10 +113,11 @@ def upload():
     purge_stale_uploads(current_app)
     token = secrets.token_hex(16)
     folder = _upload_dir() / token
-    pending = {"token": token, "kind": kind, "settings": settings, "filename": filename}
+    pending = {"token": token, "kind": kind, "filename": filename}
     try:
         folder.mkdir(parents=True)
         upload.save(folder / filename)
+        (folder / SETTINGS_FILE).write_text(json.dumps(settings))
         report = _run(pending, preview=True)
     except Exception as exc:
         # Measured before the removal frees the space; an error that says so (the reader's
@@ -102,6 +127,7 @@ def upload():
         if full:
             raise DiskFull(NO_ROOM) from exc
         raise
+    pending["losses"] = bool(report.losses)
     session.setdefault("imports", {})[token] = pending
     session.modified = True
     frame = report.preview
@@ -135,14 +161,19 @@ def preview_geometry(token: str):
 def decide(token: str):
     """Confirm (store it, as the CLI would) or cancel a previewed upload."""
     pending = _pending(token)
+    confirm = request.form.get("action") == "confirm"
+    allow_losses = request.form.get("confirm_losses") == "yes"
+    if confirm and pending.get("losses") and not allow_losses:
+        # Refused before anything changes: the upload stays pending for a confirmed retry.
+        raise ValidationError(LOSSES)
     session["imports"].pop(token)
     session.modified = True
     if not (_upload_dir() / token / pending["filename"]).exists():
         abort(404, GONE)  # purged while it waited
     try:
-        if request.form.get("action") != "confirm":
+        if not confirm:
             return redirect(url_for("imports.form"))
-        report = _run(pending, preview=False)
+        report = _run(pending, preview=False, allow_losses=allow_losses)
     finally:
         shutil.rmtree(_upload_dir() / token, ignore_errors=True)
     return render_template("import_done.html", report=report, pending=pending)

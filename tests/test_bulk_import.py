@@ -99,7 +99,7 @@ def test_rejected_rows_keep_their_file_row_numbers_across_batches(loaded, tmp_pa
     bad = {5: {"channel": "fax"}, 1001: {"campaign": ""}, 1500: {"channel": "fax"},
            2400: {"date": "June"}}
     report = pipeline.import_responses(loaded, _csv(tmp_path / "r.csv", bad), options=SMALL)
-    fax = "channel 'fax' is not one of online, paper, event, street_stall"
+    fax = "channel 'fax' is not one of online, paper, event, street_stall (or a known alias of one)"
     assert report.rejected == [(5, fax), (1001, "campaign is blank"), (1500, fax),
                                (2400, "date 'June' is not a date (YYYY-MM-DD)")]
     assert report.stored == ROWS - 4

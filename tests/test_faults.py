@@ -317,7 +317,8 @@ def test_a_bad_row_is_rejected_and_reported_and_the_rest_stored(loaded, tmp_path
     report = pipeline.import_responses(loaded, path)
     assert report.read == ROWS and report.stored == ROWS - 1
     assert report.rejected == [(BAD_ROW, "channel 'carrier pigeon' is not one of "
-                                         "online, paper, event, street_stall")]
+                                         "online, paper, event, street_stall (or a known "
+                                         "alias of one)")]
     assert loaded.counts()["responses"] == before + ROWS - 1
 
 

@@ -111,8 +111,9 @@ def test_plans_from_area_codes_are_unions(store, squares_bng, tmp_path):
     report = pipeline.import_plans(store, path, PlanFields())
     assert report.stored == 1
     assert report.rejected == [(2, "area codes not in layer squares: Z"),
-                               (3, "type 'nonsense' is not one of loip, locality_plan, "
-                                   "community_action_plan, local_place_plan, service_plan, other")]
+                               (3, "plan type 'nonsense' is not one of loip, locality_plan, "
+                                   "community_action_plan, local_place_plan, service_plan, other "
+                                   "(or a known alias of one)")]
     plan = store.plans().iloc[0]
     areas = store.areas("squares", codes=["A", "B"])
     assert plan["area_codes"] == "A;B"
@@ -173,6 +174,7 @@ def test_actions_need_a_stored_plan(store, squares_bng, tmp_path):
     report = pipeline.import_actions(store, path)
     assert report.stored == 1
     assert report.rejected == [(2, "plan_ref 'LP-9' is not a stored plan"),
-                               (3, "status 'finished' is not one of not_started, in_progress, "
-                                   "completed, stalled, cancelled")]
+                               (3, "action status 'finished' is not one of not_started, "
+                                   "in_progress, completed, stalled, cancelled (or a known "
+                                   "alias of one)")]
     assert store.actions().iloc[0]["geom"].equals_exact(shapely.Point(lon, lat), 1e-9)

@@ -35,6 +35,15 @@ class ValidationError(CapmapError):
     status = 422
 
 
+class RowsRejected(ValidationError):
+    """Rows of an import were rejected and rejects were not allowed: nothing was stored.
+    `report` is the import's report, listing every rejected row."""
+
+    def __init__(self, message: str, report) -> None:
+        super().__init__(message, details=[f"row {row}: {why}" for row, why in report.rejected])
+        self.report = report
+
+
 class NotFound(CapmapError):
     """A named layer, plan, area or record does not exist."""
 

@@ -8,6 +8,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from capmap.errors import ConfigError, ValidationError
+from capmap.io.indicators import parse_indicator_fields
 from capmap.models import LAYER_KINDS, LayerDef
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -43,6 +44,7 @@ def make_layer_def(**values) -> LayerDef:
     check_layer_id(clean["id"])
     check_kind(clean["kind"])
     clean["vintage"] = str(clean.get("vintage", "current"))
+    clean["indicator_fields"] = parse_indicator_fields(clean.get("indicator_fields"))
     return LayerDef(**clean)
 
 

@@ -9,6 +9,7 @@ from capmap.errors import InputError, NotFound, ValidationError
 from capmap.serialise import json_text
 from capmap.spatial.encode import compact_collection
 from capmap.spatial.simplify import payload, simplify_coverage
+from capmap.storage.store import AREA_COLUMNS
 
 MIN_ZOOM, MAX_ZOOM = 0, 18
 FORMATS = ("geojson", "compact")
@@ -26,10 +27,15 @@ def _layer(engine: Engine, layer_id: str, zoom: int, fmt: str) -> LayerState:
         raise ValidationError(exc.message) from exc
 
 
+def properties(state: LayerState) -> list[str]:
+    """The properties of a layer's areas in its payloads: PROPERTIES, then its indicators."""
+    return PROPERTIES + [c for c in state.areas.columns if c not in AREA_COLUMNS]
+
+
 def _build(state: LayerState, zoom: int, fmt: str) -> dict:
     if fmt == "geojson":
-        return payload(state.areas, zoom, PROPERTIES)
-    return compact_collection(simplify_coverage(state.areas, zoom), PROPERTIES)
+        return payload(state.areas, zoom, properties(state))
+    return compact_collection(simplify_coverage(state.areas, zoom), properties(state))
 
 
 def layer_payload(engine: Engine, layer_id: str, zoom: int, fmt: str = "geojson") -> dict:

@@ -21,6 +21,18 @@ LEAD_TYPES = ("community", "public_body", "third_sector", "partnership")
 ACTION_STATUSES = ("not_started", "in_progress", "completed", "stalled", "cancelled")
 CHANNELS = ("online", "paper", "event", "street_stall")
 PIN_STATUSES = ("pending", "published", "hidden", "resolved")
+# What residents report, with the label the pin form shows.
+PIN_CATEGORIES = {
+    "potholes_roads": "Potholes and roads",
+    "street_lighting": "Street lighting",
+    "litter_flytipping": "Litter and fly-tipping",
+    "antisocial_behaviour": "Antisocial behaviour",
+    "green_space": "Parks and green space",
+    "housing_repairs": "Housing repairs",
+    "transport": "Buses and transport",
+    "other": "Something else",
+}
+AGE_BANDS = ("16-24", "25-44", "45-64", "65+")
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,8 @@ class LayerDef:
     simd_quintile_field: str | None = None
     crs: str | None = None
     licence: str = ""
+    # Extra numeric columns stored per area: (indicator name, source column) pairs.
+    indicator_fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,8 @@ class ImportReport:
     layouts: list[str] = field(default_factory=list)
     # In a preview, the rows that would be stored (a GeoDataFrame in EPSG:4326).
     preview: object = None
+    # Boundaries: what the layer's current vintage has and this one lacks, one sentence each.
+    losses: list[str] = field(default_factory=list)
 
     def lines(self, limit: int = 20) -> list[str]:
         """A short human summary, listing at most `limit` repaired codes and rejected rows."""
@@ -89,6 +105,7 @@ class ImportReport:
         skipped = [f"{count:,} {reason}" for reason, count in self.skipped.items() if count]
         if skipped:
             out.append(f"  skipped: {', '.join(skipped)}")
+        out += [f"  {loss}" for loss in self.losses]
         if self.repaired:
             shown = ", ".join(self.repaired[:limit])
             more = f" and {len(self.repaired) - limit} more" if len(self.repaired) > limit else ""

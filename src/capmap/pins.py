@@ -22,22 +22,14 @@ from capmap.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat, lonlat_to_b
 from capmap.engine import Engine, StoreVersions
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import prepare_pins
+from capmap.models import PIN_CATEGORIES
 from capmap.planscape import lookup, neighbourhood_at
 from capmap.serialise import actions_json
 from capmap.spatial import privacy
 from capmap.storage import Store
 from capmap.storage.moderation import DECISIONS as DECISIONS
 
-CATEGORIES = {
-    "potholes_roads": "Potholes and roads",
-    "street_lighting": "Street lighting",
-    "litter_flytipping": "Litter and fly-tipping",
-    "antisocial_behaviour": "Antisocial behaviour",
-    "green_space": "Parks and green space",
-    "housing_repairs": "Housing repairs",
-    "transport": "Buses and transport",
-    "other": "Something else",
-}
+CATEGORIES = PIN_CATEGORIES
 # The action theme closest to each category, to put related actions first.
 CATEGORY_THEMES = {"potholes_roads": "transport", "street_lighting": "community_safety",
                    "litter_flytipping": "environment", "antisocial_behaviour": "community_safety",

@@ -20,11 +20,14 @@ from capmap.codes import code_reasons
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
+from capmap.import_checks import column_losses, refuse_losses, refuse_rejects
 from capmap.io import prepare
 from capmap.io.batches import BATCH_ROWS
+from capmap.io.plan_defaults import NO_DEFAULTS, PlanDefaults
 from capmap.io.postcodes import read_postcode_directory
 from capmap.io.readers import ReadLimits, read_vector
 from capmap.io.validate import RowErrors, listed, text
+from capmap.io.vocab import DEFAULT_VOCABULARIES, Vocabularies
 from capmap.layers import load_layer_defs
 from capmap.models import ImportReport, LayerDef
 from capmap.refresh import refresh_assignments, refresh_plan_coverage
@@ -50,6 +53,14 @@ class ImportOptions:
     # Rows per batch of a point-record import (responses, pins, actions): each batch is read,
     # checked, assigned and written before the next, all in one transaction.
     batch_rows: int = BATCH_ROWS
+    # Store the good rows when some are rejected; if False, a rejected row stores nothing
+    # (RowsRejected lists them all). The CLI asks for --allow-rejects; a web preview shows them.
+    allow_rejects: bool = True
+    # Store a boundary vintage that lacks a column (SIMD, population, an indicator) the layer's
+    # current vintage has; if False such an import is refused and the preview names the loss.
+    allow_losses: bool = False
+    # The accepted words of coded fields (channel, plan type, statuses, ...) and their aliases.
+    vocabularies: Vocabularies = DEFAULT_VOCABULARIES
 
 
 DEFAULT_OPTIONS = ImportOptions()
@@ -68,35 +79,43 @@ def import_boundaries(store: Store, layer: LayerDef, path: str | Path | None = N
         raise ValidationError(f"layer {layer.id}: no file given and no source in its definition")
     raw = read_vector(source, layer=layer.file_layer, crs=layer.crs, limits=options.limits)
     areas, repaired = prepare.prepare_areas(raw, layer, _name(source), options.region)
+    what, losses = f"layer {layer.id} ({layer.vintage})", column_losses(store, layer, areas)
     if options.preview:
-        return ImportReport(f"layer {layer.id} ({layer.vintage})", read=len(raw), repaired=repaired,
+        return ImportReport(what, read=len(raw), repaired=repaired, losses=losses,
                             seconds=time.perf_counter() - start, preview=areas)
+    refuse_losses(ImportReport(what, losses=losses), options.allow_losses)
     stored = store_prepared(store, "boundaries", areas, layer=replace(layer, source=_name(source)))
-    return ImportReport(f"layer {layer.id} ({layer.vintage})", read=len(raw), stored=stored,
-                        repaired=repaired, seconds=time.perf_counter() - start)
+    return ImportReport(what, read=len(raw), stored=stored, repaired=repaired, losses=losses,
+                        seconds=time.perf_counter() - start)
 
 
 def import_plans(store: Store, path: str | Path, fields: prepare.PlanFields, *,
-                 area_layer: str | None = None,
+                 area_layer: str | None = None, crs: str | None = None,
+                 file_layer: str | None = None,
+                 defaults: PlanDefaults = NO_DEFAULTS,
                  options: ImportOptions = DEFAULT_OPTIONS) -> ImportReport:
     """Store plans from a geometry file, or from area codes (`area_codes`, `;`-separated).
 
     A plan given by codes gets the union of those areas of `area_layer` (or its `layer` column).
+    `crs` is the file's CRS where it states none; `defaults` fill a row's blank fields.
     """
     start = time.perf_counter()
-    raw = read_vector(path, limits=options.limits)
+    raw = read_vector(path, layer=file_layer, crs=crs, limits=options.limits)
     by_codes = "area_codes" in raw and shapely.is_missing(raw.geometry.values).all()
     errors = RowErrors()
     if by_codes:
         raw = _plans_from_codes(store, raw, area_layer, errors)
     prefix = Path(path).stem.upper()
-    plans, row_errors = prepare.prepare_plans(raw, fields, _name(path), prefix, options.region)
+    plans, row_errors = prepare.prepare_plans(raw, fields, _name(path), prefix, options.region,
+                                              defaults=defaults, vocab=options.vocabularies)
     plans = _keep_code_columns(plans, raw, row_errors) if by_codes else plans
     seen = {row for row, _ in errors.rows}
     errors.rows += [(row, why) for row, why in row_errors.rows if row not in seen]
     if options.preview:
         return ImportReport("plans", read=len(raw), rejected=sorted(errors.rows),
                             seconds=time.perf_counter() - start, preview=plans)
+    refuse_rejects(ImportReport("plans", read=len(raw), rejected=sorted(errors.rows)),
+                   options.allow_rejects)
     stored = store_prepared(store, "plans", plans)
     return ImportReport("plans", read=len(raw), stored=stored, rejected=sorted(errors.rows),
                         seconds=time.perf_counter() - start)
@@ -149,7 +168,8 @@ def import_actions(store: Store, path: str | Path, *,
     plan_ids, seen = store.plan_ids(), set()
 
     def prepare_batch(raw: gpd.GeoDataFrame):
-        actions, errors = prepare.prepare_actions(raw, plan_ids, _name(path), options.region)
+        actions, errors = prepare.prepare_actions(raw, plan_ids, _name(path), options.region,
+                                                  vocab=options.vocabularies)
         _refuse_repeated_refs(actions["ref"] if len(actions) else [], seen, _name(path))
         return actions, errors
 
@@ -172,7 +192,8 @@ def import_responses(store: Store, path: str | Path, *,
     codes = {layer_id: set(state.row_of) for layer_id, state in engine.layers().items()}
 
     def prepare_batch(raw: gpd.GeoDataFrame):
-        return prepare.prepare_responses(raw, codes, _name(path), options.region)
+        return prepare.prepare_responses(raw, codes, _name(path), options.region,
+                                         vocab=options.vocabularies)
 
     return import_points(store, engine, "responses", path, prepare_batch, store.put_responses,
                          crs=STORAGE_CRS, options=options)
@@ -186,7 +207,8 @@ def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFA
     key = store.pin_key()
 
     def prepare_batch(raw: gpd.GeoDataFrame):
-        pins, errors = prepare.prepare_pins(raw, _name(path), options.region)
+        pins, errors = prepare.prepare_pins(raw, _name(path), options.region,
+                                            vocab=options.vocabularies)
         pins["public_geom"] = keyed_points(pins.geometry.values, key, low, high, SNAP_M)
         return pins, errors
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from capmap.engine import Engine
+from capmap.import_checks import refuse_rejects
 from capmap.io.batches import read_batches
 from capmap.io.validate import RowErrors
 from capmap.models import ImportReport
@@ -41,7 +43,9 @@ def import_points(store: Store, engine: Engine, what: str, path: str | Path,
     transaction (nothing is written in a preview, whose report carries every prepared row).
 
     Rejected rows keep the file's own row numbers; `options.progress(rows read, rows expected)`
-    is called after each batch.
+    is called after each batch. Unless `options.allow_rejects`, the first rejected row stops
+    the writing; the rest of the file is still checked, and RowsRejected (listing every reject)
+    rolls the transaction back.
     """
     start = time.perf_counter()
     read = stored = 0
@@ -56,16 +60,21 @@ def import_points(store: Store, engine: Engine, what: str, path: str | Path,
             if options.preview:
                 previews.append(prepared)
                 continue
+            if rejected and not options.allow_rejects:
+                continue  # nothing of this file will be kept: check the rest, store no more
             if len(prepared):
                 stored += len(put_batch(prepared, assign_records(engine, prepared),
                                         offset=stored))
             if options.progress:
                 options.progress(read, max(batch.expected, read))
+        report = ImportReport(what, read=read, stored=stored, rejected=rejected,
+                              seconds=time.perf_counter() - start,
+                              preview=_joined(previews) if options.preview else None)
+        if not options.preview:
+            refuse_rejects(replace(report, stored=0), options.allow_rejects)
         if options.progress and not options.preview:
             options.progress(read, read)  # the file may hold fewer rows than it has lines
-    return ImportReport(what, read=read, stored=stored, rejected=rejected,
-                        seconds=time.perf_counter() - start,
-                        preview=_joined(previews) if options.preview else None)
+    return report
 
 
 def _joined(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:

@@ -6,17 +6,23 @@ only the checked rows come back, and the pipeline stores them here, in the web w
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
+from dataclasses import fields as dataclass_fields
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 from capmap import pipeline
 from capmap.errors import InputError
+from capmap.import_checks import refuse_losses
 from capmap.io import isolated
+from capmap.io.indicators import parse_indicator_fields
+from capmap.io.plan_defaults import DEFAULT_NAMES, PlanDefaults, make_plan_defaults
 from capmap.io.prepare import PlanFields
 from capmap.io.readers import ReadLimits
+from capmap.io.vocab import DEFAULT_VOCABULARIES, Vocabularies
 from capmap.layers import make_layer_def
 from capmap.models import ImportReport, LayerDef
 from capmap.spatial.simplify import simplified_for_preview
@@ -25,8 +31,14 @@ from capmap.storage import Store, open_store
 KINDS = ("boundaries", "plans", "actions", "responses", "postcodes")
 BOUNDARY_SETTINGS = ("id", "vintage", "title", "licence", "file_layer", "code_field",
                      "name_field", "name_alt_field", "population_field", "parent_field", "simd_rank_field",
-                     "simd_decile_field", "simd_quintile_field", "crs")
-PLAN_SETTINGS = ("plan_type", "area_layer", "title_field")
+                     "simd_decile_field", "simd_quintile_field", "crs", "indicator_fields")
+# Which column holds each plan field (`title_field` ...), as the CLI's --title-field.
+PLAN_FIELD_SETTINGS = tuple(f"{f.name}_field" for f in dataclass_fields(PlanFields)
+                            if f.name != "plan_type")
+PLAN_SETTINGS = ("plan_type", "area_layer", "crs", "file_layer", *PLAN_FIELD_SETTINGS,
+                 *(f"default_{name}" for name in DEFAULT_NAMES))
+# Extra vocabulary aliases as TOML ([channel] web = "online"), for the kinds checked row by row.
+ROW_KINDS = ("plans", "actions", "responses")
 
 
 def web_limits(max_bytes: int) -> ReadLimits:
@@ -44,26 +56,64 @@ def clean_settings(kind: str, form: dict[str, str]) -> dict[str, str]:
     if kind not in KINDS:
         raise InputError(f"import kind {kind!r} is not offered; expected one of {', '.join(KINDS)}")
     allowed = BOUNDARY_SETTINGS if kind == "boundaries" else PLAN_SETTINGS if kind == "plans" else ()
+    allowed += ("aliases",) if kind in ROW_KINDS else ()
+    if kind == "plans":
+        # The plans part of the form has its own CRS and file layer inputs.
+        form = {**form, **{k: form[f"plan_{k}"] for k in ("crs", "file_layer")
+                           if form.get(f"plan_{k}", "").strip()}}
     settings = {k: form[k].strip() for k in allowed if form.get(k, "").strip()}
+    # Checked now, so a mistake is a 422 on the form rather than in the reader.
+    if "indicator_fields" in settings:
+        layer_settings({"indicator_fields": settings["indicator_fields"]})
+    if kind == "plans":
+        plan_defaults(settings)
+    vocabularies(settings)
     if kind == "boundaries" and form.get("kind_of_layer", "").strip():
         # The form's own "kind" says what the file holds; the layer's kind has its own field.
         settings["kind"] = form["kind_of_layer"].strip()
     return settings
 
 
+def layer_settings(settings: dict[str, str]) -> dict:
+    """A form's boundary settings as make_layer_def takes them: indicator fields split from
+    "income=inc_rank, crime" (commas or new lines)."""
+    values = dict(settings)
+    if "indicator_fields" in values:
+        specs = [p for p in re.split(r"[,\n]", values["indicator_fields"]) if p.strip()]
+        values["indicator_fields"] = parse_indicator_fields(specs)
+    return values
+
+
+def plan_defaults(settings: dict[str, str]) -> PlanDefaults:
+    """The per-file defaults of a plans form (`default_owner`, ...), checked."""
+    return make_plan_defaults({name: settings.get(f"default_{name}") for name in DEFAULT_NAMES})
+
+
+def vocabularies(settings: dict[str, str]) -> Vocabularies:
+    """The default vocabularies extended by the site's aliases and then the form's (TOML)."""
+    vocab = DEFAULT_VOCABULARIES
+    for key, source in (("site_aliases", "the site's import aliases"), ("aliases", "aliases")):
+        if settings.get(key):
+            vocab = vocab.extended_by_toml(settings[key], source)
+    return vocab
+
+
 def run_import(store: Store, kind: str, path: Path, settings: dict[str, str], *,
                limits: ReadLimits, preview: bool) -> ImportReport:
     """Read, check and (unless `preview`) store an uploaded file as the CLI would."""
-    options = pipeline.ImportOptions(limits=limits, preview=preview)
+    options = pipeline.ImportOptions(limits=limits, preview=preview,
+                                     vocabularies=vocabularies(settings))
     if kind == "boundaries":
-        layer: LayerDef = make_layer_def(**settings)
+        layer: LayerDef = make_layer_def(**layer_settings(_without_aliases(settings)))
         return pipeline.import_boundaries(store, replace(layer, source=str(path)), path,
                                           options=options)
     if kind == "plans":
-        fields = PlanFields(plan_type=settings.get("plan_type") or None,
-                            title=settings.get("title_field") or "title")
+        columns = {k.removesuffix("_field"): settings[k] for k in PLAN_FIELD_SETTINGS
+                   if settings.get(k)}
+        fields = PlanFields(plan_type=settings.get("plan_type") or None, **columns)
         return pipeline.import_plans(store, path, fields, area_layer=settings.get("area_layer"),
-                                     options=options)
+                                     crs=settings.get("crs"), file_layer=settings.get("file_layer"),
+                                     defaults=plan_defaults(settings), options=options)
     func = {"actions": pipeline.import_actions, "responses": pipeline.import_responses,
             "postcodes": pipeline.import_postcodes}[kind]
     return func(store, path, options=options)
@@ -83,12 +133,17 @@ def preview_import(store_url: str, kind: str, path: Path, settings: dict[str, st
     return report
 
 
+def _without_aliases(settings: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in settings.items() if k not in ("aliases", "site_aliases")}
+
+
 def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str], *,
                     limits: ReadLimits, child: isolated.ChildLimits,
-                    preview: bool) -> ImportReport:
+                    preview: bool, allow_losses: bool = False) -> ImportReport:
     """run_import with the reading and checking done in a child process held to `child`
     limits (temporary files in the upload's own folder); unless `preview`, the checked rows
-    are then stored here, as run_import would store them."""
+    are then stored here, as run_import would store them. A boundary vintage that loses a
+    column the current one has is refused unless `allow_losses` (nothing stored)."""
     start = time.perf_counter()
     call = partial(preview_import, store.url, kind, path, settings, limits, for_display=preview)
     report: ImportReport = isolated.run(call, name=path.name, folder=path.parent,
@@ -97,7 +152,9 @@ def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str
         return report
     layer = None
     if kind == "boundaries":
-        layer = replace(make_layer_def(**settings), source=path.name)
+        refuse_losses(report, allow_losses)
+        layer = replace(make_layer_def(**layer_settings(_without_aliases(settings))),
+                        source=path.name)
     stored = pipeline.store_prepared(store, kind, report.preview, layer=layer)
     return replace(report, stored=stored, preview=None, seconds=time.perf_counter() - start)
 

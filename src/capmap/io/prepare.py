@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import geopandas as gpd
@@ -13,10 +13,13 @@ import shapely
 from capmap.codes import check_code, code_reasons, row_problems
 from capmap.crs import SCOTLAND, Region
 from capmap.errors import ValidationError
+from capmap.io.indicators import indicator_columns
+from capmap.io.plan_defaults import NO_DEFAULTS, PlanDefaults
 from capmap.io.validate import (
     RowErrors,
     as_int,
     in_storage_crs,
+    in_storage_crs_rows,
     listed,
     parse_date,
     parse_datetime,
@@ -26,15 +29,8 @@ from capmap.io.validate import (
     text,
     texts,
 )
-from capmap.models import (
-    ACTION_STATUSES,
-    CHANNELS,
-    LEAD_TYPES,
-    PIN_STATUSES,
-    PLAN_TYPES,
-    LayerDef,
-    normalise_themes,
-)
+from capmap.io.vocab import DEFAULT_VOCABULARIES, Vocabularies, Vocabulary
+from capmap.models import PLAN_TYPES, LayerDef, normalise_themes
 
 
 def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
@@ -51,6 +47,7 @@ def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
               "SIMD decile field": layer.simd_decile_field,
               "SIMD quintile field": layer.simd_quintile_field}
     require_columns(raw, fields, source)
+    require_columns(raw, {f"indicator {n!r} field": c for n, c in layer.indicator_fields}, source)
     if raw.empty:
         raise ValidationError(f"{source}: the file holds no features")
     codes = raw[layer.code_field].map(text)
@@ -86,6 +83,8 @@ def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
                "simd_decile": layer.simd_decile_field, "simd_quintile": layer.simd_quintile_field}
     for column, field in numbers.items():
         out[column] = as_int(raw[field], field, source).to_numpy() if field else pd.NA
+    for name, values in indicator_columns(raw, layer.indicator_fields, source).items():
+        out[name] = values
     return out, list(codes[repaired])
 
 
@@ -122,26 +121,37 @@ class PlanFields:
 
 
 def prepare_plans(raw: gpd.GeoDataFrame, fields: PlanFields, source: str, prefix: str,
-                  region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
-    """Plans with polygon areas; rows with no title, unknown type, bad dates or no area rejected."""
-    require_columns(raw, {"title field": fields.title}, source)
-    if fields.plan_type and fields.plan_type not in PLAN_TYPES:
-        raise ValidationError(f"plan type {fields.plan_type!r} is not known; expected one of "
-                              f"{', '.join(PLAN_TYPES)}")
+                  region: Region = SCOTLAND, *, defaults: PlanDefaults = NO_DEFAULTS,
+                  vocab: Vocabularies = DEFAULT_VOCABULARIES
+                  ) -> tuple[gpd.GeoDataFrame, RowErrors]:
+    """Plans with polygon areas; rows with no title, unknown type, bad dates, no area or an
+    area off-region rejected. `defaults` fill blank fields; `vocab` maps plan types."""
+    if not defaults.title_template:
+        require_columns(raw, {"title field": fields.title}, source)
+    require_columns(raw, {f"title template's {{{c}}}": c for c in defaults.template_fields()},
+                    source)
+    if fields.plan_type:
+        known = vocab["plan type"].lookup(fields.plan_type)
+        if known is None:
+            raise ValidationError(f"plan type {fields.plan_type!r} is not known; expected one "
+                                  f"of {', '.join(PLAN_TYPES)}")
+        fields = replace(fields, plan_type=known)
     if not fields.plan_type and fields.type not in raw:
         raise ValidationError(f"{source}: no {fields.type!r} column; give the plan type for "
                               f"every row (e.g. --type locality_plan)")
     errors = RowErrors()
-    frame = in_storage_crs(raw, source, region)
+    frame, off_region = in_storage_crs_rows(raw, source, region)
     geoms, _ = polygon_parts(frame.geometry.values)
     rows = []
     for i, rec in enumerate(raw.drop(columns=raw.geometry.name).to_dict("records")):
         try:
-            rows.append(_plan_row(rec, fields, f"{prefix}-{i + 1}"))
+            rows.append(_plan_row(rec, fields, f"{prefix}-{i + 1}", defaults, vocab))
         except ValueError as exc:
             errors.add(i, str(exc))
             rows.append({})
-        if shapely.is_missing(geoms[i]) or shapely.is_empty(geoms[i]):
+        if off_region[i]:
+            errors.add(i, off_region[i])
+        elif shapely.is_missing(geoms[i]) or shapely.is_empty(geoms[i]):
             errors.add(i, "no polygon area")
     keep = errors.keep_mask(len(rows))
     out = gpd.GeoDataFrame([r for r, k in zip(rows, keep, strict=True) if k],
@@ -150,32 +160,45 @@ def prepare_plans(raw: gpd.GeoDataFrame, fields: PlanFields, source: str, prefix
     return out.rename_geometry("geom"), errors
 
 
-def _plan_row(rec: dict, f: PlanFields, default_ref: str) -> dict:
-    title = text(rec.get(f.title))
+def _plan_row(rec: dict, f: PlanFields, default_ref: str, defaults: PlanDefaults,
+              vocab: Vocabularies) -> dict:
+    title = text(rec.get(f.title)) or defaults.title_for(rec)
     if not title:
         raise ValueError("title is blank")
-    plan_type = f.plan_type or text(rec.get(f.type))
-    if plan_type not in PLAN_TYPES:
-        raise ValueError(f"type {plan_type!r} is not one of {', '.join(PLAN_TYPES)}")
+    given = f.plan_type or text(rec.get(f.type))
+    plan_type = vocab["plan type"].lookup(given) if given else None
+    if plan_type is None:
+        raise ValueError(vocab["plan type"].reason(given))
     dates = {}
     for name in ("period_start", "period_end", "review_due"):
         try:
-            dates[name] = parse_date(rec.get(getattr(f, name)))
+            dates[name] = parse_date(rec.get(getattr(f, name))) or getattr(defaults, name)
         except ValueError:
             raise ValueError(f"{name} {rec.get(getattr(f, name))!r} is not a date "
                              "(YYYY-MM-DD)") from None
-    ref, council = text(rec.get(f.ref)), text(rec.get(f.council_code))
+    ref = text(rec.get(f.ref))
+    council = text(rec.get(f.council_code)) or defaults.council_code or ""
+    status = text(rec.get(f.status))
     if ref:
         check_code(ref, "ref")
     if council:
         check_code(council, "council_code")
     return {
         "ref": ref or default_ref, "type": plan_type, "title": title,
-        "owner": text(rec.get(f.owner)), "council_code": council or None,
-        **dates, "status": text(rec.get(f.status)), "themes": text(rec.get(f.themes)),
+        "owner": text(rec.get(f.owner)) or defaults.owner or "", "council_code": council or None,
+        **dates, "status": vocab["plan status"].lookup(status) if status else "",
+        "themes": text(rec.get(f.themes)),
         "link": _link(text(rec.get(f.link))), "summary": text(rec.get(f.summary)),
         "area_layer": None, "area_codes": None,
     }
+
+
+def _coded(vocabulary: Vocabulary, value: str) -> str:
+    """The canonical value of a closed vocabulary, or ValueError naming what is accepted."""
+    known = vocabulary.lookup(value)
+    if known is None:
+        raise ValueError(vocabulary.reason(value))
+    return known
 
 
 def _link(url: str) -> str:
@@ -192,19 +215,23 @@ def _refuse_duplicate_refs(frame: pd.DataFrame, column: str, source: str) -> Non
 
 
 def prepare_actions(raw: gpd.GeoDataFrame, plan_ids: dict[str, int], source: str,
-                    region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
-    """Actions linked to stored plans by `plan_ref`; location optional."""
+                    region: Region = SCOTLAND, *, vocab: Vocabularies = DEFAULT_VOCABULARIES
+                    ) -> tuple[gpd.GeoDataFrame, RowErrors]:
+    """Actions linked to stored plans by `plan_ref`; location optional (off-region: rejected);
+    status and lead type mapped by `vocab`."""
     require_columns(raw, {"ref field": "ref", "plan field": "plan_ref", "title field": "title"},
                     source)
     errors = RowErrors()
-    frame = in_storage_crs(raw, source, region)
+    frame, off_region = in_storage_crs_rows(raw, source, region)
     rows = []
     for i, rec in enumerate(raw.drop(columns=raw.geometry.name).to_dict("records")):
         try:
-            rows.append(_action_row(rec, plan_ids))
+            rows.append(_action_row(rec, plan_ids, vocab))
         except ValueError as exc:
             errors.add(i, str(exc))
             rows.append({})
+        if off_region[i]:
+            errors.add(i, off_region[i])
     keep = errors.keep_mask(len(rows))
     out = gpd.GeoDataFrame([r for r, k in zip(rows, keep, strict=True) if k],
                            geometry=list(frame.geometry.values[keep]), crs=frame.crs)
@@ -212,7 +239,7 @@ def prepare_actions(raw: gpd.GeoDataFrame, plan_ids: dict[str, int], source: str
     return out.rename_geometry("geom"), errors
 
 
-def _action_row(rec: dict, plan_ids: dict[str, int]) -> dict:
+def _action_row(rec: dict, plan_ids: dict[str, int], vocab: Vocabularies) -> dict:
     ref, plan_ref, title = text(rec.get("ref")), text(rec.get("plan_ref")), text(rec.get("title"))
     if not ref or not title:
         raise ValueError("ref or title is blank")
@@ -221,12 +248,9 @@ def _action_row(rec: dict, plan_ids: dict[str, int]) -> dict:
         check_code(plan_ref, "plan_ref")
     if plan_ref not in plan_ids:
         raise ValueError(f"plan_ref {plan_ref!r} is not a stored plan")
-    status = text(rec.get("status")) or "not_started"
+    status = _coded(vocab["action status"], text(rec.get("status")) or "not_started")
     lead_type = text(rec.get("lead_type"))
-    if status not in ACTION_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(ACTION_STATUSES)}")
-    if lead_type and lead_type not in LEAD_TYPES:
-        raise ValueError(f"lead_type {lead_type!r} is not one of {', '.join(LEAD_TYPES)}")
+    lead_type = _coded(vocab["lead type"], lead_type) if lead_type else ""
     try:
         target, updated = parse_date(rec.get("target_date")), parse_date(rec.get("updated"))
     except ValueError:
@@ -238,17 +262,21 @@ def _action_row(rec: dict, plan_ids: dict[str, int]) -> dict:
 
 
 def prepare_responses(raw: gpd.GeoDataFrame, area_codes: dict[str, set[str]], source: str,
-                      region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
+                      region: Region = SCOTLAND, *, vocab: Vocabularies = DEFAULT_VOCABULARIES
+                      ) -> tuple[gpd.GeoDataFrame, RowErrors]:
     """Responses located by a point, or only by an area code of a stored layer; never names.
 
     Checked column by column (a file can hold millions); a row's reason is its first failing
-    check: campaign, channel, location, area code, date.
+    check: campaign, channel, location (off-region), area code, date. Channels and age bands
+    are mapped by `vocab`.
     """
     require_columns(raw, {"campaign field": "campaign", "channel field": "channel"}, source)
-    frame = in_storage_crs(raw, source, region)
+    frame, off_region = in_storage_crs_rows(raw, source, region)
     has_point = ~shapely.is_missing(frame.geometry.values)
     code_layer = {code: layer for layer, codes in area_codes.items() for code in codes}
-    campaign, channel, code = (texts(raw, c) for c in ("campaign", "channel", "area_code"))
+    campaign, given, code = (texts(raw, c) for c in ("campaign", "channel", "area_code"))
+    channel, odd = vocab["channel"].map_values(given)
+    age_band = vocab["age band"].map_values(texts(raw, "age_band"))[0]
     reasons = np.full(len(raw), None, dtype=object)
     if "date" in raw:
         dates, bad = per_value(raw["date"], parse_date)
@@ -263,15 +291,17 @@ def prepare_responses(raw: gpd.GeoDataFrame, area_codes: dict[str, set[str]], so
         bad = np.array(code_reasons(values, column), dtype=object)
         reasons[pd.notna(bad)] = bad[pd.notna(bad)]
     reasons[~has_point & (code == "")] = "neither a location nor an area_code"
-    odd = ~pd.Series(channel, dtype=object).isin(CHANNELS).to_numpy()
-    reasons[odd] = [f"channel {c!r} is not one of {', '.join(CHANNELS)}" for c in channel[odd]]
+    outside = pd.notna(off_region)
+    reasons[outside] = off_region[outside]
+    odd = odd | (given == "")
+    reasons[odd] = [vocab["channel"].reason(c) for c in given[odd]]
     reasons[campaign == ""] = "campaign is blank"
     errors = RowErrors()
     errors.add_all(reasons)
     keep = errors.keep_mask(len(raw))
     columns = {"ref": _or_none(texts(raw, "ref")), "campaign": campaign, "channel": channel,
                "date": dates, "themes": _tidy_themes(texts(raw, "themes")), "area_layer": _or_none(layer),
-               "area_code": _or_none(code), "age_band": _or_none(texts(raw, "age_band"))}
+               "area_code": _or_none(code), "age_band": _or_none(age_band)}
     out = gpd.GeoDataFrame({k: v[keep] for k, v in columns.items()},
                            geometry=frame.geometry.values[keep], crs=frame.crs)
     return out.rename_geometry("geom"), errors
@@ -289,20 +319,23 @@ def _or_none(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def prepare_pins(raw: gpd.GeoDataFrame, source: str,
-                 region: Region = SCOTLAND) -> tuple[gpd.GeoDataFrame, RowErrors]:
-    """Pins with a point each; `public_geom` is added by the caller."""
+def prepare_pins(raw: gpd.GeoDataFrame, source: str, region: Region = SCOTLAND, *,
+                 vocab: Vocabularies = DEFAULT_VOCABULARIES) -> tuple[gpd.GeoDataFrame, RowErrors]:
+    """Pins with a point each (off-region: rejected); `public_geom` is added by the caller.
+    Status and category are mapped by `vocab`."""
     require_columns(raw, {"category field": "category", "description field": "description"},
                     source)
     errors = RowErrors()
-    frame = in_storage_crs(raw, source, region)
+    frame, off_region = in_storage_crs_rows(raw, source, region)
     kinds = shapely.get_type_id(frame.geometry.values)
     rows = []
     for i, rec in enumerate(raw.drop(columns=raw.geometry.name).to_dict("records")):
         try:
             if kinds[i] != 0:
                 raise ValueError("a pin must be a point")
-            rows.append(_pin_row(rec))
+            if off_region[i]:
+                raise ValueError(off_region[i])
+            rows.append(_pin_row(rec, vocab))
         except ValueError as exc:
             errors.add(i, str(exc))
             rows.append({})
@@ -312,13 +345,12 @@ def prepare_pins(raw: gpd.GeoDataFrame, source: str,
     return out.rename_geometry("geom"), errors
 
 
-def _pin_row(rec: dict) -> dict:
+def _pin_row(rec: dict, vocab: Vocabularies) -> dict:
     category, description = text(rec.get("category")), text(rec.get("description"))
     if not category or not description:
         raise ValueError("category or description is blank")
-    status = text(rec.get("status")) or "pending"
-    if status not in PIN_STATUSES:
-        raise ValueError(f"status {status!r} is not one of {', '.join(PIN_STATUSES)}")
+    category = vocab["pin category"].lookup(category)
+    status = _coded(vocab["pin status"], text(rec.get("status")) or "pending")
     try:
         created = parse_datetime(rec.get("created")) or datetime.now(UTC)
     except ValueError:

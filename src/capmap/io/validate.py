@@ -67,6 +67,60 @@ def in_storage_crs(frame: gpd.GeoDataFrame, source: str,
     return out
 
 
+def in_storage_crs_rows(frame: gpd.GeoDataFrame, source: str, region: Region = SCOTLAND
+                        ) -> tuple[gpd.GeoDataFrame, np.ndarray]:
+    """The frame in EPSG:4326 and, per row, why its geometry is off-region (None if it is not).
+
+    For files of records kept or rejected row by row: one mistyped or swapped row is that row's
+    problem. A file with no geometry in the region at all is refused whole, as in_storage_crs
+    does, since then its CRS (or axis order) is wrong rather than any one row.
+    """
+    geoms = frame.geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    reasons = np.full(len(frame), None, dtype=object)
+    if not present.any():
+        return to_storage(frame), reasons
+    if not np.isfinite(shapely.get_coordinates(geoms[present])).all():
+        raise ValidationError(f"{source}: coordinates include NaN or infinite values")
+    out = to_storage(frame)
+    bounds = shapely.bounds(out.geometry.values)
+    inside = present & _within(bounds, region)
+    if not inside.any():
+        check_lonlat(tuple(shapely.total_bounds(out.geometry.values[present])), region, source)
+    swapped = _within(bounds, Region(region.min_lat, region.min_lon, region.max_lat,
+                                     region.max_lon))
+    for i in np.flatnonzero(present & ~inside):
+        reasons[i] = _off_region(bounds[i], bool(swapped[i]), region)
+    return out, reasons
+
+
+def _within(bounds: np.ndarray, region: Region) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return ((bounds[:, 0] >= region.min_lon) & (bounds[:, 2] <= region.max_lon)
+                & (bounds[:, 1] >= region.min_lat) & (bounds[:, 3] <= region.max_lat))
+
+
+def _off_region(box: np.ndarray, swapped: bool, region: Region) -> str:
+    minx, miny, maxx, maxy = (float(v) for v in box)
+    where = (f"point ({minx:.5f}, {miny:.5f})" if (minx, miny) == (maxx, maxy) else
+             f"geometry ({minx:.4f}, {miny:.4f}, {maxx:.4f}, {maxy:.4f})")
+    if swapped:
+        return (f"{where} is outside {region.name} and looks swapped: it would be inside as "
+                "lat/lon; give longitude first")
+    return (f"{where} is outside {region.name} (lon {region.min_lon} to {region.max_lon}, "
+            f"lat {region.min_lat} to {region.max_lat})")
+
+
+def as_float(series: pd.Series, column: str, source: str) -> pd.Series:
+    """Numbers (nullable floats); refuse text that is not a number, naming the rows."""
+    numbers = pd.to_numeric(series, errors="coerce")
+    bad = numbers.isna() & series.notna() & (series.astype(str).str.strip() != "")
+    if bad.any():
+        rows = [str(i + 1) for i in np.flatnonzero(bad.to_numpy())]
+        raise ValidationError(f"{source}: {column} is not a number in rows {listed(rows)}")
+    return numbers.astype("Float64")
+
+
 def as_int(series: pd.Series, column: str, source: str) -> pd.Series:
     """Whole numbers (nullable); refuse text that is not a number, naming the rows."""
     numbers = pd.to_numeric(series, errors="coerce")

@@ -56,6 +56,7 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     6: upgrade_to_6,  # database id and pin key; public points re-derived from the key
     # Service plans are council-wide (capmap.gaprules): the per-type coverage is written again.
     7: lambda conn: None,
+    9: lambda conn: s.area_indicators.create(conn, checkfirst=True),  # indicators per area
     10: _v10,
     11: _v11,  # follow links, mail outbox, public notes
 }

@@ -121,6 +121,22 @@ areas = sa.Table(
     sa.Index("ix_areas_name_alt_folded", "name_alt_folded"),
 )
 
+# Named numbers per area of a layer vintage (SIMD domain ranks and other indicators); stored
+# long so grouped SQL weights them by population the same way on both backends.
+area_indicators = sa.Table(
+    "area_indicators",
+    metadata,
+    sa.Column("layer_id", sa.String(40), primary_key=True),
+    sa.Column("vintage", sa.String(40), primary_key=True),
+    sa.Column("code", sa.String(40), primary_key=True),
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["layer_id", "vintage"], ["layers.layer_id", "layers.vintage"], ondelete="CASCADE"
+    ),
+    sa.Index("ix_area_indicators_name", "layer_id", "vintage", "name"),
+)
+
 plans = sa.Table(
     "plans",
     metadata,

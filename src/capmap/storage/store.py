@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 
 import geopandas as gpd
+import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
@@ -22,6 +23,7 @@ from capmap.storage.coverage import CoverageMixin
 from capmap.storage.derived import DerivedMixin
 from capmap.storage.follows import FollowsMixin
 from capmap.storage.identity import IdentityMixin, new_identity
+from capmap.storage.indicators import IndicatorsMixin, indicator_rows
 from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
 from capmap.storage.names import NamesMixin
@@ -47,7 +49,7 @@ def local_commits() -> int:
 
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
             NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin,
-            FollowsMixin):
+            FollowsMixin, IndicatorsMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
@@ -189,15 +191,19 @@ class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, 
     def put_layer(self, layer: LayerDef, areas: gpd.GeoDataFrame) -> Layer:
         """Store one layer vintage atomically, replacing the same vintage, and make it current.
 
-        `areas` has the AREA_COLUMNS in EPSG:4326, codes unique and geometries valid.
+        `areas` has the AREA_COLUMNS in EPSG:4326, codes unique and geometries valid, and a
+        column of numbers for each of the layer's indicator fields.
         """
         now = datetime.now(UTC)
         rows = frames.to_rows(areas, AREA_COLUMNS)
+        indicators = indicator_rows(layer.id, layer.vintage, areas,
+                                    [name for name, _ in layer.indicator_fields])
         bulk.refuse_too_long(s.areas, {name: [row[name] for row in rows] for name in AREA_COLUMNS})
         with self._write("boundaries_version") as conn:
             key = (s.layers.c.layer_id == layer.id) & (s.layers.c.vintage == layer.vintage)
             conn.execute(sa.delete(s.areas).where(
                 (s.areas.c.layer_id == layer.id) & (s.areas.c.vintage == layer.vintage)))
+            self._put_indicators(conn, layer.id, layer.vintage, [])
             conn.execute(sa.delete(s.layers).where(key))
             conn.execute(sa.update(s.layers).where(s.layers.c.layer_id == layer.id)
                          .values(is_current=False))
@@ -212,6 +218,7 @@ class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, 
                 row["name_folded"], row["name_alt_folded"] = fold(row["name"]), fold(row["name_alt"])
             if rows:
                 conn.execute(sa.insert(s.areas), rows)
+            self._put_indicators(conn, layer.id, layer.vintage, indicators)
         return self.layer(layer.id, layer.vintage)
 
     def layers(self) -> list[Layer]:
@@ -236,12 +243,14 @@ class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, 
         with self._write("boundaries_version") as conn:
             conn.execute(sa.delete(s.areas).where(
                 (s.areas.c.layer_id == layer_id) & (s.areas.c.vintage == vintage)))
+            self._put_indicators(conn, layer_id, vintage, [])
             conn.execute(sa.delete(s.layers).where(
                 (s.layers.c.layer_id == layer_id) & (s.layers.c.vintage == vintage)))
 
     def areas(self, layer_id: str, vintage: str | None = None,
               codes: list[str] | None = None) -> gpd.GeoDataFrame:
-        """Areas of a layer vintage (current by default), optionally only the given codes."""
+        """Areas of a layer vintage (current by default), optionally only the given codes, with
+        a column per indicator the layer carries after the AREA_COLUMNS."""
         layer = self.layer(layer_id, vintage)
         cols = [s.areas.c[c] for c in AREA_COLUMNS]
         query = sa.select(*cols).where(
@@ -250,7 +259,15 @@ class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, 
         if codes is not None:
             query = query.where(s.areas.c.code.in_(codes))
         with self._read() as conn:
-            return frames.from_rows(conn.execute(query), AREA_COLUMNS)
+            found = frames.from_rows(conn.execute(query), AREA_COLUMNS)
+        names = self.indicator_names(layer.id, layer.vintage)
+        if not names:
+            return found
+        wide = self._indicators_wide(layer.id, layer.vintage, codes)
+        out = found.merge(wide, on="code", how="left")
+        for name in names:
+            out[name] = out[name].astype(float) if name in out else np.nan
+        return out[[*AREA_COLUMNS, *names]]
 
 
 def _count_commit() -> None:
