@@ -58,6 +58,10 @@ def planscape(engine: Engine, store: Store, query: Query,
     shapely.prepare(q_bng)
     plans = engine.plans()
     hits, pieces, overlap = plan_pieces(plans, q_bng)
+    # Touching the edge is a matter of the overlap's shape, so it is judged on whole areas (a
+    # neighbouring council's strip across a river has almost no land either way).
+    width = widths(pieces)
+    edge = edge_only(*_whole_shares(plans, hits, overlap, q_bng), width, slivers)
     people, land = _measured(engine, q_bng, pieces)
     hoods = engine.neighbourhoods()
     if hoods is not None:
@@ -68,8 +72,6 @@ def planscape(engine: Engine, store: Store, query: Query,
         q_area, plan_area, measure = q_bng.area, shapely.area(plans.bng[hits]), AREA_MEASURE
     share_q = np.array([_ratio(o, q_area) or 0.0 for o in overlap])
     share_p = np.array([_ratio(o, a) or 0.0 for o, a in zip(overlap, plan_area, strict=True)])
-    width = widths(pieces)
-    edge = edge_only(share_q, share_p, width, slivers)
     rows = []
     for k, i in enumerate(hits):
         row = plan_json(plans.plans.iloc[i])
@@ -255,6 +257,13 @@ def lookup_json(engine: Engine, lon: float, lat: float, region: Region = SCOTLAN
             f'"plans":[{covering_plans}]}}')
 
 
+def _whole_shares(plans, hits: np.ndarray, overlap: np.ndarray, q_bng: shapely.Geometry
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Each overlap's share of the whole query and of the whole plan, land and water alike."""
+    return (np.minimum(overlap / q_bng.area, 1.0),
+            np.minimum(overlap / shapely.area(plans.bng[hits]), 1.0))
+
+
 def overlap_pieces(engine: Engine, query: Query,
                    slivers: SliverTolerance = DEFAULT_TOLERANCE) -> gpd.GeoDataFrame:
     """The part of each plan inside the query, as polygons in EPSG:4326 with the plan's ref,
@@ -267,8 +276,7 @@ def overlap_pieces(engine: Engine, query: Query,
     order = np.argsort(hits)
     hits, pieces, overlap = hits[order], pieces[order], overlap[order]
     chosen = plans.plans.iloc[hits]
-    share_q = np.minimum(overlap / q_bng.area, 1.0)
-    share_p = np.minimum(overlap / shapely.area(plans.bng[hits]), 1.0)
+    share_q, share_p = _whole_shares(plans, hits, overlap, q_bng)
     width = widths(pieces)
     return gpd.GeoDataFrame(
         {"plan_id": chosen["id"].to_numpy(), "ref": chosen["ref"].to_numpy(),
