@@ -62,11 +62,14 @@ class Layer:
 
 @dataclass
 class ImportReport:
-    """What an import did: rows read, stored, repaired and rejected, and the time taken."""
+    """What an import did: rows read, stored (added), repaired and rejected, rows already
+    stored that it updated or left as they were (skipped), and the time taken."""
 
     what: str
     read: int = 0
     stored: int = 0
+    updated: int = 0
+    skipped: int = 0
     repaired: list[str] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
@@ -79,6 +82,8 @@ class ImportReport:
             f"{self.what}: read {self.read}, stored {self.stored}, repaired {len(self.repaired)}, "
             f"rejected {len(self.rejected)} in {self.seconds:.2f} s"
         ]
+        if self.updated or self.skipped:
+            out.append(f"  already stored: updated {self.updated}, skipped {self.skipped}")
         if self.repaired:
             shown = ", ".join(self.repaired[:limit])
             more = f" and {len(self.repaired) - limit} more" if len(self.repaired) > limit else ""

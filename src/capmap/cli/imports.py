@@ -9,6 +9,7 @@ import click
 
 from capmap import pipeline
 from capmap.cli.common import import_options, print_report, store_of
+from capmap.existing import ON_EXISTING
 from capmap.io.batches import BATCH_ROWS
 from capmap.io.prepare import PlanFields
 from capmap.layers import load_layer_def, make_layer_def
@@ -53,7 +54,17 @@ def import_boundaries(ctx: click.Context, file: str, layer_id: str | None, sourc
     print_report(pipeline.import_boundaries(store_of(ctx), layer, path, options=import_options()))
 
 
+def on_existing_option(command):
+    """--on-existing: what to do with rows already stored."""
+    return click.option(
+        "--on-existing", type=click.Choice(ON_EXISTING), default="fail", show_default=True,
+        help="Rows whose ref is already stored (for responses and pins without a ref: rows "
+             "matching stored rows exactly): refuse the whole file, skip them, or update them "
+             "in place (plans and actions keep a history of each change).")(command)
+
+
 @import_group.command("plans")
+@on_existing_option
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--type", "plan_type", type=click.Choice(PLAN_TYPES),
               help="Type for every plan; otherwise the file's `type` column.")
@@ -67,15 +78,16 @@ def import_boundaries(ctx: click.Context, file: str, layer_id: str | None, sourc
 @click.option("--summary-field", default="summary", show_default=True)
 @click.pass_context
 def import_plans(ctx: click.Context, file: str, plan_type: str | None, area_layer: str | None,
-                 **fields) -> None:
+                 on_existing: str, **fields) -> None:
     """Import plans from a geometry file, or a table of area codes (`area_codes`, `;`-separated)."""
     mapping = PlanFields(plan_type=plan_type,
                          **{k.removesuffix("_field"): v for k, v in fields.items()})
     print_report(pipeline.import_plans(store_of(ctx), file, mapping, area_layer=area_layer,
-                                 options=import_options()))
+                                 options=import_options(on_existing=on_existing)))
 
 
-def _simple_import(name: str, func, help_text: str, batched: bool = False) -> None:
+def _simple_import(name: str, func, help_text: str, batched: bool = False,
+                   keyed: bool = False) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.pass_context
     def command(ctx: click.Context, file: str, **settings) -> None:
@@ -85,16 +97,18 @@ def _simple_import(name: str, func, help_text: str, batched: bool = False) -> No
         command = click.option(
             "--batch-rows", type=click.IntRange(min=1), default=BATCH_ROWS, show_default=True,
             help="Rows read, checked and stored at a time (all in one transaction).")(command)
+    if keyed:
+        command = on_existing_option(command)
     import_group.command(name, help=help_text)(command)
 
 
 _simple_import("actions", pipeline.import_actions,
                "Import plan actions from CSV (lon/lat optional) or GeoJSON; `plan_ref` names the plan.",
-               batched=True)
+               batched=True, keyed=True)
 _simple_import("responses", pipeline.import_responses,
                "Import engagement responses from CSV: lon/lat, easting/northing or area_code.",
-               batched=True)
+               batched=True, keyed=True)
 _simple_import("pins", pipeline.import_pins, "Import residents' pins from GeoJSON points.",
-               batched=True)
+               batched=True, keyed=True)
 _simple_import("postcodes", pipeline.import_postcodes,
                "Import a postcode lookup table (postcode with lon/lat or easting/northing).")

@@ -12,6 +12,7 @@ from capmap.models import normalise_themes
 from capmap.storage import schema as s
 from capmap.storage.identity import upgrade_to_6
 from capmap.storage.nearby import upgrade_to_5
+from capmap.storage.upgrade8 import upgrade_to_8
 
 # Upgrades that leave a derived table to be filled by the pipeline (see pipeline.upgrade).
 REFRESH_PLAN_COVERAGE = frozenset({4})
@@ -39,4 +40,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     4: _v4,
     5: upgrade_to_5,  # pins' public coordinates, box and GiST indexes for place queries
     6: upgrade_to_6,  # database id and pin key; public points re-derived from the key
+    8: upgrade_to_8,  # change history, percent complete, content keys, users' councils
 }

@@ -19,11 +19,13 @@ from capmap.storage import schema as s
 from capmap.storage.counts import CountsMixin
 from capmap.storage.coverage import CoverageMixin
 from capmap.storage.derived import DerivedMixin
+from capmap.storage.edits import EditsMixin
 from capmap.storage.identity import IdentityMixin, new_identity
 from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
 from capmap.storage.nearby import NearbyMixin
 from capmap.storage.records import RecordsMixin
+from capmap.storage.upserts import UpsertsMixin
 from capmap.storage.users import UsersMixin
 
 AREA_COLUMNS = ["code", "name", "parent_code", "population", "simd_rank", "simd_decile",
@@ -42,7 +44,7 @@ def local_commits() -> int:
 
 
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
-            NearbyMixin, IdentityMixin):
+            NearbyMixin, IdentityMixin, EditsMixin, UpsertsMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
