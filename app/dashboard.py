@@ -8,9 +8,10 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from app import maps
 from app.api import parse_filters
-from app.auth import has_role, role_required
+from app.auth import role_required, view_roles
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_store
+from capmap.access import layer_councils
 from capmap.coverage import PlanGapRules, engagement_coverage
 from capmap.dashboards import (
     STATUS_COLOURS,
@@ -20,7 +21,7 @@ from capmap.dashboards import (
     plans_view,
     response_options,
 )
-from capmap.errors import InputError
+from capmap.errors import InputError, NotFound
 from capmap.progress import action_table, located_actions
 from capmap.serialise import json_text, point_features
 
@@ -39,9 +40,16 @@ def _layer() -> str:
     return hoods.layer.id
 
 
-def _engagement_settings() -> dict:
+def _engagement_settings(layer_id: str) -> dict:
+    """Exact figures for staff, unless their account is limited to councils the layer reaches
+    beyond: then the public figures."""
     config = current_app.config
-    return {"exact": has_role(*STAFF), "gap_ratio": config["GAP_RATIO"],
+    try:
+        reach = layer_councils(get_engine(), layer_id)
+    except NotFound:
+        reach = None  # engagement_coverage says which layers there are
+    exact = bool(view_roles(reach) & set(STAFF))
+    return {"exact": exact, "gap_ratio": config["GAP_RATIO"],
             "threshold": config["SUPPRESS_BELOW"]}
 
 
@@ -51,7 +59,9 @@ def engagement():
     """Where have we not heard from people? Rates per 1,000 by area, gaps and equity."""
     engine = get_engine()
     layers = [s.layer for s in engine.layers().values()]
-    view = engagement_view(get_store(), engine, _layer(), parse_filters(), **_engagement_settings())
+    layer_id = _layer()
+    view = engagement_view(get_store(), engine, layer_id, parse_filters(),
+                           **_engagement_settings(layer_id))
     spec = maps.choropleth(engine, view["map"], "Responses per 1,000 residents")
     return render_template("dashboard_engagement.html", view=view, map=spec, layers=layers,
                            options=response_options(get_store(), engine), args=request.args)
@@ -65,8 +75,9 @@ def engagement_csv():
     if table not in ENGAGEMENT_TABLES:
         raise InputError(f"table {table!r} is not offered; expected one of "
                          f"{', '.join(ENGAGEMENT_TABLES)}")
-    report = engagement_coverage(get_store(), get_engine(), _layer(), parse_filters(),
-                                 **_engagement_settings())
+    layer_id = _layer()
+    report = engagement_coverage(get_store(), get_engine(), layer_id, parse_filters(),
+                                 **_engagement_settings(layer_id))
     rows = report[table]
     return _csv(csv_text(rows), f"engagement-{table}.csv")
 

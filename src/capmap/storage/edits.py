@@ -61,15 +61,17 @@ class EditsMixin:
         return dict(row)
 
     def change_record(self, record: str, record_id: int, values: dict, changed_by: str,
-                      source: str = "web") -> list[Change]:
+                      source: str = "web", touch: dict | None = None) -> list[Change]:
         """Set `values` ({column: value}) on one plan or action and keep a history row for each
-        field whose value changes; the changes (none if every value was already so)."""
+        field whose value changes; the changes (none if every value was already so). `touch`:
+        values also written, without history, when anything changed (an action's `updated`)."""
         self.record(record, record_id)
         with self._write("plans_version") as conn:
-            return self.write_changes(conn, record, [(record_id, values)], changed_by, source)
+            return self.write_changes(conn, record, [(record_id, values)], changed_by, source,
+                                      touch)
 
     def write_changes(self, conn: sa.Connection, record: str, updates: list[tuple[int, dict]],
-                      changed_by: str, source: str) -> list[Change]:
+                      changed_by: str, source: str, touch: dict | None = None) -> list[Change]:
         """Within an open write: update each (id, values) and write its history rows."""
         table = TABLES[record]
         now = datetime.now(UTC)
@@ -85,7 +87,8 @@ class EditsMixin:
                 differ.update(_bbox(differ["geom"]))
                 if isinstance(differ["geom"], shapely.Geometry):
                     differ["geom"] = shapely.to_wkb(differ["geom"])
-            conn.execute(sa.update(table).where(table.c.id == record_id).values(**differ))
+            conn.execute(sa.update(table).where(table.c.id == record_id)
+                         .values(**differ, **(touch or {})))
             plan_id = row["plan_id"] if record == "action" else row["id"]
             changes += [Change(record, record_id, row["ref"], plan_id, k, as_text(row[k]),
                                as_text(v), changed_by, source, now)
