@@ -8,7 +8,7 @@ moves on, see app.auth); the person changing their own password stays logged in 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_user
 
 from app.auth import Account, role_required
 from app.store import get_store
@@ -35,7 +35,7 @@ def check_new_password(password: str, again: str) -> str:
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
-@login_required
+@role_required(*ROLES)  # everyone with an account
 def password():
     """Change your own password; your other sessions end."""
     if request.method != "POST":
