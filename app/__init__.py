@@ -12,10 +12,12 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
+    accounts,
     api,
     assets,
     auth,
     dashboard,
+    editing,
     errors,
     exports,
     finder,
@@ -63,6 +65,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(ogc.bp)
     app.register_blueprint(ogc.api_docs_bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(editing.bp)
+    app.register_blueprint(accounts.bp)
     app.register_blueprint(imports.bp)
     imports.purge_stale_uploads(app)
     app.register_blueprint(exports.bp)

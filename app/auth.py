@@ -19,6 +19,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from app import throttle
 from app.store import get_store
+from capmap.access import scoped_roles
 from capmap.errors import NotFound
 from capmap.passwords import check_password, hash_password
 from capmap.storage.users import ROLES, User
@@ -54,6 +55,11 @@ class Account(UserMixin):
         return frozenset(ROLES) if "admin" in self.user.roles else self.user.roles
 
     @property
+    def councils(self) -> frozenset[str]:
+        """The councils the account is limited to; empty: every council."""
+        return self.user.councils
+
+    @property
     def is_active(self) -> bool:
         return self.user.active
 
@@ -81,6 +87,17 @@ def _unauthorized():
 def current_roles() -> frozenset[str]:
     """The roles of whoever makes this request (none for anonymous)."""
     return current_user.roles if current_user.is_authenticated else frozenset()
+
+
+def current_councils() -> frozenset[str]:
+    """The councils whoever makes this request is limited to (empty: every council)."""
+    return current_user.councils if current_user.is_authenticated else frozenset()
+
+
+def view_roles(view_councils: frozenset[str] | None) -> frozenset[str]:
+    """The current roles as they apply to a view reaching `view_councils` (None: unknown):
+    an account limited to other councils loses its exact-data roles there."""
+    return scoped_roles(current_roles(), current_councils(), view_councils)
 
 
 def has_role(*roles: str) -> bool:
@@ -166,4 +183,5 @@ def init_app(app) -> None:
     login_manager.init_app(app)
     throttle.init_app(app)
     app.register_blueprint(bp)
-    app.jinja_env.globals.update(has_role=has_role, current_roles=current_roles)
+    app.jinja_env.globals.update(has_role=has_role, current_roles=current_roles,
+                                 current_councils=current_councils)

@@ -8,9 +8,10 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from app import maps
 from app.api import parse_filters, scope_arg
-from app.auth import has_role, role_required
+from app.auth import role_required, view_roles
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_store
+from capmap.access import layer_councils
 from capmap.coverage import PlanGapRules, engagement_coverage
 from capmap.dashboards import (
     STATUS_COLOURS,
@@ -21,8 +22,9 @@ from capmap.dashboards import (
     response_options,
     scope_options,
 )
-from capmap.errors import InputError
+from capmap.errors import InputError, NotFound
 from capmap.progress import action_table, located_actions, not_smart_rows
+from capmap.scope import ScopeRequest
 from capmap.serialise import json_text, plain, point_features
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -42,9 +44,20 @@ def _layer() -> str:
     return hoods.layer.id
 
 
-def _engagement_settings() -> dict:
+def _engagement_settings(layer_id: str, scope: ScopeRequest) -> dict:
+    """Exact figures for staff, unless their account is limited to councils the figures reach
+    beyond (a council scope reaches that council only, else the layer's councils): then the
+    public figures."""
     config = current_app.config
-    return {"exact": has_role(*STAFF), "gap_ratio": config["GAP_RATIO"],
+    if scope.area and scope.area[0] == "council":
+        reach = frozenset({scope.area[1]})
+    else:
+        try:
+            reach = layer_councils(get_engine(), layer_id)
+        except NotFound:
+            reach = None  # engagement_coverage says which layers there are
+    exact = bool(view_roles(reach) & set(STAFF))
+    return {"exact": exact, "gap_ratio": config["GAP_RATIO"],
             "threshold": config["SUPPRESS_BELOW"]}
 
 
@@ -54,8 +67,9 @@ def engagement():
     """Where have we not heard from people? Rates per 1,000 by area, gaps and equity."""
     engine = get_engine()
     layers = [s.layer for s in engine.layers().values()]
-    view = engagement_view(get_store(), engine, _layer(), parse_filters(), scope=scope_arg(),
-                           **_engagement_settings())
+    layer_id, scope = _layer(), scope_arg()
+    view = engagement_view(get_store(), engine, layer_id, parse_filters(), scope=scope,
+                           **_engagement_settings(layer_id, scope))
     spec = maps.choropleth(engine, view["map"], "Responses per 1,000 residents",
                            fit_values=view["report"]["scope"]["kind"] != "layer")
     return render_template("dashboard_engagement.html", view=view, map=spec, layers=layers,
@@ -67,8 +81,9 @@ def engagement():
 @role_required(*STAFF)
 def engagement_json():
     """The engagement dashboard's figures as JSON (exact for staff), with the scope they are over."""
-    return jsonify(engagement_coverage(get_store(), get_engine(), _layer(), parse_filters(),
-                                       scope=scope_arg(), **_engagement_settings()))
+    layer_id, scope = _layer(), scope_arg()
+    return jsonify(engagement_coverage(get_store(), get_engine(), layer_id, parse_filters(),
+                                       scope=scope, **_engagement_settings(layer_id, scope)))
 
 
 @bp.get("/engagement.csv")
@@ -79,8 +94,9 @@ def engagement_csv():
     if table not in ENGAGEMENT_TABLES:
         raise InputError(f"table {table!r} is not offered; expected one of "
                          f"{', '.join(ENGAGEMENT_TABLES)}")
-    report = engagement_coverage(get_store(), get_engine(), _layer(), parse_filters(),
-                                 scope=scope_arg(), **_engagement_settings())
+    layer_id, scope = _layer(), scope_arg()
+    report = engagement_coverage(get_store(), get_engine(), layer_id, parse_filters(),
+                                 scope=scope, **_engagement_settings(layer_id, scope))
     rows = report[table]
     return _csv(csv_text(rows), f"engagement-{table}.csv")
 

@@ -14,11 +14,12 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from app.auth import current_roles
+from app.auth import view_roles
 from app.store import get_engine, get_store
+from capmap.access import layer_councils
 from capmap.coverage import PlanGapRules
 from capmap.diskspace import out_of_room
-from capmap.errors import DiskFull, InputError, is_disk_full
+from capmap.errors import DiskFull, InputError, NotFound, is_disk_full
 from capmap.export_filters import parse_crs, parse_filters
 from capmap.exports import (
     DEFAULT_LICENCE,
@@ -62,7 +63,22 @@ def _export_request(names: str, fmt: str) -> ExportRequest:
                             date_to=args.get("to"))
     return ExportRequest(tuple(n.strip() for n in names.split(",")), fmt,
                          parse_crs(args.get("crs")), filters, by=args.get("by") or None,
-                         roles=current_roles())
+                         roles=view_roles(_reach(filters)))
+
+
+def _reach(filters) -> frozenset[str] | None:
+    """The councils an export reaches: its area filter's, else every council of the data (a
+    box filter is not looked into: None, not confined)."""
+    engine = get_engine()
+    if filters.area:
+        try:
+            return layer_councils(engine, *filters.area)
+        except NotFound:
+            return None  # the export itself says the area is not known
+    if filters.bbox:
+        return None
+    hoods = engine.neighbourhoods()
+    return layer_councils(engine, hoods.layer.id) if hoods is not None else None
 
 
 @bp.get("/")
@@ -70,7 +86,7 @@ def form():
     """The export form: layers, format, CRS and filters."""
     layers = [la for la in get_store().layers() if la.is_current]
     names = [la.id for la in layers] + list(RECORD_LAYERS + TABLE_LAYERS)
-    views = {name: export_view(name, current_roles()) for name in names}
+    views = {name: export_view(name, view_roles(_reach(parse_filters()))) for name in names}
     contents = {name: describe(view, _settings()) for name, view in views.items()}
     return render_template("exports.html", layers=layers, views=views, contents=contents,
                            formats=FORMATS, crs_options=EXPORT_CRS)

@@ -295,13 +295,18 @@ def _describe(engine: Engine, answer: dict) -> str:
     return words
 
 
+HISTORY_SHOWN = 50  # the rest in /plans/<id>/history.json
+
+
 @bp.get("/plans/<int:plan_id>")
 def plan(plan_id: int):
     """A plan's public page: its area, details, and its actions by status with progress."""
     engine = get_engine()
     page = plan_page(engine, get_store(), plan_id, date.today())
     spec = maps.plan(engine, plan_id, page["geometry"].total_bounds, STATUS_COLOURS)
-    return render_template("plan.html", page=page, plan=page["plan"], map=spec, labels=PLAN_LABELS)
+    history = get_store().changes(plan_id=plan_id, limit=HISTORY_SHOWN)
+    return render_template("plan.html", page=page, plan=page["plan"], map=spec, labels=PLAN_LABELS,
+                           history=history)
 
 
 @bp.get("/plans/<int:plan_id>/actions.geojson")

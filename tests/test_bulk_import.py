@@ -171,7 +171,9 @@ def test_a_csv_of_points_is_not_held_to_the_feature_limit_but_to_its_own(loaded,
     features = pipeline.ImportOptions(batch_rows=BATCH, limits=ReadLimits(max_features=100))
     assert pipeline.import_responses(loaded, path, options=features).stored == ROWS
     before = _state(loaded)
-    rows = pipeline.ImportOptions(batch_rows=BATCH, limits=ReadLimits(max_point_rows=2000))
+    # The same file again: skip (not refuse) its stored rows, so the row limit is what stops it.
+    rows = pipeline.ImportOptions(batch_rows=BATCH, limits=ReadLimits(max_point_rows=2000),
+                                  on_existing="skip")
     with pytest.raises(TooLarge, match="r.csv: more than 2,000 rows; the limit is 2,000"):
         pipeline.import_responses(loaded, path, options=rows)
     assert _state(loaded) == before

@@ -108,7 +108,25 @@ def _forms(app) -> dict[str, tuple[dict, int]]:
                             "file": lambda: (io.BytesIO((SAMPLE / "postcodes.csv").read_bytes()),
                                              "postcodes.csv")}, 200),
         "imports.decide": ({"action": "cancel"}, 302),
+        **{endpoint: (form, status) for endpoint, _, form, status in EDITS},
     }
+
+
+# The editing and account forms: (endpoint, path, a valid request, its status), in an order
+# that works (the account is made before it is changed).
+NEW_USER = "csrf-new"
+EDITS = [
+    ("editing.edit_action", "/actions/1/edit", {"status": "stalled"}, 303),
+    ("editing.edit_plan", "/plans/1/edit", {"status": "under review"}, 303),
+    ("editing.remove_action", "/actions/1/remove", {"confirm": "yes"}, 303),
+    ("editing.remove_plan", "/plans/1/remove", {"confirm": "yes"}, 303),
+    ("accounts.create", "/admin/users", {"username": NEW_USER, "role": "officer"}, 200),
+    ("accounts.user", f"/admin/users/{NEW_USER}", {"role": "planner"}, 303),
+    ("accounts.reset", f"/admin/users/{NEW_USER}/password", {}, 200),
+    ("accounts.active", f"/admin/users/{NEW_USER}/active", {"active": "no"}, 303),
+    ("accounts.password", "/account/password",
+     {"current": PASSWORD, "new": PASSWORD, "again": PASSWORD}, 303),  # the login below
+]
 
 
 def _write_routes(app) -> list[tuple[str, str, str]]:
@@ -142,7 +160,8 @@ def test_every_form_route_refuses_a_missing_or_wrong_token_and_changes_nothing(c
     assert {e for e, _, _ in routes} == {k.split(":")[0] for k in forms}, \
         "a form route has no valid request in _forms"
     pin = next(k for k in forms if k.startswith("moderation.decide")).split(":")[1]
-    paths = {"moderation.decide": f"/moderate/pins/{pin}", "imports.decide": "/admin/import/" + "a" * 32}
+    paths = {"moderation.decide": f"/moderate/pins/{pin}", "imports.decide": "/admin/import/" + "a" * 32,
+             **{endpoint: path for endpoint, path, _, _ in EDITS}}
     before = _snapshot(csrf_app)
     for endpoint, method, rule in routes:
         key = next(k for k in forms if k.split(":")[0] == endpoint)
@@ -186,6 +205,9 @@ def test_the_same_requests_with_the_token_go_through(csrf_app):
     answer = client.post(f"/moderate/pins/{pin}", data=_body(forms[pin_key][0])
                          | {"csrf_token": _token(client, "/moderate")})
     assert answer.status_code == forms[pin_key][1]
+    for endpoint, path, form, status in EDITS:
+        answer = client.post(path, data=form | {"csrf_token": _token(client, "/pins")})
+        assert answer.status_code == status, (endpoint, answer.status_code)
     for endpoint, path in (("finder.result", "/planscape/result"), ("pins.submit", "/pins"),
                            ("auth.login", "/login"), ("auth.logout", "/logout")):
         answer = client.post(path, data=_body(forms[endpoint][0]) | {"csrf_token": _token(client, "/pins")})

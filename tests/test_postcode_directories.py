@@ -56,7 +56,7 @@ def test_each_directory_layout_stores_its_live_postcodes(store, tmp_path, source
     path = _codepoint_zip(tmp_path) if source == "zip" else DATA / source
     report = pipeline.import_postcodes(store, path)
     assert report.layouts == [layout]
-    assert {k: v for k, v in report.skipped.items() if v} == skipped
+    assert {k: v for k, v in report.left_out.items() if v} == skipped
     assert report.stored == 5
     stored = _stored_bng(store)
     assert sorted(stored) == sorted(LIVE)

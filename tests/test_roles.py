@@ -22,6 +22,9 @@ PUBLIC = "public"
 STAFF = ("officer", "planner")      # the dashboards
 MODERATOR = ("moderator",)
 ADMIN = ("admin",)
+REMOVERS = ("planner",)             # removing plans and actions
+ANYONE_LOGGED_IN = tuple(ROLES)     # one's own password
+RESTRICTED = 12 + 6 + 8             # (endpoint, method) pairs that need a role
 
 ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "static": PUBLIC, "assets.vendor": PUBLIC,
@@ -46,10 +49,18 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "moderation.queue": MODERATOR, "moderation.pin_page": MODERATOR, "moderation.decide": MODERATOR,
     "imports.form": ADMIN, "imports.upload": ADMIN, "imports.decide": ADMIN,
     "imports.preview_geometry": ADMIN,
+    # A plan's history is public (who made each change only for staff: tests/test_editing_web.py).
+    "editing.plan_history": PUBLIC, "editing.changes": PUBLIC,
+    "editing.edit_plan": STAFF, "editing.edit_action": STAFF,
+    "editing.remove_plan": REMOVERS, "editing.remove_action": REMOVERS,
+    "accounts.password": ANYONE_LOGGED_IN,
+    "accounts.users": ADMIN, "accounts.create": ADMIN, "accounts.user": ADMIN,
+    "accounts.active": ADMIN, "accounts.reset": ADMIN,
 }
 
 # Real values for URL parameters, so each request reaches the view and not a 404 from routing.
 URL_VALUES = {"filename": None, "package": "leaflet", "plan_id": 1, "pin_id": 1,
+              "action_id": 1, "username": "nobody",
               "layer_id": "sample_dz", "collection_id": "plans", "feature_id": "1",
               "token": "0" * 32, "version": 1, "z": 9, "x": 250, "y": 158}
 FILENAMES = {"static": "capmap.css", "assets.vendor": "leaflet.js",
@@ -99,10 +110,12 @@ def test_the_table_matches_each_views_own_roles(app):
 
 def test_the_table_has_every_class(app):
     classes = set(ROUTE_ROLES.values())
-    assert classes == {PUBLIC, STAFF, MODERATOR, ADMIN}
+    assert classes == {PUBLIC, STAFF, MODERATOR, ADMIN, REMOVERS, ANYONE_LOGGED_IN}
     # 5 dashboard routes (two pages, their CSVs, the plans map's actions), 3 of moderation,
-    # 4 of imports (form, upload, decision, preview geometry).
-    assert len(_restricted(app)) == 12
+    # 4 of imports (form, upload, decision, preview geometry); editing: 2 forms (GET and
+    # POST each) and 2 removals; accounts: the password form (GET, POST), the list, creating,
+    # one account (GET, POST), disabling and resetting.
+    assert len(_restricted(app)) == RESTRICTED
 
 
 def test_anonymous_people_are_sent_to_log_in(client, app):
@@ -148,7 +161,7 @@ def test_each_wrong_role_gets_403_and_the_right_one_gets_through(app, role_clien
                 assert "this needs one of the roles: " + ", ".join(
                     app.view_functions[endpoint].capmap_roles) in text, (endpoint, role)
             checked += 1
-    assert checked == 12 * len(ROLES)
+    assert checked == RESTRICTED * len(ROLES)
 
 
 def test_public_routes_let_anonymous_people_in(client, app):

@@ -78,16 +78,19 @@ class Layer:
 
 @dataclass
 class ImportReport:
-    """What an import did: rows read, stored, repaired and rejected, and the time taken."""
+    """What an import did: rows read, stored (added), repaired and rejected, rows already
+    stored that it updated or left as they were (skipped), and the time taken."""
 
     what: str
     read: int = 0
     stored: int = 0
+    updated: int = 0
+    skipped: int = 0
     repaired: list[str] = field(default_factory=list)
     rejected: list[tuple[int, str]] = field(default_factory=list)
     seconds: float = 0.0
     # Rows left out on purpose, by reason (terminated postcodes), and the layouts recognised.
-    skipped: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
     layouts: list[str] = field(default_factory=list)
     # In a preview, the rows that would be stored (a GeoDataFrame in EPSG:4326).
     preview: object = None
@@ -102,10 +105,12 @@ class ImportReport:
         ]
         if self.layouts:
             out.append(f"  read as: {', '.join(self.layouts)}")
-        skipped = [f"{count:,} {reason}" for reason, count in self.skipped.items() if count]
-        if skipped:
-            out.append(f"  skipped: {', '.join(skipped)}")
+        left_out = [f"{count:,} {reason}" for reason, count in self.left_out.items() if count]
+        if left_out:
+            out.append(f"  left out: {', '.join(left_out)}")
         out += [f"  {loss}" for loss in self.losses]
+        if self.updated or self.skipped:
+            out.append(f"  already stored: updated {self.updated}, skipped {self.skipped}")
         if self.repaired:
             shown = ", ".join(self.repaired[:limit])
             more = f" and {len(self.repaired) - limit} more" if len(self.repaired) > limit else ""

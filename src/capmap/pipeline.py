@@ -20,6 +20,7 @@ from capmap.codes import code_reasons
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
+from capmap.existing import IMPORT_USER, Existing
 from capmap.import_checks import column_losses, refuse_losses, refuse_rejects
 from capmap.io import prepare
 from capmap.io.batches import BATCH_ROWS
@@ -61,6 +62,11 @@ class ImportOptions:
     allow_losses: bool = False
     # The accepted words of coded fields (channel, plan type, statuses, ...) and their aliases.
     vocabularies: Vocabularies = DEFAULT_VOCABULARIES
+    # Rows whose ref (or, for responses and pins without one, content) is already stored:
+    # "fail" (refuse the import), "skip" or "update" (capmap.existing).
+    on_existing: str = "fail"
+    # Who the history of an update names.
+    changed_by: str = IMPORT_USER
 
 
 DEFAULT_OPTIONS = ImportOptions()
@@ -116,8 +122,10 @@ def import_plans(store: Store, path: str | Path, fields: prepare.PlanFields, *,
                             seconds=time.perf_counter() - start, preview=plans)
     refuse_rejects(ImportReport("plans", read=len(raw), rejected=sorted(errors.rows)),
                    options.allow_rejects)
-    stored = store_prepared(store, "plans", plans)
+    existing = Existing(store, "plans", options.on_existing, options.changed_by, _name(path))
+    stored = store_prepared(store, "plans", plans, existing=existing)
     return ImportReport("plans", read=len(raw), stored=stored, rejected=sorted(errors.rows),
+                        updated=existing.tally.updated, skipped=existing.tally.skipped,
                         seconds=time.perf_counter() - start)
 
 
@@ -218,11 +226,12 @@ def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFA
 
 def store_prepared(store: Store, kind: str, prepared: gpd.GeoDataFrame, *,
                    layer: LayerDef | None = None, engine: Engine | None = None,
-                   progress: Progress | None = None) -> int:
+                   progress: Progress | None = None, existing: Existing | None = None) -> int:
     """Store rows an import prepared (a preview's rows) as that import does; how many were stored.
 
     `kind` is boundaries (with its `layer`), plans, actions, responses or postcodes. The web
-    prepares uploads in a child process held to limits and stores the result here.
+    prepares uploads in a child process held to limits and stores the result here. Plans
+    already stored are refused unless `existing` says to skip or update them.
     """
     # A layer or plans and the derived tables they change are one transaction: an import that
     # fails part-way (a full disk, a lost connection) leaves the data as it was.
@@ -237,17 +246,27 @@ def store_prepared(store: Store, kind: str, prepared: gpd.GeoDataFrame, *,
                 refresh_plan_coverage(store, engine)
         return len(prepared)
     if kind == "plans":
+        existing = existing or Existing(store, "plans", "fail")
         with store.atomic():
-            stored = len(store.put_plans(prepared)) if len(prepared) else 0
+            new, ids = existing.split(prepared)
+            existing.apply(prepared, ids)
+            stored = len(store.put_plans(prepared[new])) if new.any() else 0
             refresh_plan_coverage(store, Engine(store))
         return stored
-    if kind == "actions":
+    if kind in ("actions", "responses"):
         if not len(prepared):
             return 0
-        return len(store.put_actions(prepared, assign_records(Engine(store), prepared)))
-    if kind == "responses":
-        assignments = assign_records(engine or Engine(store), prepared) if len(prepared) else None
-        return len(store.put_responses(prepared, assignments, progress=progress))
+        existing = existing or Existing(store, kind, "fail")
+        with store.atomic():
+            new, ids = existing.split(prepared)
+            assignments = assign_records(engine or Engine(store), prepared)
+            existing.apply(prepared, ids, assignments)
+            if not new.any():
+                return 0
+            assignments = {k: np.asarray(v, dtype=object)[new] for k, v in assignments.items()}
+            if kind == "actions":
+                return len(store.put_actions(prepared[new], assignments))
+            return len(store.put_responses(prepared[new], assignments, progress=progress))
     if kind == "postcodes":
         return store.put_postcodes(prepared)
     raise ValidationError(f"import kind {kind!r} cannot be stored")
@@ -267,7 +286,7 @@ def import_postcodes(store: Store, path: str | Path, *,
                                              rows=options.batch_rows):
             report.read += batch.read
             for reason, count in batch.skipped.items():
-                report.skipped[reason] = report.skipped.get(reason, 0) + count
+                report.left_out[reason] = report.left_out.get(reason, 0) + count
             if batch.layout not in report.layouts:
                 report.layouts.append(batch.layout)
             if options.preview:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from capmap.engine import Engine
+from capmap.existing import Existing
 from capmap.import_checks import refuse_rejects
 from capmap.io.batches import read_batches
 from capmap.io.validate import RowErrors
@@ -52,6 +53,8 @@ def import_points(store: Store, engine: Engine, what: str, path: str | Path,
     rejected: list[tuple[int, str]] = []
     previews: list[gpd.GeoDataFrame] = []
     batches = read_batches(path, crs=crs, limits=options.limits, rows=options.batch_rows)
+    existing = None if options.preview else Existing(
+        store, what, options.on_existing, options.changed_by, Path(path).name)
     with nullcontext() if options.preview else store.atomic():
         for batch in batches:
             prepared, errors = prepare_batch(batch.frame)
@@ -63,11 +66,13 @@ def import_points(store: Store, engine: Engine, what: str, path: str | Path,
             if rejected and not options.allow_rejects:
                 continue  # nothing of this file will be kept: check the rest, store no more
             if len(prepared):
-                stored += len(put_batch(prepared, assign_records(engine, prepared),
-                                        offset=stored))
+                stored += _put_new(existing, engine, prepared, put_batch, stored)
             if options.progress:
                 options.progress(read, max(batch.expected, read))
+        tally = existing.tally if existing else None
         report = ImportReport(what, read=read, stored=stored, rejected=rejected,
+                              updated=tally.updated if tally else 0,
+                              skipped=tally.skipped if tally else 0,
                               seconds=time.perf_counter() - start,
                               preview=_joined(previews) if options.preview else None)
         if not options.preview:
@@ -75,6 +80,22 @@ def import_points(store: Store, engine: Engine, what: str, path: str | Path,
         if options.progress and not options.preview:
             options.progress(read, read)  # the file may hold fewer rows than it has lines
     return report
+
+
+def _put_new(existing: Existing, engine: Engine, prepared: gpd.GeoDataFrame,
+             put_batch: PutBatch, offset: int) -> int:
+    """Store a batch's new rows, and skip or update (or refuse) those already stored; how many
+    were added."""
+    new, ids = existing.split(prepared)
+    assignments = assign_records(engine, prepared)
+    existing.apply(prepared, ids, assignments)
+    if not new.any():
+        return 0
+    if not new.all():
+        prepared = prepared[new]
+        assignments = {layer: np.asarray(codes, dtype=object)[new]
+                       for layer, codes in assignments.items()}
+    return len(put_batch(prepared, assignments, offset=offset))
 
 
 def _joined(frames: list[gpd.GeoDataFrame]) -> gpd.GeoDataFrame:

@@ -81,6 +81,9 @@ PAGES = {
     "dashboard-engagement": _visit("/dashboard/engagement", "officer"),
     "dashboard-plans": _visit("/dashboard/plans", "officer"),
     "export": _visit("/export/"),
+    "edit-plan": _visit("/plans/{plan}/edit", "planner"),
+    "account-password": _visit("/account/password", "officer"),
+    "admin-users": _visit("/admin/users", "admin"),
     "ogc-landing": _visit("/ogc?f=html"),
     "ogc-collections": _visit("/ogc/collections?f=html"),
 }

@@ -13,6 +13,7 @@ from capmap import pipeline
 from capmap.cli.common import import_options, print_report, store_of
 from capmap.csvsafe import safe_cell
 from capmap.errors import RowsRejected
+from capmap.existing import ON_EXISTING
 from capmap.io.batches import BATCH_ROWS
 from capmap.io.indicators import check_indicator_fields, parse_indicator_fields
 from capmap.io.plan_defaults import (
@@ -141,7 +142,17 @@ def _plan_default_options(command):
     return command
 
 
+def on_existing_option(command):
+    """--on-existing: what to do with rows already stored."""
+    return click.option(
+        "--on-existing", type=click.Choice(ON_EXISTING), default="fail", show_default=True,
+        help="Rows whose ref is already stored (for responses and pins without a ref: rows "
+             "matching stored rows exactly): refuse the whole file, skip them, or update them "
+             "in place (plans and actions keep a history of each change).")(command)
+
+
 @import_group.command("plans")
+@on_existing_option
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--type", "plan_type",
               help="Type for every plan (loip, locality_plan, … or an alias); otherwise the "
@@ -156,7 +167,7 @@ def _plan_default_options(command):
 @_row_options
 @click.pass_context
 def import_plans(ctx: click.Context, file: str, source: str | None, aliases_file: str | None,
-                 **settings) -> None:
+                 on_existing: str, **settings) -> None:
     """Import plans from a geometry file, a table of area codes (`area_codes`, `;`-separated),
     or a .toml definition of such an import (source, type, fields, defaults, aliases)."""
     rows = {k: settings.pop(k) for k in ("allow_rejects", "rejects_csv")}
@@ -176,10 +187,11 @@ def import_plans(ctx: click.Context, file: str, source: str | None, aliases_file
     vocab = _vocabularies(aliases_file, definition.aliases if definition else None)
     _run_rows(lambda options: pipeline.import_plans(store_of(ctx), path, mapping,
                                                     defaults=merged, options=options, **place),
-              vocabularies=vocab, **rows)
+              vocabularies=vocab, on_existing=on_existing, **rows)
 
 
-def _simple_import(name: str, func, help_text: str, batched: bool = False) -> None:
+def _simple_import(name: str, func, help_text: str, batched: bool = False,
+                   keyed: bool = False) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.pass_context
     def command(ctx: click.Context, file: str, **settings) -> None:
@@ -195,16 +207,18 @@ def _simple_import(name: str, func, help_text: str, batched: bool = False) -> No
         command = click.option(
             "--batch-rows", type=click.IntRange(min=1), default=BATCH_ROWS, show_default=True,
             help="Rows read, checked and stored at a time (all in one transaction).")(command)
+    if keyed:
+        command = on_existing_option(command)
     import_group.command(name, help=help_text)(command)
 
 
 _simple_import("actions", pipeline.import_actions,
                "Import plan actions from CSV (lon/lat optional) or GeoJSON; `plan_ref` names the plan.",
-               batched=True)
+               batched=True, keyed=True)
 _simple_import("responses", pipeline.import_responses,
                "Import engagement responses from CSV: lon/lat, easting/northing or area_code.",
-               batched=True)
+               batched=True, keyed=True)
 _simple_import("pins", pipeline.import_pins, "Import residents' pins from GeoJSON points.",
-               batched=True)
+               batched=True, keyed=True)
 _simple_import("postcodes", pipeline.import_postcodes,
                "Import a postcode lookup table (postcode with lon/lat or easting/northing).")

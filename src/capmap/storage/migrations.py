@@ -14,6 +14,7 @@ from capmap.storage.identity import upgrade_to_6
 from capmap.storage.names import upgrade_names_to_10
 from capmap.storage.nearby import upgrade_to_5
 from capmap.storage.postcodes import upgrade_postcodes_to_10
+from capmap.storage.upgrade8 import upgrade_to_8
 
 # Upgrades that leave a derived table to be filled by the pipeline (see pipeline.upgrade).
 REFRESH_PLAN_COVERAGE = frozenset({4, 7})
@@ -56,6 +57,7 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     6: upgrade_to_6,  # database id and pin key; public points re-derived from the key
     # Service plans are council-wide (capmap.gaprules): the per-type coverage is written again.
     7: lambda conn: None,
+    8: upgrade_to_8,  # change history, percent complete, content keys, users' councils
     9: lambda conn: s.area_indicators.create(conn, checkfirst=True),  # indicators per area
     10: _v10,
     11: _v11,  # follow links, mail outbox, public notes

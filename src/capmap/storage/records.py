@@ -19,7 +19,7 @@ PLAN_COLUMNS = ["id", "ref", "type", "title", "owner", "council_code", "period_s
                 "area_codes", "geom"]
 ACTION_COLUMNS = ["id", "ref", "plan_id", "title", "description", "theme", "lead", "lead_type",
                   "partners", "resources", "measure", "target_date", "status", "progress_note",
-                  "updated", "geom"]
+                  "percent_complete", "updated", "geom"]
 RESPONSE_COLUMNS = ["id", "ref", "campaign", "channel", "date", "themes", "area_layer",
                     "area_code", "age_band", "geom"]
 PIN_COLUMNS = ["id", "ref", "category", "description", "created", "status", "contact", "geom",
@@ -60,7 +60,7 @@ class RecordsMixin:
     def put_responses(self, responses: gpd.GeoDataFrame, assignments: Assignments | None = None,
                       progress: Progress | None = None, *, offset: int = 0) -> list[int]:
         """Add engagement responses; `progress(done, total)` is called as batches are written."""
-        return self._insert(s.responses, responses, RESPONSE_COLUMNS[1:],
+        return self._insert(s.responses, responses, [*RESPONSE_COLUMNS[1:], "content_key"],
                             assignments=assignments, progress=progress, offset=offset)
 
     def responses(self) -> gpd.GeoDataFrame:
@@ -73,7 +73,7 @@ class RecordsMixin:
         coordinates are also written as public_x, public_y: what public box queries filter on."""
         public = np.asarray(pins["public_geom"].to_numpy(), dtype=object)
         pins = pins.assign(public_x=shapely.get_x(public), public_y=shapely.get_y(public))
-        return self._insert(s.pins, pins, [*PIN_COLUMNS[1:], "public_x", "public_y"],
+        return self._insert(s.pins, pins, [*PIN_COLUMNS[1:], "public_x", "public_y", "content_key"],
                             geom_cols=("geom", "public_geom"), assignments=assignments,
                             offset=offset)
 

@@ -176,6 +176,7 @@ actions = sa.Table(
     sa.Column("target_date", sa.Date),
     sa.Column("status", sa.String(30), nullable=False, default="not_started"),
     sa.Column("progress_note", sa.Text, nullable=False, default=""),
+    sa.Column("percent_complete", sa.Integer),
     sa.Column("updated", sa.Date),
     sa.Column("geom", Geometry),
     *_bbox(),
@@ -196,7 +197,12 @@ responses = sa.Table(
     sa.Column("age_band", sa.String(20)),
     sa.Column("geom", Geometry),
     *_bbox(),
+    # A digest of a row without a ref (capmap.storage.upserts.content_keys): what tells a file
+    # imported again from new responses.
+    sa.Column("content_key", sa.String(32)),
     sa.Index("ix_responses_campaign", "campaign"),
+    sa.Index("ix_responses_ref", "ref"),
+    sa.Index("ix_responses_content_key", "content_key"),
 )
 
 pins = sa.Table(
@@ -217,7 +223,10 @@ pins = sa.Table(
     # query filters on in SQL.
     sa.Column("public_x", sa.Float),
     sa.Column("public_y", sa.Float),
+    sa.Column("content_key", sa.String(32)),  # as for responses
     sa.Index("ix_pins_status", "status"),
+    sa.Index("ix_pins_ref", "ref"),
+    sa.Index("ix_pins_content_key", "content_key"),
 )
 
 # Derived: the area of every current layer each point record falls in (code NULL: outside).
@@ -273,6 +282,9 @@ users = sa.Table(
     # Moved on by logout, a password change and disabling: a signed session carries the value
     # it was made under, and one made under an older value no longer logs anyone in.
     sa.Column("session_epoch", sa.Integer, nullable=False, default=0, server_default="0"),
+    # The council codes (";"-separated) whose plans the account may edit and whose exact
+    # figures it sees; empty: every council.
+    sa.Column("councils", sa.Text, nullable=False, default="", server_default=""),
 )
 
 # Postcode points (upper case, one space: "G51 2AB"), with the district ("G51") and sector
@@ -336,4 +348,27 @@ mail_outbox = sa.Table(
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text, nullable=False, default=""),
     sa.Index("ix_mail_outbox_due", "status", "next_attempt"),
+)
+
+# Every change to a plan or action, from the web or an import: who, when, which field, the old
+# and new values as text. Ids are plain numbers, not foreign keys: the history outlives a removed
+# plan (a removal is a row with field REMOVED). `plan_id` is the plan of an action too, so a
+# plan's history, or everything changed in a period, is one indexed query.
+record_changes = sa.Table(
+    "record_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("record", sa.String(10), nullable=False),
+    sa.Column("record_id", sa.Integer, nullable=False),
+    sa.Column("ref", sa.String(60), nullable=False),
+    sa.Column("plan_id", sa.Integer, nullable=False),
+    sa.Column("field", sa.String(40), nullable=False),
+    sa.Column("old_value", sa.Text),
+    sa.Column("new_value", sa.Text),
+    sa.Column("changed_by", sa.String(80), nullable=False),
+    sa.Column("source", sa.String(20), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("record IN ('plan', 'action')", name="ck_change_record"),
+    sa.Index("ix_record_changes_plan_at", "plan_id", "at"),
+    sa.Index("ix_record_changes_at", "at"),
 )

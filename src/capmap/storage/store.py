@@ -21,6 +21,7 @@ from capmap.storage import schema as s
 from capmap.storage.counts import CountsMixin
 from capmap.storage.coverage import CoverageMixin
 from capmap.storage.derived import DerivedMixin
+from capmap.storage.edits import EditsMixin
 from capmap.storage.follows import FollowsMixin
 from capmap.storage.identity import IdentityMixin, new_identity
 from capmap.storage.indicators import IndicatorsMixin, indicator_rows
@@ -30,6 +31,7 @@ from capmap.storage.names import NamesMixin
 from capmap.storage.nearby import NearbyMixin
 from capmap.storage.postcodes import PostcodesMixin
 from capmap.storage.records import RecordsMixin
+from capmap.storage.upserts import UpsertsMixin
 from capmap.storage.users import UsersMixin
 
 AREA_COLUMNS = ["code", "name", "name_alt", "parent_code", "population", "simd_rank", "simd_decile",
@@ -49,7 +51,8 @@ def local_commits() -> int:
 
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
             NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin,
-            FollowsMixin, IndicatorsMixin):
+            FollowsMixin, IndicatorsMixin,
+            EditsMixin, UpsertsMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:

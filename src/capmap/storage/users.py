@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from capmap.codes import code_problem
 from capmap.errors import NotFound, ValidationError
 from capmap.storage import schema as s
 
@@ -25,6 +26,8 @@ class User:
     last_login: str | None
     password_hash: str
     session_epoch: int = 0
+    # Council codes the account is limited to; empty: every council.
+    councils: frozenset[str] = frozenset()
 
 
 def check_roles(roles: list[str]) -> list[str]:
@@ -36,11 +39,22 @@ def check_roles(roles: list[str]) -> list[str]:
     return sorted(set(roles))
 
 
+def check_councils(councils: list[str]) -> list[str]:
+    """Council codes, stripped and each checked (capmap.codes); none means every council."""
+    codes = sorted({c.strip() for c in councils if c and c.strip()})
+    for code in codes:
+        problem = code_problem(code, "council code")
+        if problem:
+            raise ValidationError(f"councils: {problem}")
+    return codes
+
+
 class UsersMixin:
     """Accounts in the Store."""
 
-    def add_user(self, username: str, password_hash: str, roles: list[str]) -> User:
-        """Create an account; a taken username is refused."""
+    def add_user(self, username: str, password_hash: str, roles: list[str],
+                 councils: list[str] = ()) -> User:
+        """Create an account (limited to `councils`, if any); a taken username is refused."""
         username = username.strip()
         if not username or len(username) > 80:
             raise ValidationError("a username needs 1 to 80 characters")
@@ -49,7 +63,18 @@ class UsersMixin:
         with self._write() as conn:
             conn.execute(sa.insert(s.users).values(
                 username=username, password_hash=password_hash,
-                roles=";".join(check_roles(roles)), active=True, created=datetime.now(UTC)))
+                roles=";".join(check_roles(roles)), active=True, created=datetime.now(UTC),
+                councils=";".join(check_councils(list(councils)))))
+        return self.user(username)
+
+    def set_user_access(self, username: str, roles: list[str], councils: list[str]) -> User:
+        """Give an account these roles and councils (empty: every council). Both are read on
+        every request, so the change applies at once to its sessions."""
+        self.user(username)
+        values = {"roles": ";".join(check_roles(roles)),
+                  "councils": ";".join(check_councils(councils))}
+        with self._write() as conn:
+            conn.execute(sa.update(s.users).where(s.users.c.username == username).values(**values))
         return self.user(username)
 
     def user(self, username: str) -> User:
@@ -112,4 +137,5 @@ def _user(row) -> User:
                 roles=frozenset(r for r in row["roles"].split(";") if r),
                 active=bool(row["active"]), created=str(row["created"]),
                 last_login=str(row["last_login"]) if row["last_login"] else None,
-                password_hash=row["password_hash"], session_epoch=int(row["session_epoch"]))
+                password_hash=row["password_hash"], session_epoch=int(row["session_epoch"]),
+                councils=frozenset(c for c in (row["councils"] or "").split(";") if c))
