@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from werkzeug.utils import secure_filename
 
 from app import maps
@@ -16,6 +17,7 @@ from app.http_cache import cacheable_response
 from app.store import get_store
 from capmap.diskspace import out_of_room
 from capmap.errors import DiskFull, InputError, ValidationError
+from capmap.existing import IMPORT_USER
 from capmap.io.isolated import ChildLimits
 from capmap.models import LAYER_KINDS, PLAN_TYPES
 from capmap.serialise import geometry_features, json_text, plain
@@ -84,11 +86,12 @@ def _settings(pending: dict) -> dict:
 
 
 def _run(pending: dict, preview: bool, allow_losses: bool = False):
+    who = current_user.user.username if not preview else IMPORT_USER
     path = _upload_dir() / pending["token"] / pending["filename"]
     limits = web_limits(current_app.config["MAX_CONTENT_LENGTH"])
     return import_isolated(get_store(), pending["kind"], path, _settings(pending),
                            limits=limits, child=reader_limits(), preview=preview,
-                           allow_losses=allow_losses)
+                           allow_losses=allow_losses, changed_by=who)
 
 
 @bp.get("")

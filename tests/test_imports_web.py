@@ -97,3 +97,36 @@ def test_missing_layer_settings_are_a_422(admin, squares_bng, tmp_path):
 def test_wrong_extension_is_refused(admin):
     answer = _upload(admin, b"hello", "notes.txt", kind="actions")
     assert answer.status_code == 400 and "choose a file" in answer.get_data(as_text=True)
+
+
+def _plan_upload(admin, title: str, **form):
+    """One plan (ref WEB-1) of two sample neighbourhoods, previewed and confirmed."""
+    data = ("ref,type,title,layer,area_codes\n"
+            f"WEB-1,community_action_plan,{title},sample_dz,S01900001;S01900002\n").encode()
+    preview = _upload(admin, data, "plan.csv", kind="plans", **form)
+    assert preview.status_code == 200, preview.get_data(as_text=True)
+    token = re.search(r'action="/admin/import/(\w+)"', preview.get_data(as_text=True)).group(1)
+    return admin.post(f"/admin/import/{token}", data={"action": "confirm"})
+
+
+def test_rows_already_stored_are_refused_skipped_or_updated_as_chosen(app, admin):
+    assert _plan_upload(admin, "Our Plan").status_code == 200
+    store = open_store(app.config["DATABASE_URL"])
+    # The default refuses the file and stores nothing: the title stays.
+    refused = _plan_upload(admin, "Renamed")
+    assert refused.status_code == 422 and "WEB-1" in refused.get_data(as_text=True)
+    skipped = _plan_upload(admin, "Renamed", on_existing="skip")
+    assert skipped.status_code == 200 and "skipped 1" in skipped.get_data(as_text=True)
+    updated = _plan_upload(admin, "Renamed", on_existing="update")
+    assert updated.status_code == 200 and "updated 1" in updated.get_data(as_text=True)
+    titles = [c for c in store.changes() if c.ref == "WEB-1" and c.field == "title"]
+    # One change, by the admin who confirmed it (the skip and the refusal changed nothing).
+    assert [(c.old_value, c.new_value, c.changed_by) for c in titles] == [
+        ("Our Plan", "Renamed", "ada")]
+    store.close()
+
+
+def test_an_unknown_on_existing_choice_is_a_422(admin):
+    data = b"ref,type,title,layer,area_codes\nW,loip,T,sample_dz,S01900001\n"
+    answer = _upload(admin, data, "plan.csv", kind="plans", on_existing="merge")
+    assert answer.status_code == 422 and "fail, skip, update" in answer.get_data(as_text=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from capmap import pipeline
 from capmap.errors import InputError
+from capmap.existing import IMPORT_USER, Existing, check_policy
 from capmap.import_checks import refuse_losses
 from capmap.io import isolated
 from capmap.io.indicators import parse_indicator_fields
@@ -56,7 +57,7 @@ def clean_settings(kind: str, form: dict[str, str]) -> dict[str, str]:
     if kind not in KINDS:
         raise InputError(f"import kind {kind!r} is not offered; expected one of {', '.join(KINDS)}")
     allowed = BOUNDARY_SETTINGS if kind == "boundaries" else PLAN_SETTINGS if kind == "plans" else ()
-    allowed += ("aliases",) if kind in ROW_KINDS else ()
+    allowed += ("aliases", "on_existing") if kind in ROW_KINDS else ()
     if kind == "plans":
         # The plans part of the form has its own CRS and file layer inputs.
         form = {**form, **{k: form[f"plan_{k}"] for k in ("crs", "file_layer")
@@ -68,6 +69,7 @@ def clean_settings(kind: str, form: dict[str, str]) -> dict[str, str]:
     if kind == "plans":
         plan_defaults(settings)
     vocabularies(settings)
+    check_policy(settings.get("on_existing", "fail"))
     if kind == "boundaries" and form.get("kind_of_layer", "").strip():
         # The form's own "kind" says what the file holds; the layer's kind has its own field.
         settings["kind"] = form["kind_of_layer"].strip()
@@ -139,11 +141,14 @@ def _without_aliases(settings: dict[str, str]) -> dict[str, str]:
 
 def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str], *,
                     limits: ReadLimits, child: isolated.ChildLimits,
-                    preview: bool, allow_losses: bool = False) -> ImportReport:
+                    preview: bool, allow_losses: bool = False,
+                    changed_by: str = IMPORT_USER) -> ImportReport:
     """run_import with the reading and checking done in a child process held to `child`
     limits (temporary files in the upload's own folder); unless `preview`, the checked rows
     are then stored here, as run_import would store them. A boundary vintage that loses a
-    column the current one has is refused unless `allow_losses` (nothing stored)."""
+    column the current one has is refused unless `allow_losses` (nothing stored). Rows already
+    stored are refused, skipped or updated (in the name of `changed_by`) as the settings'
+    `on_existing` says."""
     start = time.perf_counter()
     call = partial(preview_import, store.url, kind, path, settings, limits, for_display=preview)
     report: ImportReport = isolated.run(call, name=path.name, folder=path.parent,
@@ -155,8 +160,14 @@ def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str
         refuse_losses(report, allow_losses)
         layer = replace(make_layer_def(**layer_settings(_without_aliases(settings))),
                         source=path.name)
-    stored = pipeline.store_prepared(store, kind, report.preview, layer=layer)
-    return replace(report, stored=stored, preview=None, seconds=time.perf_counter() - start)
+    existing = None
+    if kind in ROW_KINDS:
+        existing = Existing(store, kind, settings.get("on_existing", "fail"), changed_by,
+                            path.name)
+    stored = pipeline.store_prepared(store, kind, report.preview, layer=layer, existing=existing)
+    tally = {"updated": existing.tally.updated, "skipped": existing.tally.skipped} if existing else {}
+    return replace(report, stored=stored, preview=None, seconds=time.perf_counter() - start,
+                   **tally)
 
 
 def purge_stale(folder: Path, max_age_s: float, now: float | None = None) -> int:
