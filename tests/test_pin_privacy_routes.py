@@ -248,6 +248,8 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
                          + [f"/planscape/result?lon={p.x}&lat={p.y}" for p in inner],
         "finder.plan": [f"/plans/{i}" for i in plans],
         "finder.plan_actions": [f"/plans/{i}/actions.geojson" for i in plans],
+        "editing.plan_history": [f"/plans/{i}/history.json" for i in plans],
+        "editing.changes": ["/changes.json"],
         "api.api_lookup": [f"/api/lookup?lon={p.x}&lat={p.y}" for p in inner],
         "api.api_planscape": [f"/api/planscape?layer={hood}&codes={codes_arg}"]
                              + [f"/api/planscape?lon={p.x}&lat={p.y}" for p in inner],

@@ -24,7 +24,7 @@ MODERATOR = ("moderator",)
 ADMIN = ("admin",)
 REMOVERS = ("planner",)             # removing plans and actions
 ANYONE_LOGGED_IN = tuple(ROLES)     # one's own password
-RESTRICTED = 12 + 6 + 8             # (endpoint, method) pairs that need a role
+RESTRICTED = 12 + 6 + 8 + 2            # (endpoint, method) pairs that need a role
 
 ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "static": PUBLIC, "assets.vendor": PUBLIC,
@@ -46,6 +46,7 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "follow.page": PUBLIC,
     "dashboard.engagement": STAFF, "dashboard.engagement_csv": STAFF,
     "dashboard.plans": STAFF, "dashboard.plans_csv": STAFF, "dashboard.plan_actions": STAFF,
+    "dashboard.engagement_json": STAFF, "dashboard.plans_json": STAFF,
     "moderation.queue": MODERATOR, "moderation.pin_page": MODERATOR, "moderation.decide": MODERATOR,
     "imports.form": ADMIN, "imports.upload": ADMIN, "imports.decide": ADMIN,
     "imports.preview_geometry": ADMIN,

@@ -298,7 +298,8 @@ def import_postcodes(store: Store, path: str | Path, *,
         if not report.read:
             raise ValidationError(f"{_name(path)} holds no postcode rows")
     if options.preview:
-        report.preview = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), crs=STORAGE_CRS)
+        report.preview = gpd.GeoDataFrame(pd.concat(kept, ignore_index=True), geometry="geom",
+                                          crs=STORAGE_CRS)
     report.seconds = time.perf_counter() - start
     return report
 
