@@ -526,7 +526,7 @@ def test_moderation_dashboards_and_imports_show_every_payload_as_text(hpage, hos
     campaign = hostile("campaign")
     visit(page, traffic, "/dashboard/engagement", ["campaign"], ["sample_dz-name-0"])
     page.goto("/dashboard/engagement")
-    page.get_by_label("Campaign").select_option(campaign)
+    page.locator("select[name=campaign]").select_option(campaign)
     with page.expect_navigation():
         page.get_by_role("button", name="Show").click()
     _clean(page, traffic, "engagement dashboard filtered by a hostile campaign")
