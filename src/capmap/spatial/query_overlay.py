@@ -72,8 +72,10 @@ def plan_area_overlaps(plans: np.ndarray, areas: np.ndarray, cover: LayerOverlap
     area row, m² of plan ∩ query ∩ area), for the areas of `cover` (layer_overlap of the query).
     `known(plan positions, area rows)` gives the stored overlap of a plan with a whole area (NaN
     where not stored); it answers for the areas the query covers."""
+    # The plans are the prepared side of every test: a test costs little for the prepared
+    # shape, and a council-wide plan has thousands of vertices.
     shapely.prepare(plans)
-    spot, plan_i = shapely.STRtree(plans).query(areas[cover.rows], predicate="intersects")
+    plan_i, spot = shapely.STRtree(areas[cover.rows]).query(plans, predicate="intersects")
     zone = areas[cover.rows[spot]]
     meeting = ~shapely.touches(plans[plan_i], zone)
     spot, plan_i, zone = spot[meeting], plan_i[meeting], zone[meeting]
