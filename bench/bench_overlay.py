@@ -5,7 +5,9 @@ against the planscape module of an earlier commit (`--before`, loaded from git i
 so both run on one engine with the same layers in memory), and the PostGIS peer of the same
 overlay (bench/national_planscape.py: ST_Subdivide pieces, GiST) when `--postgis` is given. Each
 side runs the same shapes `--runs` times; the best CPU and wall seconds are printed, with the
-ratios, and the largest relative difference between the answers before and after.
+ratios, and the largest relative difference between the answers before and after; then the
+overlay alone (plans cut by the query, people and land, areas touched: the planscape less its
+actions and pins), before and after.
 
     .venv/bin/python bench/bench_overlay.py [--before eac5e32] [--runs 3] [--postgis URL]
 """
@@ -21,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,7 +34,9 @@ from national_data import BuildParams  # noqa: E402
 
 from capmap import planscape as after  # noqa: E402
 from capmap.budgets import MAX_PARTS, MAX_RINGS, MAX_VERTICES  # noqa: E402
+from capmap.crs import geoms_lonlat_to_bng  # noqa: E402
 from capmap.engine import Engine  # noqa: E402
+from capmap.spatial.query_overlay import layer_overlap, query_pieces  # noqa: E402
 from capmap.storage import open_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +105,24 @@ def largest_difference(old: dict, new: dict) -> str:
     return f"max rel diff {worst:.1e}"
 
 
+def overlay_before(module, engine, store, q_bng) -> None:
+    """The overlay of the earlier planscape alone: plan pieces, people and land, areas touched."""
+    _, pieces, _ = module.plan_pieces(engine.plans(), q_bng)
+    module._measured(engine, q_bng, pieces)
+    module._areas_touched(engine, q_bng)
+
+
+def overlay_after(engine, store, q_bng) -> None:
+    """The same for this checkout's planscape."""
+    plans = engine.plans()
+    hits, pieces, _ = after.plan_pieces(plans, q_bng)
+    q_pieces = query_pieces(q_bng)
+    covers = {layer_id: layer_overlap(q_pieces, state.bng, state.bng_tree)
+              for layer_id, state in engine.layers().items()}
+    after._measured(engine, store, plans, hits, pieces, q_bng, covers)
+    after._areas_touched(engine, covers)
+
+
 def peer_sql(postgis: str | None, store):
     if not postgis:
         return None
@@ -137,6 +160,14 @@ def main() -> None:
             _, peer_wall, _ = best(lambda s=shape: peer.planscape(sql, "polygon", s), args.runs)
             line += f"  PostGIS {peer_wall:5.2f} wall, after/PostGIS {new_wall / peer_wall:4.2f}x"
         print(f"{line}  {largest_difference(old, new)}", flush=True)
+        q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
+        shapely.prepare(q_bng)
+        old_cpu, old_wall, _ = best(lambda q=q_bng: overlay_before(before, engine, store, q),
+                                    args.runs)
+        new_cpu, new_wall, _ = best(lambda q=q_bng: overlay_after(engine, store, q), args.runs)
+        print(f"{'  the overlay alone':<34} before {old_cpu:5.2f}/{old_wall:5.2f}  after "
+              f"{new_cpu:5.2f}/{new_wall:5.2f}  after/before {new_cpu / old_cpu:4.2f}x CPU",
+              flush=True)
 
 
 if __name__ == "__main__":
