@@ -16,6 +16,7 @@ from capmap.crs import geoms_lonlat_to_bng
 from capmap.engine import Engine
 from capmap.planscape import plan_pieces, planscape, polygon_query
 from capmap.spatial.overlay import apportioned_people, overlap_arrays
+from capmap.spatial.pieces import subdivide
 from capmap.storage import open_store
 from tests.conftest import GRID_ORIGIN
 
@@ -147,3 +148,18 @@ def test_the_sample_data_gets_the_plain_overlays_answers(sample_db):
         assert got.keys() == areas.keys()
         assert got == pytest.approx(areas, rel=1e-9)
     store.close()
+
+
+def test_a_query_is_cut_into_small_pieces_that_make_it_up():
+    # A 2,000-vertex circle with 30 square holes, cut to pieces of at most 256 vertices: the
+    # pieces add up to its area, do not overlap (their union has the same area) and are small.
+    angles = np.linspace(0, 2 * np.pi, 2000, endpoint=False)
+    holes = [shapely.box(x, y, x + 50, y + 50).exterior.coords[::-1]
+             for x in range(-600, 600, 200) for y in range(-400, 600, 200)]
+    shape = shapely.Polygon(np.column_stack([1000 * np.cos(angles), 1000 * np.sin(angles)]), holes)
+    pieces = subdivide(shape, 256)
+    assert len(pieces) > 8
+    assert shapely.get_num_coordinates(pieces).max() <= 256
+    assert shapely.area(pieces).sum() == pytest.approx(shape.area, rel=1e-12)
+    assert shapely.union_all(pieces).area == pytest.approx(shape.area, rel=1e-12)
+    assert shapely.get_num_coordinates(subdivide(shapely.box(0, 0, 1, 1))).tolist() == [5]
