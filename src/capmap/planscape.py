@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region, geoms_bng_to_lonlat, geoms_lonlat_to_bng
@@ -29,7 +30,13 @@ from capmap.queries import (
     posted_query,
 )
 from capmap.serialise import actions_json, json_text, plan_json, public_pins_json
-from capmap.spatial.overlay import apportioned_people, overlap_arrays
+from capmap.spatial.overlay import apportioned_people
+from capmap.spatial.query_overlay import (
+    LayerOverlap,
+    layer_overlap,
+    plan_area_overlaps,
+    query_pieces,
+)
 from capmap.spatial.slivers import DEFAULT_TOLERANCE, SliverTolerance, edge_only, widths
 from capmap.storage import Store
 
@@ -62,7 +69,10 @@ def planscape(engine: Engine, store: Store, query: Query,
     # neighbouring council's strip across a river has almost no land either way).
     width = widths(pieces)
     edge = edge_only(*_whole_shares(plans, hits, overlap, q_bng), width, slivers)
-    people, land = _measured(engine, q_bng, pieces)
+    q_pieces = query_pieces(q_bng)
+    covers = {layer_id: layer_overlap(q_pieces, state.bng, state.bng_tree)
+              for layer_id, state in engine.layers().items()}
+    people, land = _measured(engine, store, plans, hits, pieces, q_bng, covers)
     hoods = engine.neighbourhoods()
     if hoods is not None:
         q_area, overlap = land[0], land[1:]
@@ -92,7 +102,7 @@ def planscape(engine: Engine, store: Store, query: Query,
         "plans": covering,
         "edge_plans": [r for r in rows if r["edge_only"]],
         "edge_tolerance": slivers.described(),
-        "areas": _areas_touched(engine, q_bng),
+        "areas": _areas_touched(engine, covers),
         "actions": actions_json(store.actions_in(query.geometry, [r["id"] for r in covering]),
                                 titles),
         "pins": public_pins_json(store.public_pins_in(query.geometry, ("published",))),
@@ -133,23 +143,51 @@ def plan_pieces(plans: PlanState, q_bng: shapely.Geometry
     return hits[keep], pieces[keep], overlap[keep]
 
 
-def _measured(engine: Engine, q_bng: shapely.Geometry, pieces: np.ndarray
+def _measured(engine: Engine, store: Store, plans: PlanState, hits: np.ndarray,
+              pieces: np.ndarray, q_bng: shapely.Geometry, covers: dict[str, LayerOverlap]
               ) -> tuple[np.ndarray, np.ndarray]:
-    """Residents and land (m², inside the neighbourhoods) in the query, then in each piece,
-    from one overlay with the neighbourhoods: a piece that is the whole query is not measured
-    again. NaN for both without a neighbourhood layer."""
+    """Residents and land (m², inside the neighbourhoods) in the query, then in each piece (the
+    part of plan `hits[k]` inside the query), summed over the neighbourhoods it meets: a piece
+    that is the whole query is not measured again. NaN for both without a neighbourhood layer."""
     hoods = engine.neighbourhoods()
     if hoods is None:
         nothing = np.full(len(pieces) + 1, np.nan)
         return nothing, nothing
-    whole = np.array([piece is q_bng for piece in pieces], dtype=bool)
-    geoms = np.array([q_bng, *pieces[~whole]], dtype=object)
-    cover_i, area_i, overlap = overlap_arrays(geoms, hoods.bng, hoods.bng_tree)
-    measured_people = apportioned_people(cover_i, area_i, overlap, hoods, len(geoms))
-    measured_land = np.bincount(cover_i, weights=overlap, minlength=len(geoms)).astype("float64")
-    people, land = (np.full(len(pieces) + 1, m[0]) for m in (measured_people, measured_land))
-    people[1:][~whole], land[1:][~whole] = measured_people[1:], measured_land[1:]
+    cover = covers[hoods.layer.id]
+    measured = np.flatnonzero([piece is not q_bng for piece in pieces])
+    stored = _stored_overlaps(engine, store, hoods)
+    plan_k, rows, m2 = plan_area_overlaps(
+        plans.bng[hits[measured]], hoods.bng, cover,
+        lambda at, area_rows: stored(hits[measured][at], area_rows))
+    slot = np.concatenate([np.zeros(len(cover.rows), dtype=np.int64), measured[plan_k] + 1])
+    rows, m2 = np.concatenate([cover.rows, rows]), np.concatenate([cover.m2, m2])
+    people = apportioned_people(slot, rows, m2, hoods, len(pieces) + 1)
+    land = np.bincount(slot, weights=m2, minlength=len(pieces) + 1).astype("float64")
+    whole = np.setdiff1d(np.arange(len(pieces)), measured) + 1
+    people[whole], land[whole] = people[0], land[0]
     return people, land
+
+
+def _stored_overlaps(engine: Engine, store: Store, hoods: LayerState):
+    """A function of (plan rows, area rows of `hoods`) giving each plan's overlap (m²) with the
+    whole area as the plan coverage table holds it (read once per reload), NaN where it holds
+    none (an area the plan does not reach, or coverage not yet refreshed)."""
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        frame = store.plan_coverage(hoods.layer.id)
+        plan_row = pd.Index(engine.plans().plans["id"]).get_indexer(frame["plan_id"])
+        area_row = pd.Index(hoods.areas["code"]).get_indexer(frame["code"])
+        known = (plan_row >= 0) & (area_row >= 0)
+        keys = plan_row[known].astype(np.int64) * len(hoods.areas) + area_row[known]
+        order = np.argsort(keys)
+        return keys[order], frame["overlap_m2"].to_numpy()[known][order]
+    keys, m2 = engine.memo(f"planscape:coverage:{hoods.layer.id}", compute)
+
+    def stored(plan_rows: np.ndarray, area_rows: np.ndarray) -> np.ndarray:
+        wanted = np.asarray(plan_rows, dtype=np.int64) * len(hoods.areas) + area_rows
+        at = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+        found = (keys[at] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+        return np.where(found, m2[at] if len(keys) else np.nan, np.nan)
+    return stored
 
 
 def _ratio(part: float, whole: float) -> float | None:
@@ -164,12 +202,11 @@ def _largest_first(values: np.ndarray) -> np.ndarray:
     return backwards[values[::-1].argsort(kind="quicksort")][::-1]
 
 
-def _areas_touched(engine: Engine, q_bng) -> dict[str, list[dict]]:
+def _areas_touched(engine: Engine, covers: dict[str, LayerOverlap]) -> dict[str, list[dict]]:
     out = {}
     for layer_id, state in sorted(engine.layers().items()):
-        _, rows, m2 = overlap_arrays(np.array([q_bng]), state.bng, state.bng_tree)
-        order = _largest_first(m2)
-        rows, m2 = rows[order], m2[order]
+        order = _largest_first(covers[layer_id].m2)
+        rows, m2 = covers[layer_id].rows[order], covers[layer_id].m2[order]
         shares = np.clip(m2 / shapely.area(state.bng[rows]), 0.0, 1.0)
         codes = state.areas["code"].to_numpy(dtype=object)[rows]
         kind = state.layer.kind
