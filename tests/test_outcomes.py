@@ -3,14 +3,18 @@ ranks for plans and queries, apportioned where a boundary cuts a neighbourhood, 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import shapely
+from click.testing import CliRunner
 
 from capmap import pipeline
+from capmap.cli import cli
 from capmap.crs import geoms_bng_to_lonlat
 from capmap.engine import Engine
 from capmap.errors import NotFound
@@ -142,3 +146,17 @@ def test_a_drawn_query_is_apportioned_by_the_planscape_shares(squares):
 def test_an_unknown_plan_is_not_found(squares):
     with pytest.raises(NotFound, match="there is no plan 9999"):
         plan_outcomes(Engine(squares), squares, 9999)
+
+
+def test_the_command_writes_every_plan_as_csv_and_one_as_json(squares, store_url):
+    runner = CliRunner()
+    table = runner.invoke(cli, ["--db", store_url, "outcomes"])
+    assert table.exit_code == 0, table.output
+    rows = list(csv.DictReader(io.StringIO(table.output)))
+    # LP-AB: A and B, 1,100 residents, 2 data zones (as in the first test).
+    assert [(r["ref"], r["residents"], r["data_zones"]) for r in rows][2] == ("LP-AB", "1100.0", "2")
+    plan_id = _plan_id(Engine(squares), "CAP-D")
+    one = runner.invoke(cli, ["--db", store_url, "outcomes", "--plan", str(plan_id)])
+    assert one.exit_code == 0 and json.loads(one.output)["area"]["areas_cut"] == 1
+    missing = runner.invoke(cli, ["--db", store_url, "outcomes", "--plan", "9999"])
+    assert missing.exit_code != 0 and "there is no plan 9999" in missing.output

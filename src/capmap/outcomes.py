@@ -138,8 +138,8 @@ def over_sentence(area: dict | None) -> str:
     cut = area["areas_cut"]
     if cut:
         text += (f"; {cut:,} {'zone' if cut == 1 else 'zones'} cut by the boundary "
-                 f"{'is' if cut == 1 else 'are'} apportioned by area (its residents counted "
-                 "in proportion to the share of its area inside)")
+                 f"{'is' if cut == 1 else 'are'} apportioned by area (residents counted in "
+                 "proportion to the share of a zone's area inside)")
     return text
 
 
