@@ -53,6 +53,12 @@ def test_a_locality_plan_of_whole_zones_matches_pandas(app, client, zones):
     _close(got["council"], _by_hand(zones, council))
     _close(got["scotland"], _by_hand(zones, zones.index.tolist()))
     assert got["area"]["quintile_1_share"] > got["scotland"]["quintile_1_share"] > 0
+    # The sample's domain ranks are indicators (boundaries/sample_dz.toml): weighted alike.
+    part = zones.loc[codes]
+    for name in ("income", "access", "housing"):
+        mean = (part["population"] * part[f"{name}_rank"]).sum() / part["population"].sum()
+        assert got["area"]["indicators"][name] == pytest.approx(mean, rel=1e-9), name
+    assert len(got["indicators"]) == 7
 
 
 def test_the_plan_page_says_what_the_figures_are_over(app, client, zones):
@@ -63,6 +69,7 @@ def test_the_plan_page_says_what_the_figures_are_over(app, client, zones):
     assert f"over {people:,.0f} residents of {len(codes)} data zones" in page
     share = _by_hand(zones, codes)["quintile_1_share"]
     assert f"<td>{100 * share:.1f}%</td>" in page
+    assert '<th scope="row">Mean income</th>' in page
 
 
 def test_an_unknown_plan_is_404_and_an_unknown_code_names_it(client):
