@@ -36,7 +36,9 @@ class OutcomesMixin:
     """Grouped sums for outcome profiles (Store)."""
 
     def _grouped_sums(self, key, share, source, where, indicators_join) -> dict:
-        """{key: {SUM_KEYS..., "indicators": {name: [weighted sum, residents]}}}."""
+        """{key: {SUM_KEYS..., "indicators": {name: [weighted sum, residents]}}}. The
+        indicators are an outer join so that SQLite, which keeps a left join's order, starts
+        from the few areas asked about rather than from every indicator row."""
         a, t = s.areas.c, s.area_indicators.c
         weight = a.population * share
         base = sa.select(key, *_sums(weight, share, a)).select_from(source).where(where)
@@ -48,7 +50,7 @@ class OutcomesMixin:
                 out[row[0]] = {**{k: float(v or 0) for k, v in zip(SUM_KEYS, row[1:], strict=True)},
                                "indicators": {}}
             for group, name, total, residents in conn.execute(ind.group_by(key, t.name)):
-                if group in out:
+                if group in out and name is not None:  # None: areas without indicators
                     out[group]["indicators"][name] = [float(total or 0), float(residents or 0)]
         return out
 
@@ -60,8 +62,8 @@ class OutcomesMixin:
         a, c, t = s.areas.c, s.plan_coverage.c, s.area_indicators.c
         on_area = ((a.layer_id == c.layer_id) & (a.vintage == layer.vintage) & (a.code == c.code))
         source = s.plan_coverage.join(s.areas, on_area)
-        joined = source.join(s.area_indicators, (t.layer_id == a.layer_id)
-                             & (t.vintage == a.vintage) & (t.code == a.code))
+        joined = source.outerjoin(s.area_indicators, (t.layer_id == a.layer_id)
+                                  & (t.vintage == a.vintage) & (t.code == a.code))
         where = (c.layer_id == layer.id) & a.population.is_not(None)
         if plan_ids is not None:
             where = where & c.plan_id.in_(plan_ids)
@@ -73,8 +75,8 @@ class OutcomesMixin:
         layer = self.layer(layer_id)
         a, t = s.areas.c, s.area_indicators.c
         key = a.parent_code if by == "parent" else a.code
-        joined = s.areas.join(s.area_indicators, (t.layer_id == a.layer_id)
-                              & (t.vintage == a.vintage) & (t.code == a.code))
+        joined = s.areas.outerjoin(s.area_indicators, (t.layer_id == a.layer_id)
+                                   & (t.vintage == a.vintage) & (t.code == a.code))
         where = ((a.layer_id == layer.id) & (a.vintage == layer.vintage)
                  & a.population.is_not(None))
         out: dict = {}
