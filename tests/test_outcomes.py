@@ -20,8 +20,8 @@ from capmap.engine import Engine
 from capmap.errors import NotFound
 from capmap.io.prepare import PlanFields
 from capmap.outcomes import all_plan_outcomes, plan_outcomes, query_outcomes
-from capmap.planscape import planscape, polygon_query
-from tests.conftest import SQUARES_Q, X0, Y0
+from capmap.planscape import planscape, point_query, polygon_query
+from tests.conftest import SQUARES_Q, X0, Y0, lonlat_of
 
 # Squares A-D (conftest): A south-west, B south-east, C north-west, D north-east, 1 km each,
 # populations 500, 600, 700, 800. A, B, C are in council S12000048, D in S12000049.
@@ -160,3 +160,13 @@ def test_the_command_writes_every_plan_as_csv_and_one_as_json(squares, store_url
     assert one.exit_code == 0 and json.loads(one.output)["area"]["areas_cut"] == 1
     missing = runner.invoke(cli, ["--db", store_url, "outcomes", "--plan", "9999"])
     assert missing.exit_code != 0 and "there is no plan 9999" in missing.output
+
+
+def test_a_point_query_profiles_its_whole_neighbourhood(squares):
+    engine = Engine(squares)
+    # A point in C (north-west): C whole, 700 residents in quintile 3, rank 3000, income 30.
+    answer = planscape(engine, squares, point_query(engine, *lonlat_of(X0 + 500, Y0 + 1500)))
+    area = query_outcomes(engine, squares, answer)["area"]
+    assert (area["residents"], area["areas"], area["areas_cut"]) == (700, 1, 0)
+    assert area["quintile_1_share"] == 0.0 and area["simd_rank"] == pytest.approx(3000)
+    assert area["indicators"]["income"] == pytest.approx(30)
