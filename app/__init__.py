@@ -27,6 +27,7 @@ from app import (
     limits,
     maps,
     ogc,
+    outcomes,
     pins,
     public,
     security,
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(accounts.bp)
     app.register_blueprint(imports.bp)
     imports.purge_stale_uploads(app)
+    app.register_blueprint(outcomes.bp)  # before exports: /export/outcomes.csv is its own
     app.register_blueprint(exports.bp)
     pins.init_app(app)
     follow.init_app(app)

@@ -13,7 +13,15 @@ from app.store import get_engine, get_shared_cache, get_store
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
 from capmap.errors import InputError, UnsupportedMediaType
 from capmap.mapdata import layer_payload_json
-from capmap.planscape import codes_query, lookup_json, planscape, point_query, posted_query
+from capmap.outcomes import query_outcomes
+from capmap.planscape import (
+    Query,
+    codes_query,
+    lookup_json,
+    planscape,
+    point_query,
+    posted_query,
+)
 from capmap.scope import ScopeRequest, parse_scope
 from capmap.spatial.slivers import SliverTolerance
 
@@ -79,6 +87,11 @@ def api_lookup():
 def api_planscape():
     """Plans covering ?layer=&codes=A,B or the neighbourhood at ?lon=&lat=."""
     engine = get_engine()
+    return jsonify(_with_outcomes(engine, query_from_args(engine)))
+
+
+def query_from_args(engine) -> Query:
+    """The query in ?layer=&codes=A,B or ?lon=&lat=."""
     by_codes = "codes" in request.args or "layer" in request.args
     if by_codes and ("lon" in request.args or "lat" in request.args):
         raise InputError("give either layer and codes, or lon and lat, not both")
@@ -86,11 +99,9 @@ def api_planscape():
         layer = request.args.get("layer", "").strip()
         if not layer:
             raise InputError("layer is required with codes, e.g. ?layer=dz11&codes=S01006506")
-        query = codes_query(engine, layer, request.args.get("codes", "").split(","),
-                            max_km2=current_app.config["PLANSCAPE_MAX_KM2"])
-    else:
-        query = point_query(engine, number_arg("lon"), number_arg("lat"))
-    return jsonify(planscape(engine, get_store(), query, sliver_tolerance()))
+        return codes_query(engine, layer, request.args.get("codes", "").split(","),
+                           max_km2=current_app.config["PLANSCAPE_MAX_KM2"])
+    return point_query(engine, number_arg("lon"), number_arg("lat"))
 
 
 @bp.post("/planscape")
@@ -106,7 +117,13 @@ def api_planscape_polygon():
     query = posted_query(engine, request.get_data(cache=False),
                          max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
                          crs=request.args.get("crs"))
-    return jsonify(planscape(engine, get_store(), query, sliver_tolerance()))
+    return jsonify(_with_outcomes(engine, query))
+
+
+def _with_outcomes(engine, query) -> dict:
+    """The planscape with its area's outcomes profile (capmap.outcomes)."""
+    answer = planscape(engine, get_store(), query, sliver_tolerance())
+    return {**answer, "outcomes": query_outcomes(engine, get_store(), answer)}
 
 
 @bp.get("/layers/<layer_id>/areas")

@@ -35,6 +35,7 @@ from capmap.io.writers import FORMATS as FILE_FORMATS
 from capmap.io.writers import Part, write_export
 from capmap.maps.style import PLAN_LABELS
 from capmap.models import ACTION_STATUSES
+from capmap.outcomes import plan_outcomes, query_outcomes
 from capmap.planscape import Query, codes_query, planscape, point_query
 from capmap.progress import CLOSED
 from capmap.search import (
@@ -262,7 +263,21 @@ def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
             "max_vertices": QUERY_MAX_VERTICES,
             "title": _describe(engine, answer), "themes": _by_theme(answer["actions"]),
             "statuses": ACTION_STATUSES, "labels": PLAN_LABELS,
-            "edge_rule": sliver_tolerance().sentence()}
+            "edge_rule": sliver_tolerance().sentence(),
+            "outcomes": query_outcomes(engine, get_store(), answer),
+            "outcomes_json": _outcomes_link(query)}
+
+
+def _outcomes_link(query: Query) -> str | None:
+    """/api/outcomes for the same area, when it is a point or a list of codes short enough for
+    a link (a polygon's profile comes in the planscape JSON of a POST to /api/planscape)."""
+    asked = query.described
+    if query.kind == "point":
+        return url_for("outcomes.api_outcomes", lon=asked["lon"], lat=asked["lat"])
+    if query.kind == "codes":
+        url = url_for("outcomes.api_outcomes", layer=asked["layer"], codes=",".join(asked["codes"]))
+        return url if len(url) <= LINK_CHARS else None
+    return None
 
 
 def _kind_rank(kind: str) -> int:
@@ -306,7 +321,14 @@ def plan(plan_id: int):
     spec = maps.plan(engine, plan_id, page["geometry"].total_bounds, STATUS_COLOURS)
     history = get_store().changes(plan_id=plan_id, limit=HISTORY_SHOWN)
     return render_template("plan.html", page=page, plan=page["plan"], map=spec, labels=PLAN_LABELS,
-                           history=history)
+                           history=history, outcomes=_plan_outcomes(engine, plan_id))
+
+
+def _plan_outcomes(engine: Engine, plan_id: int) -> dict | None:
+    """The plan's outcomes profile; None when no neighbourhood layer gives residents."""
+    if engine.neighbourhoods() is None:
+        return None
+    return plan_outcomes(engine, get_store(), plan_id)
 
 
 @bp.get("/plans/<int:plan_id>/actions.geojson")

@@ -58,8 +58,11 @@ def test_reimporting_zones_without_simd_is_refused_unless_confirmed(app, admin):
 
 def test_a_vintage_with_simd_needs_no_confirmation(app, admin):
     data = (SAMPLE / "neighbourhoods.geojson").read_bytes()
+    # The sample zones also carry SIMD domain ranks as indicators (boundaries/sample_dz.toml).
+    domains = ("income", "employment", "health", "education", "access", "crime", "housing")
     form = {**NO_SIMD, "simd_rank_field": "simd_rank", "simd_decile_field": "simd_decile",
-            "simd_quintile_field": "simd_quintile"}
+            "simd_quintile_field": "simd_quintile",
+            "indicator_fields": ", ".join(f"{d}={d}_rank" for d in domains)}
     page = _upload(admin, data, "neighbourhoods.geojson", **form).get_data(as_text=True)
     assert "would lose" not in page
     done = admin.post(f"/admin/import/{_token(page)}", data={"action": "confirm"})

@@ -18,6 +18,7 @@ from capmap.sample.areas import (
     Geography,
     build_geography,
     decile,
+    domain_ranks,
     quintile,
 )
 from capmap.sample.io import write_csv, write_geojson
@@ -54,8 +55,9 @@ def _rng(part: int) -> np.random.Generator:
     return np.random.default_rng([SEED, part])
 
 
-def _write_areas(out: Path, geo: Geography) -> list[Entry]:
-    """council, neighbourhoods, intermediate_zones and wards GeoJSON (EPSG:27700)."""
+def _write_areas(out: Path, geo: Geography, domains: dict[str, np.ndarray]) -> list[Entry]:
+    """council, neighbourhoods (with SIMD domain ranks), intermediate_zones and wards GeoJSON
+    (EPSG:27700)."""
     iz_pop = np.bincount(geo.iz_of, geo.population).astype(int)
     ward_pop = np.bincount(geo.ward_of_iz, iz_pop).astype(int)
     council = [({"code": COUNCIL_CODE, "name": COUNCIL_NAME}, geo.council)]
@@ -64,7 +66,8 @@ def _write_areas(out: Path, geo: Geography) -> list[Entry]:
         rank = int(geo.rank[i])
         props = {"code": geo.codes[i], "name": geo.names[i], "iz_code": geo.iz_codes[geo.iz_of[i]],
                  "council_code": COUNCIL_CODE, "population": int(geo.population[i]),
-                 "simd_rank": rank, "simd_decile": decile(rank), "simd_quintile": quintile(rank)}
+                 "simd_rank": rank, "simd_decile": decile(rank), "simd_quintile": quintile(rank),
+                 **{f"{name}_rank": int(ranks[i]) for name, ranks in domains.items()}}
         cells.append((props, cell))
     izs = [({"code": geo.iz_codes[i], "name": geo.iz_names[i], "council_code": COUNCIL_CODE,
              "ward_code": geo.ward_codes[geo.ward_of_iz[i]], "population": int(iz_pop[i])}, poly)
@@ -101,7 +104,8 @@ def generate(out_dir: Path) -> list[Path]:
     pins = build_pins(_rng(5), geo)
     postcodes = build_postcodes(_rng(6), geo)
     pin_features = [(props, shapely.Point(xy)) for props, xy in pins]
-    entries = _write_areas(out, geo) + _write_plans(out, by_area, drawn) + [
+    domains = domain_ranks(_rng(7), geo.rank)
+    entries = _write_areas(out, geo, domains) + _write_plans(out, by_area, drawn) + [
         _csv(out, "actions", "EPSG:4326 (lon, lat)", ACTION_COLUMNS, actions),
         _csv(out, "responses", "EPSG:27700 (easting, northing)", RESPONSE_COLUMNS, responses),
         _geojson(out, "pins", pin_features, bng=False),

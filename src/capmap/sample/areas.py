@@ -80,6 +80,18 @@ class Geography:
     hotspots: list[tuple[str, float, float]]
 
 
+SIMD_DOMAINS = ("income", "employment", "health", "education", "access", "crime", "housing")
+
+
+def domain_ranks(rng: np.random.Generator, rank: np.ndarray) -> dict[str, np.ndarray]:
+    """SIMD-style domain ranks per neighbourhood: the overall rank plus noise of its own per
+    domain, kept in 1..6976 (not unique). Access varies most: in SIMD it is the domain least
+    tied to the others, remote places being short of services rather than of income."""
+    spread = {"access": 2500.0}
+    return {name: np.clip(np.rint(rank + rng.normal(0.0, spread.get(name, 600.0), len(rank))),
+                          1, NATIONAL_ZONES).astype(int) for name in SIMD_DOMAINS}
+
+
 def decile(rank: int) -> int:
     """SIMD-style decile of a national rank (1 = most deprived 10 %)."""
     return -(-rank * 10 // NATIONAL_ZONES)

@@ -45,6 +45,9 @@ GeoPandas read it); the EPSG:4326 files follow RFC 7946 (longitude first, no `cr
 - **neighbourhoods.geojson**: data-zone-like areas of 500 to 1,000 residents. `simd_rank` is a
   national-style rank, a unique integer in 1..6976 (1 = most deprived); `simd_decile` =
   ceil(rank / 697.6) and `simd_quintile` = ceil(rank / 1395.2). About a fifth are in quintile 1.
+  `income_rank`, `employment_rank`, `health_rank`, `education_rank`, `access_rank`, `crime_rank`
+  and `housing_rank` are SIMD-style domain ranks: the overall rank plus noise of their own
+  (access much noisier), kept in 1..6976.
 - **intermediate_zones.geojson**: 4 to 8 neighbourhoods each; `population` is their sum.
 - **wards.geojson**: multi-member wards, unions of intermediate zones; `population` is their sum.
 - **plans.geojson**: plans drawn freely, not along any boundary. `type` is

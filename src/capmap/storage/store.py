@@ -29,6 +29,7 @@ from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
 from capmap.storage.names import NamesMixin
 from capmap.storage.nearby import NearbyMixin
+from capmap.storage.outcomes import OutcomesMixin
 from capmap.storage.postcodes import PostcodesMixin
 from capmap.storage.records import RecordsMixin
 from capmap.storage.upserts import UpsertsMixin
@@ -51,7 +52,7 @@ def local_commits() -> int:
 
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
             NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin,
-            FollowsMixin, IndicatorsMixin,
+            FollowsMixin, IndicatorsMixin, OutcomesMixin,
             EditsMixin, UpsertsMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
