@@ -74,6 +74,18 @@ def test_pins_are_found_by_their_public_point_only(store):
     assert store.public_pins_in(shapely.Polygon(), ("published",)).empty
 
 
+def test_a_page_of_the_newest_pins_and_the_count_of_all(store):
+    _pins(store)
+    # A shows pins 2 and 4 (published) and 3 (pending): newest first, the count of all of them.
+    page, total = store.newest_public_pins_in(A, ("published", "pending"), 2)
+    assert list(page["description"]) == ["pin 4", "pin 3"] and total == 3
+    assert list(page.columns) == list(store.public_pins_in(A, ("published",)).columns)
+    assert "contact" not in page and page.geometry.name == "public_geom"
+    assert shapely.equals(page["public_geom"].iloc[0], CORNER)
+    page, total = store.newest_public_pins_in(_lonlat_square(5, 5), ("published",), 2)
+    assert page.empty and total == 0
+
+
 def _actions(loaded) -> dict[str, int]:
     ids = loaded.plan_ids()
     rows = [("IN-A", "LP-AB", _lonlat(X0 + 200, Y0 + 200)), ("IN-B", "LP-AB", _lonlat(X0 + 1200, Y0 + 200)),

@@ -94,7 +94,8 @@ def api_schemas() -> dict:
                        areas={"type": "object", "additionalProperties": area},
                        plans=_list(_ref("plan"))),
         "planscape": _obj(
-            ["query", "plans", "edge_plans", "edge_tolerance", "areas", "actions", "pins"],
+            ["query", "plans", "edge_plans", "edge_tolerance", "areas", "actions", "pins",
+             "pins_total"],
             query=_obj(["kind", "area_km2"], kind={"type": "string", "enum": ["point", "codes", "polygon"]},
                        area_km2=_NUMBER, layer=_STRING, codes=_list(_STRING)),
             plans=_list({"allOf": [_ref("plan"), overlap]}),
@@ -103,7 +104,8 @@ def api_schemas() -> dict:
             areas={"type": "object", "additionalProperties": _list(touched)},
             actions=_list(_obj(["id", "plan_id", "title", "located"], id={"type": "integer"},
                                plan_id={"type": "integer"}, title=_STRING, located={"type": "boolean"})),
-            pins=_list(_obj(["id", "lon", "lat"], id={"type": "integer"}, lon=_NUMBER, lat=_NUMBER))),
+            pins=_list(_obj(["id", "lon", "lat"], id={"type": "integer"}, lon=_NUMBER, lat=_NUMBER)),
+            pins_total={"type": "integer", "minimum": 0}),
         "layerAreas": {"oneOf": [geojson_areas, compact_areas]},
         "planCoverage": _obj(
             ["layer", "types", "areas", "deprived_without_locality_plan", "without_any_plan",

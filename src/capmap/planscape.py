@@ -50,6 +50,10 @@ __all__ = ["DEFAULT_MAX_KM2", "MAX_CODES", "Query", "check_point", "codes_query"
 # of the whole query would then depend on the layer the query came from (the Govan ward, whose
 # boundary takes in the Clyde, showed Glasgow's LOIP at 91 %). So every share and overlap is
 # measured on land: the part inside the neighbourhood layer, whose areas tile the land only.
+# A large area can hold tens of thousands of pins: the answer lists the newest and counts all
+# (the pins map and its tiles show every one).
+PINS_LISTED = 500
+
 LAND_MEASURE = ("land: the part inside the neighbourhood layer ({layer}), which leaves out the "
                 "sea, large lochs and rivers")
 AREA_MEASURE = "area: no neighbourhood layer is loaded to tell land from water"
@@ -105,8 +109,14 @@ def planscape(engine: Engine, store: Store, query: Query,
         "areas": _areas_touched(engine, covers),
         "actions": actions_json(store.actions_in(query.geometry, [r["id"] for r in covering]),
                                 titles),
-        "pins": public_pins_json(store.public_pins_in(query.geometry, ("published",))),
+        **_pins(store, query.geometry),
     }
+
+
+def _pins(store: Store, geometry: shapely.Geometry) -> dict:
+    """The newest PINS_LISTED published pins inside, and how many there are."""
+    pins, total = store.newest_public_pins_in(geometry, ("published",), PINS_LISTED)
+    return {"pins": public_pins_json(pins), "pins_total": total}
 
 
 def _plan_land(engine: Engine, store: Store, layer_id: str) -> np.ndarray:

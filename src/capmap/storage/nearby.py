@@ -32,6 +32,33 @@ class NearbyMixin:
     def public_pins_in(self, geometry: shapely.Geometry, statuses: Iterable[str]) -> gpd.GeoDataFrame:
         """Pins of `statuses` whose public point is in or on `geometry` (EPSG:4326), by id, with
         PUBLIC_PIN_COLUMNS (no exact point, no contact); the geometry column is `public_geom`."""
+        names = [c for c in PUBLIC_PIN_COLUMNS if c != "public_geom"]
+        columns, inside = self._public_inside(geometry, statuses, names)
+        return _public_frame(names, columns, inside)
+
+    def newest_public_pins_in(self, geometry: shapely.Geometry, statuses: Iterable[str],
+                              limit: int) -> tuple[gpd.GeoDataFrame, int]:
+        """The newest `limit` of public_pins_in (by id, newest first) and how many there are in
+        all: a large area lists a page of pins, while only ids and points of the rest are read."""
+        columns, inside = self._public_inside(geometry, statuses, ["id"])
+        total = len(inside)
+        chosen = [columns[0][i] for i in inside[::-1][:limit]]
+        if not chosen:
+            return _public_frame([c for c in PUBLIC_PIN_COLUMNS if c != "public_geom"],
+                                 None, inside[:0]), total
+        names = [c for c in PUBLIC_PIN_COLUMNS if c != "public_geom"]
+        pins = s.pins
+        query = (sa.select(*[pins.c[c] for c in names], pins.c.public_x, pins.c.public_y)
+                 .where(pins.c.id.in_(chosen)).order_by(pins.c.id.desc()))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        picked = list(zip(*rows, strict=True))
+        return _public_frame(names, picked, np.arange(len(rows))), total
+
+    def _public_inside(self, geometry: shapely.Geometry, statuses: Iterable[str],
+                       names: list[str]) -> tuple[list, np.ndarray]:
+        """`names` and the public x, y of the pins of `statuses` in the geometry's box, as
+        columns, and the positions of those whose public point is in or on the geometry."""
         box = _box(geometry)
         pins = s.pins
         if box is None:
@@ -42,7 +69,6 @@ class NearbyMixin:
             near = pins.c.public_x.between(box[0], box[2]) & pins.c.public_y.between(box[1], box[3])
         # The public point is read as its coordinates (exact copies, written with the pin): the
         # exact test needs no geometry parsing, and rows outside are dropped before pandas.
-        names = [c for c in PUBLIC_PIN_COLUMNS if c != "public_geom"]
         query = (sa.select(*[pins.c[c] for c in names], pins.c.public_x, pins.c.public_y)
                  .where(pins.c.status.in_(list(statuses)) & near).order_by(pins.c.id))
         with self._read() as conn:
@@ -50,11 +76,7 @@ class NearbyMixin:
         columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 2)
         x, y = (np.array(c, dtype="float64") for c in columns[-2:])
         shapely.prepare(geometry)
-        inside = np.flatnonzero(shapely.intersects_xy(geometry, x, y))
-        data = {name: [values[i] for i in inside] for name, values in zip(names, columns, strict=False)}
-        points = gpd.GeoSeries(shapely.points(x[inside], y[inside]), crs=STORAGE_CRS)
-        return gpd.GeoDataFrame({**data, "public_geom": points}, geometry="public_geom",
-                                crs=STORAGE_CRS)[PUBLIC_PIN_COLUMNS]
+        return columns, np.flatnonzero(shapely.intersects_xy(geometry, x, y))
 
     def actions_in(self, geometry: shapely.Geometry | None, plan_ids: Iterable[int] = ()
                    ) -> gpd.GeoDataFrame:
@@ -131,3 +153,14 @@ def upgrade_to_5(conn: sa.Connection) -> None:
             public_x=sa.bindparam("x"), public_y=sa.bindparam("y")),
             [{"pid": pid, "x": float(x), "y": float(y)} for (pid, _), x, y in
              zip(rows, shapely.get_x(public), shapely.get_y(public), strict=True)])
+
+
+def _public_frame(names: list[str], columns: list | None, inside: np.ndarray) -> gpd.GeoDataFrame:
+    """The rows at positions `inside` of `columns` (`names`, then public x and y) as a frame of
+    PUBLIC_PIN_COLUMNS."""
+    columns = columns or [()] * (len(names) + 2)
+    x, y = (np.array(c, dtype="float64") for c in columns[-2:])
+    data = {name: [values[i] for i in inside] for name, values in zip(names, columns, strict=False)}
+    points = gpd.GeoSeries(shapely.points(x[inside], y[inside]), crs=STORAGE_CRS)
+    return gpd.GeoDataFrame({**data, "public_geom": points}, geometry="public_geom",
+                            crs=STORAGE_CRS)[PUBLIC_PIN_COLUMNS]
