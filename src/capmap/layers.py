@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import fields
 from pathlib import Path
 
 from capmap.errors import ConfigError, ValidationError
 from capmap.io.indicators import parse_indicator_fields
+from capmap.io.toml_files import read_toml
 from capmap.models import LAYER_KINDS, LayerDef
 
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -50,12 +50,7 @@ def make_layer_def(**values) -> LayerDef:
 
 def load_layer_def(path: Path) -> LayerDef:
     """Read one boundaries/*.toml; `source` is resolved relative to the TOML file's folder."""
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: cannot read ({exc.__class__.__name__})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from exc
+    values = read_toml(path)
     try:
         layer = make_layer_def(**values)
     except (ConfigError, ValidationError) as exc:

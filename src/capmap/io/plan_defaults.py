@@ -9,13 +9,13 @@ attribute or index access and no format specs, so a template cannot reach into P
 from __future__ import annotations
 
 import string
-import tomllib
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
 from capmap.codes import check_code
 from capmap.errors import ConfigError, ValidationError
+from capmap.io.toml_files import read_toml
 from capmap.io.validate import parse_date, text
 
 
@@ -128,12 +128,7 @@ def load_plan_import(path: Path) -> PlanImportDef:
         [aliases.plan_status]
         adopted = "current"
     """
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path.name}: cannot read ({exc.__class__.__name__})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from exc
+    values = read_toml(path)
     unknown = sorted(set(values) - _TOML_KEYS)
     if unknown:
         raise ConfigError(f"{path.name}: unknown settings {unknown}; known are "
