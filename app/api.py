@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.costly import answer_planscape
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_shared_cache, get_store
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
@@ -106,7 +107,7 @@ def api_planscape_polygon():
     query = posted_query(engine, request.get_data(cache=False),
                          max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
                          crs=request.args.get("crs"))
-    return jsonify(planscape(engine, get_store(), query, sliver_tolerance()))
+    return jsonify(answer_planscape(engine, get_store(), query, sliver_tolerance()))
 
 
 @bp.get("/layers/<layer_id>/areas")
