@@ -124,3 +124,28 @@ def test_answers_through_the_child_equal_those_in_the_worker(app, fraction):
     assert one.status_code == two.status_code == 200
     features = [json.loads(r.get_data())["features"] for r in (one, two)]
     assert features[0] and features[0] == features[1]
+
+
+def star(app, points: int = 19_000) -> shapely.Polygon:
+    """A star of `points` vertices over the sample's extent, alternating between its full radius
+    and 5 % of it: one ring inside every budget whose 9,500 thin spikes each cross many areas,
+    far more than 1 s of overlay on the sample."""
+    minx, miny, maxx, maxy = _inside(app, 0.8).bounds
+    cx, cy, r = (minx + maxx) / 2, (miny + maxy) / 2, (maxx - minx) / 2
+    t = np.linspace(0, 2 * np.pi, points, endpoint=False)
+    radius = np.where(np.arange(points) % 2 == 0, r, r * 0.05)
+    return shapely.Polygon(np.column_stack([cx + radius * np.cos(t), cy + radius * np.sin(t) * 0.6]))
+
+
+def test_a_query_over_its_cpu_time_is_stopped(app):
+    """With a wall-clock limit of a minute, the CPU limit (1 s) is what stops the star."""
+    child = query_process(app)
+    child.limits = QueryLimits(wall_seconds=60.0, cpu_seconds=1)
+    geometry = star(app)
+    assert shapely.is_valid(geometry) and shapely.get_num_coordinates(geometry) == 19_001
+    answer = _post(app.test_client(), geometry)
+    assert answer.status_code == 503
+    assert answer.get_json()["message"].startswith(
+        "this area took too long to work out (over 1 s of computing)")
+    child.limits = QueryLimits(wall_seconds=60.0)
+    assert _post(app.test_client(), _inside(app, 0.1)).status_code == 200
