@@ -69,6 +69,15 @@ def circle(vertices: int, radius_deg: float = 0.02) -> shapely.Polygon:
                                             GLASGOW[1] + 0.03 + radius_deg * np.sin(angles)]))
 
 
+def star(vertices: int, radius_deg: float) -> shapely.Polygon:
+    """A star of `vertices` vertices alternating between `radius_deg` and 5 % of it: one ring
+    whose thin spikes each cross many data zones."""
+    angles = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    radius = np.where(np.arange(vertices) % 2 == 0, radius_deg, radius_deg * 0.05)
+    return shapely.Polygon(np.column_stack([GLASGOW[0] + 0.5 + radius * np.cos(angles),
+                                            GLASGOW[1] + 0.3 + radius * np.sin(angles) * 0.6]))
+
+
 def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
@@ -110,6 +119,8 @@ def cases() -> dict:
                             MAX_RINGS - 1))))),
         "worst-parts": (f"{MAX_PARTS} parts over 1 deg, {MAX_VERTICES:,} vertices at most "
                         "(accepted)", ("api", geojson(many_parts(MAX_PARTS, 1.0, _per(MAX_PARTS))))),
+        "worst-star": (f"star r 0.5 deg, {MAX_VERTICES - 1:,} vertices, thin spikes (accepted)",
+                       ("api", geojson(star(MAX_VERTICES - 1, 0.5)))),
         "worst-vertices": (f"circle r 0.5 deg, {MAX_VERTICES - 1:,} vertices (accepted)",
                            ("api", geojson(circle(MAX_VERTICES - 1, 0.5)))),
     }
