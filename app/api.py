@@ -8,6 +8,7 @@ from datetime import date
 
 from flask import Blueprint, current_app, jsonify, request
 
+from app.costly import answer_planscape
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_shared_cache, get_store
 from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
@@ -18,7 +19,6 @@ from capmap.planscape import (
     Query,
     codes_query,
     lookup_json,
-    planscape,
     point_query,
     posted_query,
 )
@@ -122,7 +122,7 @@ def api_planscape_polygon():
 
 def _with_outcomes(engine, query) -> dict:
     """The planscape with its area's outcomes profile (capmap.outcomes)."""
-    answer = planscape(engine, get_store(), query, sliver_tolerance())
+    answer = answer_planscape(engine, get_store(), query, sliver_tolerance())
     return {**answer, "outcomes": query_outcomes(engine, get_store(), answer)}
 
 

@@ -109,6 +109,14 @@ DEFAULTS.update({
     # one overlays a polygon or builds a file. Counted in RATELIMIT_STORAGE_URI, else in
     # CACHE_REDIS_URL's Redis, else per process; over it the answer is 429 with Retry-After.
     "QUERY_RATE_LIMIT": "30 per minute;600 per day",
+    # A drawn, uploaded or posted polygon is overlaid in a child process (app/costly.py): the
+    # worker waits QUERY_TIMEOUT_S, the child may compute QUERY_CPU_SECONDS and add
+    # QUERY_MEMORY_MB; over any of them the answer is 503 with Retry-After. False overlays in the
+    # worker, unbounded (development only).
+    "QUERY_ISOLATION": True,
+    "QUERY_TIMEOUT_S": 5.0,
+    "QUERY_CPU_SECONDS": 5,
+    "QUERY_MEMORY_MB": 2048,
     "MODERATION_PAGE_SIZE": 20,
     # Email updates to residents who give an address (a pin's follow link by email when it is
     # published or resolved). None: no email is offered or sent. Messages are queued in the

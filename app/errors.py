@@ -5,7 +5,7 @@ from flask.globals import request_ctx
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from capmap.errors import CapmapError, DiskFull, StoreUnavailable, is_disk_full
+from capmap.errors import CapmapError, DiskFull, QueryTooCostly, StoreUnavailable, is_disk_full
 
 JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
 # Seconds a client (or load balancer) should wait before asking again while the database is away.
@@ -47,7 +47,7 @@ def register(app: Flask) -> None:
         if exc.status >= 500:
             app.logger.error("%s: %s", type(exc).__name__, exc.message)
         body, status = _answer(exc.status, type(exc).__name__, exc.message)
-        if isinstance(exc, StoreUnavailable):
+        if isinstance(exc, (StoreUnavailable, QueryTooCostly)):
             return body, status, {"Retry-After": str(RETRY_AFTER)}
         return body, status
 

@@ -22,6 +22,7 @@ from werkzeug.utils import secure_filename
 
 from app import maps
 from app.api import number_arg, sliver_tolerance
+from app.costly import answer_overlaps, answer_planscape
 from app.http_cache import cacheable_response
 from app.imports import reader_limits
 from app.store import get_engine, get_store
@@ -36,7 +37,7 @@ from capmap.io.writers import Part, write_export
 from capmap.maps.style import PLAN_LABELS
 from capmap.models import ACTION_STATUSES
 from capmap.outcomes import plan_outcomes, query_outcomes
-from capmap.planscape import Query, codes_query, planscape, point_query
+from capmap.planscape import Query, codes_query, point_query
 from capmap.progress import CLOSED
 from capmap.search import (
     KIND_ORDER,
@@ -46,7 +47,6 @@ from capmap.search import (
     drawn_query,
     neighbourhood_choices,
     normalise_postcode,
-    overlaps_frame,
     plan_page,
     postcode_query,
     search_places,
@@ -122,7 +122,7 @@ def result():
         return redirect(link, 303)
     if output in ("geojson", "gpkg"):
         return _overlaps_file(engine, query, output)
-    answer = planscape(engine, store, query, sliver_tolerance())
+    answer = answer_planscape(engine, store, query, sliver_tolerance())
     if output == "csv":
         return Response(csv_text(_csv_rows(answer), CSV_COLUMNS), mimetype="text/csv",
                         headers={"Content-Disposition": 'attachment; filename="planscape.csv"'})
@@ -206,7 +206,7 @@ def _overlaps_file(engine: Engine, query: Query, output: str) -> Response:
     folder = Path(tempfile.mkdtemp(prefix="capmap-finder-"))
     try:
         path = folder / f"planscape-overlaps{spec.suffix}"
-        frame = overlaps_frame(engine, query, sliver_tolerance())
+        frame = answer_overlaps(engine, query, sliver_tolerance())
         write_export([Part("overlaps", frame, "Polygon")], path,
                      output, STORAGE_CRS, about)
         body = path.read_bytes()

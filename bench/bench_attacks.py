@@ -5,9 +5,11 @@ child process with a wall-clock cap, so a case that would hold a worker for minu
 as "over CAP s" instead of stalling the run. Prints the HTTP status, the seconds the request took
 (wall clock, and the CPU time of its process: on a shared machine the first grows with the load,
 the second much less) and the start of the answer's message. The worker is warmed by one small
-polygon first, as a serving worker is.
+polygon first, as a serving worker is (with QUERY_ISOLATION, that also starts and loads its query
+child). --isolation off,on runs each case with polygons overlaid in the worker, then in the
+query child (the default, held to QUERY_TIMEOUT_S): the seconds are those the worker was held.
 
-    .venv/bin/python bench/bench_attacks.py [--cap 40] [--cases holes,parts,...]
+    .venv/bin/python bench/bench_attacks.py [--cap 40] [--cases holes,parts,...] [--isolation on]
 """
 
 from __future__ import annotations
@@ -67,6 +69,15 @@ def circle(vertices: int, radius_deg: float = 0.02) -> shapely.Polygon:
                                             GLASGOW[1] + 0.03 + radius_deg * np.sin(angles)]))
 
 
+def star(vertices: int, radius_deg: float) -> shapely.Polygon:
+    """A star of `vertices` vertices alternating between `radius_deg` and 5 % of it: one ring
+    whose thin spikes each cross many data zones."""
+    angles = np.linspace(0, 2 * np.pi, vertices, endpoint=False)
+    radius = np.where(np.arange(vertices) % 2 == 0, radius_deg, radius_deg * 0.05)
+    return shapely.Polygon(np.column_stack([GLASGOW[0] + 0.5 + radius * np.cos(angles),
+                                            GLASGOW[1] + 0.3 + radius * np.sin(angles) * 0.6]))
+
+
 def nested(depth: int) -> str:
     return "[" * depth + "]" * depth
 
@@ -108,16 +119,19 @@ def cases() -> dict:
                             MAX_RINGS - 1))))),
         "worst-parts": (f"{MAX_PARTS} parts over 1 deg, {MAX_VERTICES:,} vertices at most "
                         "(accepted)", ("api", geojson(many_parts(MAX_PARTS, 1.0, _per(MAX_PARTS))))),
+        "worst-star": (f"star r 0.5 deg, {MAX_VERTICES - 1:,} vertices, thin spikes (accepted)",
+                       ("api", geojson(star(MAX_VERTICES - 1, 0.5)))),
         "worst-vertices": (f"circle r 0.5 deg, {MAX_VERTICES - 1:,} vertices (accepted)",
                            ("api", geojson(circle(MAX_VERTICES - 1, 0.5)))),
     }
 
 
-def _send(url: str, how: tuple, out) -> None:
+def _send(url: str, how: tuple, isolation: bool, out) -> None:
     from app import create_app
 
     app = create_app({"DATABASE_URL": url, "TILES_URL": "", "SECRET_KEY": "bench",
-                      "WTF_CSRF_ENABLED": False, "QUERY_RATE_LIMIT": "1000 per minute"})
+                      "WTF_CSRF_ENABLED": False, "QUERY_RATE_LIMIT": "1000 per minute",
+                      "QUERY_ISOLATION": isolation})
     client = app.test_client()
     client.get("/api/lookup?lon=-4.25&lat=55.86")  # load the engine before timing
     # A worker that has answered one polygon holds every layer in EPSG:27700: time that worker.
@@ -144,9 +158,9 @@ def _send(url: str, how: tuple, out) -> None:
     out.put((answer.status_code, seconds, cpu, message[:160]))
 
 
-def run_case(url: str, how: tuple, cap: float) -> str:
+def run_case(url: str, how: tuple, cap: float, isolation: bool) -> str:
     queue: multiprocessing.Queue = multiprocessing.Queue()
-    child = multiprocessing.Process(target=_send, args=(url, how, queue))
+    child = multiprocessing.Process(target=_send, args=(url, how, isolation, queue))
     child.start()
     # Wait for the answer, not for the child's exit: the reader's fork server it started as its
     # app was made can keep it from exiting. The app's start-up and engine load are not timed.
@@ -169,6 +183,7 @@ def main() -> None:
     parser.add_argument("--cap", type=float, default=40.0)
     parser.add_argument("--cases", default=",".join(cases()))
     parser.add_argument("--postgis", help="a PostGIS database URL: measure there, not on SQLite")
+    parser.add_argument("--isolation", default="on", help="off, on, or off,on: QUERY_ISOLATION")
     args = parser.parse_args()
     if not realdata_present():
         return
@@ -178,7 +193,9 @@ def main() -> None:
     table = cases()
     for name in args.cases.split(","):
         described, how = table[name]
-        print(f"{described:<58} {run_case(url, how, args.cap)}", flush=True)
+        for isolation in args.isolation.split(","):
+            answer = run_case(url, how, args.cap, isolation == "on")
+            print(f"{described:<58} isolation {isolation:<3} {answer}", flush=True)
 
 
 if __name__ == "__main__":

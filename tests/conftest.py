@@ -153,6 +153,7 @@ def sample_db(tmp_path_factory) -> Path:
 def app(sample_db, tmp_path):
     """The app on a private copy of the sample database, with no basemap tiles."""
     from app import create_app
+    from app.costly import close_query_process
 
     db = tmp_path / "capmap.sqlite"
     shutil.copy(sample_db, db)
@@ -163,6 +164,7 @@ def app(sample_db, tmp_path):
                       "INSTANCE_PATH": str(tmp_path / "instance"),
                       "QUERY_RATE_LIMIT": "100000 per minute"})
     yield app
+    close_query_process(app)
     if "capmap_store" in app.extensions:
         app.extensions["capmap_store"].close()
 

@@ -74,6 +74,13 @@ class StoreUnavailable(CapmapError):
     status = 503
 
 
+class QueryTooCostly(CapmapError):
+    """A query went over its CPU, memory or wall-clock limit and was stopped; a simpler one, or
+    the same later, may be answered."""
+
+    status = 503
+
+
 class StoreFull(CapmapError):
     """The database has no room left (disk or size limit); the write was rolled back."""
 

@@ -106,6 +106,16 @@ def _idle() -> None:
     """The warm-up child's work: none."""
 
 
+def pipe() -> tuple[Connection, Connection]:
+    """A two-way pipe for a child made by `process`."""
+    return _context.Pipe(duplex=True)
+
+
+def process(target: Callable[..., None], args: tuple, name: str):
+    """A daemon child of this process's fork server (not started), running target(*args)."""
+    return _context.Process(target=target, args=args, name=name, daemon=True)
+
+
 def run(call: Callable[[], Any], *, name: str, folder: Path, limits: ChildLimits) -> Outcome:
     """call() in a child process held to `limits`, with `folder` (private to this upload) as its
     temporary directory; `call` is a module-level function or a functools.partial of one.
@@ -201,7 +211,7 @@ def _stderr_tail(folder: Path) -> str:
 
 # -- in the child -------------------------------------------------------------------------------
 
-def _vm_kib(field: str) -> int:
+def vm_kib(field: str) -> int:
     """A VmXxx line of /proc/self/status, in KiB."""
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
@@ -229,7 +239,7 @@ def _hold_to(limits: ChildLimits, folder: str) -> int:
     # would otherwise each reserve 64 MB of address space that the cap would count.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1)
-    start_kib = _vm_kib("VmSize")
+    start_kib = vm_kib("VmSize")
     cap = start_kib * 1024 + limits.memory_mb * MB
     resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     return start_kib
@@ -251,7 +261,7 @@ def _child(conn: Connection, call: Callable[[], Any], limits: ChildLimits, folde
     start_kib = _hold_to(limits, folder)
 
     def peak_mb() -> float:
-        return (_vm_kib("VmPeak") - start_kib) / 1024
+        return (vm_kib("VmPeak") - start_kib) / 1024
 
     try:
         message: tuple = ("ok", call(), peak_mb())
@@ -269,4 +279,4 @@ def _child(conn: Connection, call: Callable[[], Any], limits: ChildLimits, folde
         conn.close()
 
 
-__all__ = ["ChildLimits", "Outcome", "prestart", "run"]
+__all__ = ["ChildLimits", "Outcome", "pipe", "prestart", "process", "run", "vm_kib"]
