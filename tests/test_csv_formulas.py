@@ -124,7 +124,8 @@ def _route_csvs(app, planner, client, layer: str) -> dict[str, bytes]:
     urls = [f"/dashboard/engagement.csv?table={t}&layer={la}"
             for t in ENGAGEMENT_TABLES for la in (layer, hood.layer.id)]
     urls += [f"/dashboard/plans.csv?table={t}" for t in PLAN_TABLES]
-    urls += [f"/planscape/result?format=csv&layer={hood.layer.id}&codes={codes}"]
+    urls += [f"/planscape/result?format=csv&layer={hood.layer.id}&codes={codes}",
+             "/export/outcomes.csv"]
     names = [*layer_ids, *RECORD_LAYERS, *TABLE_LAYERS]
     urls += [f"/export/{n}.csv" for n in names] + [f"/export/{n}.csv-lonlat" for n in POINT_LAYERS]
     found = {}
@@ -145,7 +146,7 @@ def _route_csvs(app, planner, client, layer: str) -> dict[str, bytes]:
 def test_every_csv_route_is_walked(app):
     """The routes answering CSV are the ones _route_csvs fetches (plus the export formats)."""
     rules = sorted(r.rule for r in app.url_map.iter_rules() if r.rule.endswith(".csv"))
-    assert rules == ["/dashboard/engagement.csv", "/dashboard/plans.csv"]
+    assert rules == ["/dashboard/engagement.csv", "/dashboard/plans.csv", "/export/outcomes.csv"]
     assert sorted(n for n, f in FORMATS.items() if f.driver == "CSV") == ["csv", "csv-lonlat"]
 
 
@@ -165,7 +166,8 @@ def test_no_csv_route_writes_a_formula(app, client, hostile):
                      "planner /export/plans.csv", "planner /export/actions.csv-lonlat",
                      "planner /export/responses.csv", "anonymous /export/plans.csv",
                      "planner /export/hostile.csv", "planner /dashboard/plans.csv?table=past_review",
-                     "planner /dashboard/engagement.csv?table=areas&layer=hostile"):
+                     "planner /dashboard/engagement.csv?table=areas&layer=hostile",
+                     "planner /export/outcomes.csv"):
         assert any(w.startswith(expected) for w in guarded), expected
     assert any(w.startswith("planner /planscape/result?format=csv") for w in guarded)
 

@@ -250,6 +250,10 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         "finder.plan_actions": [f"/plans/{i}/actions.geojson" for i in plans],
         "editing.plan_history": [f"/plans/{i}/history.json" for i in plans],
         "editing.changes": ["/changes.json"],
+        "outcomes.plan_outcomes_json": [f"/plans/{i}/outcomes.json" for i in plans],
+        "outcomes.api_outcomes": [f"/api/outcomes?layer={hood}&codes={codes_arg}"]
+                                 + [f"/api/outcomes?lon={p.x}&lat={p.y}" for p in inner],
+        "outcomes.outcomes_csv": ["/export/outcomes.csv"],
         "api.api_lookup": [f"/api/lookup?lon={p.x}&lat={p.y}" for p in inner],
         "api.api_planscape": [f"/api/planscape?layer={hood}&codes={codes_arg}"]
                              + [f"/api/planscape?lon={p.x}&lat={p.y}" for p in inner],

@@ -52,6 +52,8 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "imports.preview_geometry": ADMIN,
     # A plan's history is public (who made each change only for staff: tests/test_editing_web.py).
     "editing.plan_history": PUBLIC, "editing.changes": PUBLIC,
+    "outcomes.plan_outcomes_json": PUBLIC, "outcomes.api_outcomes": PUBLIC,
+    "outcomes.outcomes_csv": PUBLIC,
     "editing.edit_plan": STAFF, "editing.edit_action": STAFF,
     "editing.remove_plan": REMOVERS, "editing.remove_action": REMOVERS,
     "accounts.password": ANYONE_LOGGED_IN,
