@@ -5,14 +5,13 @@ entries) and the key that places pins' public points (never sent to a page or an
 from __future__ import annotations
 
 import secrets
-import warnings
 
 import shapely
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from capmap.spatial import privacy
 from capmap.storage import schema as s
+from capmap.storage.columns import add_missing_columns
 
 DATABASE_ID = "database_id"
 PIN_KEY = "pin_key"
@@ -53,11 +52,7 @@ def upgrade_to_6(conn: sa.Connection) -> None:
 
 def _add_session_epoch(conn: sa.Connection) -> None:
     """users.session_epoch (sessions made before the upgrade start at 0 and stay valid)."""
-    with warnings.catch_warnings():  # PostGIS's geometry type is unknown to the reflection
-        warnings.simplefilter("ignore", sa_exc.SAWarning)
-        columns = {c["name"] for c in sa.inspect(conn).get_columns("users")}
-    if "session_epoch" not in columns:
-        conn.exec_driver_sql("ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0")
+    add_missing_columns(conn, "users", {"session_epoch": "INTEGER NOT NULL DEFAULT 0"})
 
 
 class IdentityMixin:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from capmap.models import normalise_themes
 from capmap.storage import schema as s
+from capmap.storage.columns import add_missing_columns
 from capmap.storage.identity import upgrade_to_6
 from capmap.storage.names import upgrade_names_to_10
 from capmap.storage.nearby import upgrade_to_5
@@ -44,9 +45,7 @@ def _v11(conn: sa.Connection) -> None:
     """Residents follow their pins: follow tokens, the mail outbox, public notes on decisions."""
     s.pin_follows.create(conn, checkfirst=True)
     s.mail_outbox.create(conn, checkfirst=True)
-    columns = {c["name"] for c in sa.inspect(conn).get_columns("pin_decisions")}
-    if "public_note" not in columns:
-        conn.exec_driver_sql("ALTER TABLE pin_decisions ADD COLUMN public_note TEXT NOT NULL DEFAULT ''")
+    add_missing_columns(conn, "pin_decisions", {"public_note": "TEXT NOT NULL DEFAULT ''"})
 
 
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {

@@ -4,13 +4,11 @@ there, and only the matches cross into Python."""
 
 from __future__ import annotations
 
-import warnings
-
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from capmap.folding import fold
 from capmap.storage import schema as s
+from capmap.storage.columns import add_missing_columns
 
 # Rank of a match: 0 its code, 1 a name equal to the text, 2 a name starting with it, 3 a word of
 # a name starting with it, 4 a name holding it (each on the name or the alternative name).
@@ -69,16 +67,8 @@ def _parent_names() -> sa.Select:
 def upgrade_names_to_10(conn: sa.Connection) -> None:
     """Schema 10: areas keep an alternative name and both names folded, indexed, filled for
     stored areas. Idempotent."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", sa_exc.SAWarning)
-        columns = {col["name"] for col in sa.inspect(conn).get_columns("areas")}
-    if "name_alt" not in columns:
-        conn.exec_driver_sql("ALTER TABLE areas ADD COLUMN name_alt TEXT NOT NULL DEFAULT ''")
-    if "name_folded" not in columns:
-        conn.exec_driver_sql("ALTER TABLE areas ADD COLUMN name_folded TEXT NOT NULL DEFAULT ''")
-    if "name_alt_folded" not in columns:
-        conn.exec_driver_sql(
-            "ALTER TABLE areas ADD COLUMN name_alt_folded TEXT NOT NULL DEFAULT ''")
+    add_missing_columns(conn, "areas", dict.fromkeys(
+        ("name_alt", "name_folded", "name_alt_folded"), "TEXT NOT NULL DEFAULT ''"))
     for index in s.areas.indexes:
         index.create(conn, checkfirst=True)
     a = s.areas.c

@@ -8,18 +8,17 @@ point's `geom` or its box, so no query can tell where a pin really is.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 
 import geopandas as gpd
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from capmap.crs import STORAGE_CRS
 from capmap.storage import frames, postgis, sqlite
 from capmap.storage import schema as s
+from capmap.storage.columns import add_missing_columns
 from capmap.storage.moderation import PUBLIC_PIN_COLUMNS
 from capmap.storage.records import ACTION_COLUMNS
 
@@ -135,13 +134,7 @@ def upgrade_to_5(conn: sa.Connection) -> None:
     """Schema 5: pins keep their public point's coordinates (public_x, public_y), written with
     each pin; box indexes on SQLite, a GiST index on the public point on PostGIS, actions indexed
     by plan. Idempotent: a database created at 5 passes through unchanged."""
-    with warnings.catch_warnings():  # PostGIS's geometry type is unknown to the reflection
-        warnings.simplefilter("ignore", sa_exc.SAWarning)
-        columns = {c["name"] for c in sa.inspect(conn).get_columns("pins")}
-    if "public_x" not in columns:
-        conn.exec_driver_sql("ALTER TABLE pins ADD COLUMN public_x FLOAT")
-    if "public_y" not in columns:
-        conn.exec_driver_sql("ALTER TABLE pins ADD COLUMN public_y FLOAT")
+    add_missing_columns(conn, "pins", {"public_x": "FLOAT", "public_y": "FLOAT"})
     (postgis if conn.dialect.name == "postgresql" else sqlite).index(conn)
     for index in s.actions.indexes:
         index.create(conn, checkfirst=True)

@@ -4,16 +4,14 @@ postcode (district or sector) one grouped query. Nothing reads the whole table p
 
 from __future__ import annotations
 
-import warnings
-
 import geopandas as gpd
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from capmap.folding import postcode_parts
 from capmap.storage import frames
 from capmap.storage import schema as s
+from capmap.storage.columns import add_missing_columns
 
 # Postcodes named per DELETE ... IN (...): well under SQLite's limit on bound parameters.
 DELETE_CHUNK = 5_000
@@ -83,13 +81,7 @@ class PostcodesMixin:
 def upgrade_postcodes_to_10(conn: sa.Connection) -> None:
     """Schema 10: postcodes keep their district and sector, indexed, filled for stored rows.
     Idempotent: a database created at 10 passes through unchanged."""
-    with warnings.catch_warnings():  # PostGIS's geometry type is unknown to the reflection
-        warnings.simplefilter("ignore", sa_exc.SAWarning)
-        columns = {col["name"] for col in sa.inspect(conn).get_columns("postcodes")}
-    if "district" not in columns:
-        conn.exec_driver_sql("ALTER TABLE postcodes ADD COLUMN district VARCHAR(4)")
-    if "sector" not in columns:
-        conn.exec_driver_sql("ALTER TABLE postcodes ADD COLUMN sector VARCHAR(6)")
+    add_missing_columns(conn, "postcodes", {"district": "VARCHAR(4)", "sector": "VARCHAR(6)"})
     for index in s.postcodes.indexes:
         index.create(conn, checkfirst=True)
     c = s.postcodes.c

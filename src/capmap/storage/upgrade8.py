@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import warnings
-
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 
 from capmap.storage import schema as s
+from capmap.storage.columns import add_missing_columns
 
 # Columns added to tables that exist, as (table, column, SQL type and default).
 NEW_COLUMNS = (
@@ -20,19 +18,12 @@ NEW_INDEXES = ("ix_responses_ref", "ix_responses_content_key", "ix_pins_ref",
                "ix_pins_content_key")
 
 
-def _columns(conn: sa.Connection, table: str) -> set[str]:
-    with warnings.catch_warnings():  # PostGIS's geometry type is unknown to the reflection
-        warnings.simplefilter("ignore", sa_exc.SAWarning)
-        return {c["name"] for c in sa.inspect(conn).get_columns(table)}
-
-
 def upgrade_to_8(conn: sa.Connection) -> None:
     """Add the new columns and indexes and the change history table, where missing.
     Responses and pins stored before keep an empty content key: a file imported again after
     the upgrade is matched on refs only for them."""
     for table, column, sql_type in NEW_COLUMNS:
-        if column not in _columns(conn, table):
-            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+        add_missing_columns(conn, table, {column: sql_type})
     for table in (s.responses, s.pins):
         for index in table.indexes:
             if index.name in NEW_INDEXES:
