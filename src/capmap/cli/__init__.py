@@ -17,7 +17,7 @@ from capmap.export_filters import parse_filters
 from capmap.io.outputs import check_output_name, is_plain_csv
 from capmap.io.writers import EXPORT_CRS, FORMATS
 from capmap.passwords import hash_password, new_password
-from capmap.storage import database_url, open_store
+from capmap.storage import database_url
 
 
 @click.group(cls=CapmapGroup)
@@ -39,7 +39,7 @@ cli.add_command(outcomes)
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """Create the database schema (does nothing if it is already there)."""
-    created = open_store(ctx.obj["db"]).init()
+    created = store_of(ctx, check=False).init()
     click.echo(f"{'created' if created else 'already initialised'}: {_safe_url(ctx.obj['db'])}")
 
 
@@ -47,7 +47,7 @@ def init(ctx: click.Context) -> None:
 @click.pass_context
 def upgrade(ctx: click.Context) -> None:
     """Apply pending schema upgrades."""
-    applied = pipeline.upgrade(open_store(ctx.obj["db"]))
+    applied = pipeline.upgrade(store_of(ctx, check=False))
     click.echo(f"applied upgrades {applied}" if applied else "schema is up to date")
 
 

@@ -21,10 +21,14 @@ def project_path(name: str) -> Path:
     return here if here.is_dir() else Path(name)
 
 
-def store_of(ctx: click.Context):
-    """The store named by --db, refusing one without the current schema."""
+def store_of(ctx: click.Context, *, check: bool = True):
+    """The store named by --db, refusing one without the current schema unless `check` is off.
+    Its connections close when the command ends, however it ends: a PostGIS server keeps no
+    idle session for each command a script runs."""
     store = open_store(ctx.obj["db"])
-    store.check()
+    ctx.call_on_close(store.close)
+    if check:
+        store.check()
     return store
 
 
