@@ -133,6 +133,14 @@ def write_base_files(folder: Path, params: BuildParams) -> None:
     _pins(folder / "pins.csv", frame, params, rng)
 
 
+def _lifecycle(k: int, start: str, end: str) -> dict[str, str]:
+    """As in a real register, not every plan is in force: every 7th has lapsed (its period
+    ended in March 2024) and every 11th is still a draft; the rest are adopted."""
+    if k % 7 == 0:
+        return {"period_start": "2019-04-01", "period_end": "2024-03-31", "status": "adopted"}
+    return {"period_start": start, "period_end": end, "status": "draft" if k % 11 == 0 else "adopted"}
+
+
 def _locality_plans(folder: Path, frame: pd.DataFrame, params: BuildParams,
                     rng: np.random.Generator) -> list[tuple[str, str]]:
     """Locality Plans as sets of deprived zones: quintile-1 zones of a council, in runs of codes
@@ -150,10 +158,9 @@ def _locality_plans(folder: Path, frame: pd.DataFrame, params: BuildParams,
                 k = len(rows) + 1
                 rows.append({"ref": f"LOC-{k:03d}", "type": "locality_plan",
                              "title": f"Locality Plan {k} ({council})", "owner": "CPP",
-                             "council_code": council, "period_start": "2024-04-01",
-                             "period_end": "2029-03-31",
+                             "council_code": council, **_lifecycle(k, "2024-04-01", "2029-03-31"),
                              "review_due": "2025-03-31" if k % 5 == 0 else "2027-03-31",
-                             "status": "adopted", "themes": "poverty;health",
+                             "themes": "poverty;health",
                              "layer": "dz11", "area_codes": ";".join(part)})
     pd.DataFrame(rows).to_csv(folder / "plans_by_codes.csv", index=False)
     return [(r["ref"], r["council_code"]) for r in rows]
@@ -175,8 +182,8 @@ def _drawn_plans(folder: Path, frame: pd.DataFrame, params: BuildParams,
     features = [{"type": "Feature", "geometry": shapely.geometry.mapping(g), "properties": {
         "ref": f"CAP-{k + 1:03d}", "type": "community_action_plan",
         "title": f"Community Action Plan {k + 1}", "owner": "Community council",
-        "council_code": c, "period_start": "2025-01-01", "period_end": "2028-12-31",
-        "review_due": "2027-12-31", "status": "adopted", "themes": "greenspace;food"}}
+        "council_code": c, **_lifecycle(k + 1, "2025-01-01", "2028-12-31"),
+        "review_due": "2027-12-31", "themes": "greenspace;food"}}
         for k, (g, c) in enumerate(zip(geoms, council, strict=True))]
     (folder / "plans_drawn.geojson").write_text(json.dumps(
         {"type": "FeatureCollection", "features": features}))
