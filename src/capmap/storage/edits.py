@@ -94,7 +94,7 @@ class EditsMixin:
                                as_text(v), changed_by, source, now)
                         for k, v in differ.items() if k in values]
         if changes:
-            conn.execute(sa.insert(s.record_changes), [_change_row(c) for c in changes])
+            conn.execute(sa.insert(s.record_changes), [change_row(c) for c in changes])
         return changes
 
     def remove_record(self, record: str, record_id: int, changed_by: str,
@@ -121,7 +121,7 @@ class EditsMixin:
                     (s.assignments.c.record == "actions")
                     & s.assignments.c.record_id.in_(action_ids)))
             conn.execute(sa.delete(TABLES[record]).where(TABLES[record].c.id == record_id))
-            conn.execute(sa.insert(s.record_changes), [_change_row(c) for c in removed])
+            conn.execute(sa.insert(s.record_changes), [change_row(c) for c in removed])
         return removed
 
     def changes(self, plan_id: int | None = None, since: datetime | None = None,
@@ -157,7 +157,8 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _change_row(change: Change) -> dict:
+def change_row(change: Change) -> dict:
+    """A history row as the record_changes table takes it."""
     return {"record": change.record, "record_id": change.record_id, "ref": change.ref,
             "plan_id": change.plan_id, "field": change.field, "old_value": change.old_value,
             "new_value": change.new_value, "changed_by": change.changed_by,
