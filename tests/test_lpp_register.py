@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import date
 
 import pytest
@@ -17,6 +19,7 @@ from capmap.crs import to_area_crs
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import PlanFields
 from capmap.lpp_register import Step, TransitionRefused, next_values
+from capmap.storage import open_store
 from capmap.storage import schema as s
 from tests.conftest import SQUARES_Q
 
@@ -188,6 +191,42 @@ def test_a_refused_row_keeps_nothing_and_names_its_line(lpps):
     assert store.lpp_entry(ids["LPP-A"]) is None and len(store.changes()) == before
     with pytest.raises(NotFound, match="line 2: there is no plan with ref 'LPP-Z'"):
         _steps(store, [("LPP-Z", "submitted", "2026-01-05", "")])
+
+
+def test_two_steps_at_once_are_checked_one_after_the_other(lpps):
+    # The first step holds its transaction open inside its check; the second, from another
+    # connection, must wait and then be checked against the first's result.
+    store, ids = lpps
+    _steps(store, SAMPLE_STEPS[:1])  # LPP-A submitted
+    other = open_store(store.url)
+    inside, release, results = threading.Event(), threading.Event(), {}
+
+    def slow(plan, entry):
+        values = next_values(plan, entry, Step("validated", date(2026, 2, 1)), TODAY)
+        inside.set()
+        release.wait(10)
+        return values
+
+    def second():
+        try:
+            rules.take_step(other, ids["LPP-A"], Step("not_registered", date(2026, 2, 1),
+                                                      "No map"), "b", today=TODAY)
+        except TransitionRefused as exc:
+            results["second"] = exc.message
+
+    first = threading.Thread(target=lambda: store.lpp_step(ids["LPP-A"], slow, "a", "web"))
+    first.start()
+    assert inside.wait(10)
+    waiting = threading.Thread(target=second)
+    waiting.start()
+    time.sleep(0.5)  # the second step is now waiting for the first
+    release.set()
+    first.join(10)
+    waiting.join(10)
+    other.close()
+    assert results["second"] == ("plan LPP-A is validated: it cannot move to not_registered; "
+                                 "allowed: registered")
+    assert store.lpp_entry(ids["LPP-A"])["status"] == "validated"
 
 
 def test_removing_a_plan_removes_its_entry_and_keeps_the_history(lpps):

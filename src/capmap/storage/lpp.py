@@ -124,11 +124,14 @@ class LppMixin:
                  changed_by: str, source: str) -> list[Change]:
         """Write one step of a plan's entry: `decide(plan, entry)` gives the columns that
         change (or raises, and nothing is written); each change is a history row of the plan
-        (field lpp_COLUMN). Plan and entry are read inside the write, so two steps at once
-        cannot both pass the check."""
+        (field lpp_COLUMN). Plan and entry are read inside the write, the plan locked, so two
+        steps at once cannot both pass the check."""
         with self._write() as conn:
+            # The plan's row is locked until the commit on PostGIS (SQLite's writes hold the
+            # one write lock already), so a second step waits and is checked against this one.
             plan = conn.execute(sa.select(*(s.plans.c[c] for c in PLAN_COLUMNS), s.plans.c.type)
-                                .where(s.plans.c.id == plan_id)).mappings().first()
+                                .where(s.plans.c.id == plan_id).with_for_update()
+                                ).mappings().first()
             if plan is None:
                 raise NotFound(f"there is no plan {plan_id}")
             entry = conn.execute(_entry_select([]).where(s.plans.c.id == plan_id)
