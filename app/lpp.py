@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -92,7 +93,8 @@ def _gis_file(council_code: str, fmt: str):
     about = {"title": f"Local Place Plan register of {register['council_name']}",
              "statuses": ", ".join(register["statuses_shown"]), "licence": DEFAULT_LICENCE,
              "exported": datetime.now(UTC).isoformat(timespec="seconds")}
-    folder = Path(tempfile.mkdtemp(prefix="capmap-lpp-"))
+    folder = Path(tempfile.mkdtemp(prefix="capmap-lpp-",
+                                   dir=current_app.config.get("EXPORT_TMP_DIR")))
     try:
         path = folder / f"lpp_register{FORMATS[fmt].suffix}"
         write_export([Part("lpp_register", frame, "Polygon")], path, fmt, "EPSG:4326", about)
