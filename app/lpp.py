@@ -143,8 +143,7 @@ def step(plan_id: int):
             flash(f"{plan['ref']}: {rules.LABELS[step.to].lower()} on {step.on.isoformat()}.")
             return redirect(url_for("lpp.council", council_code=plan["council_code"]), 303)
     entry = store.lpp_entry(plan_id)
-    history = [c for c in store.changes(plan_id=plan_id, limit=HISTORY_ROWS)
-               if c.field.startswith("lpp_")]
+    history = store.changes(plan_id=plan_id, limit=HISTORY_ROWS, only_register=True)
     return render_template("lpp_register_step.html", plan=plan, entry=entry, typed=typed,
                            allowed=rules.allowed_from(entry["status"] if entry else None),
                            needs_reason=rules.NEEDS_REASON, labels=rules.LABELS, error=error,

@@ -16,6 +16,8 @@ TABLES = {"plan": s.plans, "action": s.actions}
 REMOVED = "removed"
 # Fields whose change moves a plan's area: the derived coverage must be refreshed.
 AREA_FIELDS = frozenset({"geom", "area_layer", "area_codes"})
+# The history fields of the Local Place Plan register (capmap.storage.lpp): lpp_status, …
+REGISTER_PREFIX = "lpp_"
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,18 @@ class EditsMixin:
         return removed
 
     def changes(self, plan_id: int | None = None, since: datetime | None = None,
-                until: datetime | None = None, limit: int = 500) -> list[Change]:
+                until: datetime | None = None, limit: int = 500, *, register: bool = True,
+                only_register: bool = False) -> list[Change]:
         """History rows, newest first: of one plan (its actions included) and/or of a period
-        (`since` inclusive, `until` exclusive), at most `limit`."""
+        (`since` inclusive, `until` exclusive), at most `limit`. `register` False leaves out
+        the Local Place Plan register's rows (fields REGISTER_PREFIX…: their earlier stages are
+        the planning authority's working record); `only_register` keeps only those."""
         c = s.record_changes.c
         query = sa.select(s.record_changes)
+        if not register:
+            query = query.where(~c.field.startswith(REGISTER_PREFIX, autoescape=True))
+        if only_register:
+            query = query.where(c.field.startswith(REGISTER_PREFIX, autoescape=True))
         if plan_id is not None:
             query = query.where(c.plan_id == plan_id)
         if since is not None:

@@ -13,15 +13,12 @@ import sqlalchemy as sa
 
 from capmap.errors import NotFound
 from capmap.storage import schema as s
-from capmap.storage.edits import Change, as_text, change_row
+from capmap.storage.edits import REGISTER_PREFIX, Change, as_text, change_row
 
 LPP_TYPE = "local_place_plan"
 ENTRY_COLUMNS = ("community_body", "status", "proposed_on", "submitted_on", "validated_on",
                  "registered_on", "not_registered_on", "removed_on", "reason")
 PLAN_COLUMNS = ("id", "ref", "title", "owner", "council_code", "link")
-# The history field of a register column: record_changes rows of the plan, apart from its own
-# fields.
-HISTORY_PREFIX = "lpp_"
 
 
 def _entry_select(columns: Iterable[sa.ColumnElement]) -> sa.Select:
@@ -146,7 +143,7 @@ class LppMixin:
                 conn.execute(sa.update(s.lpp_register).where(s.lpp_register.c.plan_id == plan_id)
                              .values(updated_at=now, **values))
             old = entry or {}
-            changes = [Change("plan", plan_id, plan["ref"], plan_id, HISTORY_PREFIX + k,
+            changes = [Change("plan", plan_id, plan["ref"], plan_id, REGISTER_PREFIX + k,
                               as_text(old.get(k)), as_text(v), changed_by, source, now)
                        for k, v in values.items() if as_text(old.get(k)) != as_text(v)]
             if changes:
