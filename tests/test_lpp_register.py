@@ -165,6 +165,8 @@ def test_steps_are_stored_with_their_history_and_counted_per_council_in_sql(lpps
         ("lpp_status", "submitted", "not_registered", "tester", "import")]
     assert sorted(h[0] for h in history[3:]) == ["lpp_community_body", "lpp_status",
                                                  "lpp_submitted_on"]
+    assert store.changes(plan_id=ids["LPP-B"], register=False) == []
+    assert len(store.changes(plan_id=ids["LPP-B"], only_register=True)) == len(history) == 6
     assert [e["ref"] for e in store.lpp_entries(COUNCIL, ["registered"])] == ["LPP-A"]
     assert store.lpp_unentered(COUNCIL) == [] and store.lpp_councils() == {COUNCIL, OTHER}
 
