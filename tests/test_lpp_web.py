@@ -206,4 +206,7 @@ def test_the_plans_history_shows_register_steps_only_to_the_councils_staff(app, 
                 if c["field"].startswith("lpp_")]) == 30
     elsewhere = _scoped(app, "fenella", ["S12000048"])
     assert elsewhere.get(f"/plans/{plan}/history.json").get_json()["changes"] == []
-    assert "Not valid: the proposed plan" in officer.get(f"/plans/{plan}").get_data(as_text=True)
+    staff_page = officer.get(f"/plans/{plan}").get_data(as_text=True)
+    assert "Not valid: the proposed plan" in staff_page
+    assert f'href="/lpp/plans/{plan}/register"' in staff_page
+    assert f'href="/lpp/register/{COUNCIL}"' in client.get(f"/plans/{plan}").get_data(as_text=True)
