@@ -15,7 +15,7 @@ from app.auth import current_councils, current_roles, role_required
 from app.store import get_store
 from capmap import editing
 from capmap.access import EDIT_ROLES, REMOVE_ROLES, may_edit
-from capmap.errors import InputError, ValidationError
+from capmap.errors import InputError, NotFound, ValidationError
 from capmap.models import ACTION_STATUSES
 
 bp = Blueprint("editing", __name__)
@@ -107,12 +107,28 @@ def _staff() -> bool:
     return bool(set(current_roles()) & set(EDIT_ROLES))
 
 
+def sees_register_history(council_code: str | None) -> bool:
+    """Whether the person asking sees the Local Place Plan register's history rows of a plan
+    of this council (None: of any plan, as in a period's changes): its staff do; the public
+    sees the register itself (/lpp/register)."""
+    if council_code is None:
+        return _staff() and not current_councils()
+    return may_edit(current_roles(), current_councils(), council_code)
+
+
 @bp.get("/plans/<int:plan_id>/history.json")
 def plan_history(plan_id: int):
-    """Every change to a plan and its actions, newest first (who made it: staff only)."""
-    changes = get_store().changes(plan_id=plan_id, limit=HISTORY_ROWS)
+    """Every change to a plan and its actions, newest first (who made it: staff only; the
+    register's rows: the council's staff only)."""
+    store = get_store()
+    try:
+        council = store.record("plan", plan_id)["council_code"]
+    except NotFound:
+        council = None  # a removed plan: its history outlives it
+    changes = store.changes(plan_id=plan_id, limit=HISTORY_ROWS,
+                            register=sees_register_history(council))
     if not changes:
-        get_store().record("plan", plan_id)  # 404 for a plan that never was
+        store.record("plan", plan_id)  # 404 for a plan that never was
     return jsonify({"plan_id": plan_id,
                     "changes": [editing.change_json(c, _staff()) for c in changes]})
 
@@ -134,7 +150,7 @@ def changes():
     """Changes to every plan and action in a period (?since= inclusive, ?until= exclusive,
     ISO dates; UTC unless a zone is given), newest first, at most HISTORY_ROWS."""
     rows = get_store().changes(since=_moment("since"), until=_moment("until"),
-                               limit=HISTORY_ROWS)
+                               limit=HISTORY_ROWS, register=sees_register_history(None))
     return jsonify({"changes": [editing.change_json(c, _staff()) for c in rows]})
 
 

@@ -23,6 +23,7 @@ from werkzeug.utils import secure_filename
 from app import maps
 from app.api import number_arg, sliver_tolerance
 from app.costly import answer_overlaps, answer_planscape
+from app.editing import sees_register_history
 from app.http_cache import cacheable_response
 from app.imports import reader_limits
 from app.store import get_engine, get_store
@@ -319,7 +320,8 @@ def plan(plan_id: int):
     engine = get_engine()
     page = plan_page(engine, get_store(), plan_id, date.today())
     spec = maps.plan(engine, plan_id, page["geometry"].total_bounds, STATUS_COLOURS)
-    history = get_store().changes(plan_id=plan_id, limit=HISTORY_SHOWN)
+    history = get_store().changes(plan_id=plan_id, limit=HISTORY_SHOWN,
+                                  register=sees_register_history(page["plan"]["council_code"]))
     return render_template("plan.html", page=page, plan=page["plan"], map=spec, labels=PLAN_LABELS,
                            history=history, outcomes=_plan_outcomes(engine, plan_id))
 

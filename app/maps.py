@@ -154,3 +154,28 @@ def spot(lon: float, lat: float) -> dict:
 def preview(bounds, geojson_url: str) -> dict:
     """An import preview: the upload's first rows, simplified, by URL."""
     return _map(bounds, [spec.preview(PREVIEW, geojson_url)])
+
+
+LPP_GROUPS = (("Registered Local Place Plans", ("registered",), "#1b7837"),
+              ("Removed from the register", ("removed",), "#767676"),
+              ("Not yet registered (staff only)", ("proposed", "submitted", "validated",
+                                                  "not_registered"), "#b35806"))
+
+
+def lpp_register(engine: Engine, register: dict) -> dict:
+    """A council's Local Place Plan register: the council's outline and the land each entry
+    relates to (from the plans' tiles), a layer per group of statuses shown."""
+    councils = [s for s in current_layers(engine, ("council",))
+                if register["council_code"] in set(s.areas["code"])]
+    layers = [areas_layer(s, link=False, only=[register["council_code"]]) for s in councils]
+    for name, statuses, colour in LPP_GROUPS:
+        ids = [e["plan_id"] for e in register["entries"] if e["status"] in statuses]
+        if not ids:
+            continue
+        for layer in spec.tiled_plans(plan_tiles_url(), ["local_place_plan"], plan_link(),
+                                      only=ids):
+            layer.update(name=name, show=True)
+            layer["style"] = {**layer["style"], "color": colour}
+            layers.append(layer)
+    bounds = register["bounds"] or extent(engine, councils)
+    return _map(bounds, layers)

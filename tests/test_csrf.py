@@ -116,6 +116,8 @@ def _forms(app) -> dict[str, tuple[dict, int]]:
 # that works (the account is made before it is changed).
 NEW_USER = "csrf-new"
 EDITS = [
+    # Plan 14 is the sample's LPP-01, submitted: it may be validated.
+    ("lpp.step", "/lpp/plans/14/register", {"to": "validated", "on": "2026-11-20"}, 303),
     ("editing.edit_action", "/actions/1/edit", {"status": "stalled"}, 303),
     ("editing.edit_plan", "/plans/1/edit", {"status": "under review"}, 303),
     ("editing.remove_action", "/actions/1/remove", {"confirm": "yes"}, 303),

@@ -86,6 +86,15 @@ def _hostile_data(app, tmp_path: Path, client) -> str:
            ["HOSTILE-1", "community_action_plan", HOSTILE, VARIANTS["at"], VARIANTS["minus"],
             "2020-01-01", hoods.layer.id, codes])
     pipeline.import_plans(store, plans, PlanFields())
+    lpp = tmp_path / "lpp.csv"
+    _write(lpp, ["ref", "type", "title", "owner", "council_code", "layer", "area_codes"],
+           ["HOSTILE-LPP", "local_place_plan", "Hostile LPP", HOSTILE, "S12900001",
+            hoods.layer.id, codes])
+    pipeline.import_plans(store, lpp, PlanFields())
+    steps = tmp_path / "steps.csv"
+    _write(steps, ["plan_ref", "to", "on", "reason"], ["HOSTILE-LPP", "submitted", "2026-01-05", ""],
+           ["HOSTILE-LPP", "not_registered", "2026-02-01", VARIANTS["minus"]])
+    pipeline.import_lpp_steps(store, steps, "tester")
     actions = tmp_path / "actions.csv"
     _write(actions, ["ref", "plan_ref", "title", "theme", "lead", "lead_type", "target_date",
                      "status", "lon", "lat"],
@@ -125,7 +134,7 @@ def _route_csvs(app, planner, client, layer: str) -> dict[str, bytes]:
             for t in ENGAGEMENT_TABLES for la in (layer, hood.layer.id)]
     urls += [f"/dashboard/plans.csv?table={t}" for t in PLAN_TABLES]
     urls += [f"/planscape/result?format=csv&layer={hood.layer.id}&codes={codes}",
-             "/export/outcomes.csv"]
+             "/export/outcomes.csv", "/lpp/register/S12900001.csv"]
     names = [*layer_ids, *RECORD_LAYERS, *TABLE_LAYERS]
     urls += [f"/export/{n}.csv" for n in names] + [f"/export/{n}.csv-lonlat" for n in POINT_LAYERS]
     found = {}
@@ -146,7 +155,8 @@ def _route_csvs(app, planner, client, layer: str) -> dict[str, bytes]:
 def test_every_csv_route_is_walked(app):
     """The routes answering CSV are the ones _route_csvs fetches (plus the export formats)."""
     rules = sorted(r.rule for r in app.url_map.iter_rules() if r.rule.endswith(".csv"))
-    assert rules == ["/dashboard/engagement.csv", "/dashboard/plans.csv", "/export/outcomes.csv"]
+    assert rules == ["/dashboard/engagement.csv", "/dashboard/plans.csv", "/export/outcomes.csv",
+                     "/lpp/register/<council_code>.csv"]
     assert sorted(n for n, f in FORMATS.items() if f.driver == "CSV") == ["csv", "csv-lonlat"]
 
 
@@ -167,7 +177,7 @@ def test_no_csv_route_writes_a_formula(app, client, hostile):
                      "planner /export/responses.csv", "anonymous /export/plans.csv",
                      "planner /export/hostile.csv", "planner /dashboard/plans.csv?table=past_review",
                      "planner /dashboard/engagement.csv?table=areas&layer=hostile",
-                     "planner /export/outcomes.csv"):
+                     "planner /export/outcomes.csv", "planner /lpp/register/S12900001.csv"):
         assert any(w.startswith(expected) for w in guarded), expected
     assert any(w.startswith("planner /planscape/result?format=csv") for w in guarded)
 

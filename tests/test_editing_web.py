@@ -51,6 +51,8 @@ def test_an_officer_of_the_council_edits_and_the_history_shows_it(app):
     assert fields["status"] == "stalled" and fields["percent_complete"] == "25"
     assert all("by" not in c for c in history["changes"])  # the public does not see names
     period = app.test_client().get("/changes.json?since=2000-01-01").get_json()
+    # Only this edit: the sample's Local Place Plan register steps are history rows the public
+    # does not see (tests/test_lpp_web.py).
     assert len(period["changes"]) == len(history["changes"])
     assert app.test_client().get("/changes.json?since=soon").status_code == 400
 

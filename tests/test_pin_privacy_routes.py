@@ -223,6 +223,7 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         names = [hoods.areas["name"].iloc[hoods.row_of[c]] for c in seeded["codes"]]
         collections = ["plans", "actions", "pins", *layers]
         versions = store.versions()
+        councils = sorted(store.lpp_councils())
         # Every tile holding a pin, at the deepest zoom and two others.
         lon, lat = bng_to_lonlat(*seeded["exact"].T)
         tiles = sorted({(z, *t) for z in (6, 10, MAX_TILE_ZOOM) for x, y in zip(lon, lat, strict=True)
@@ -254,6 +255,10 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         "outcomes.api_outcomes": [f"/api/outcomes?layer={hood}&codes={codes_arg}"]
                                  + [f"/api/outcomes?lon={p.x}&lat={p.y}" for p in inner],
         "outcomes.outcomes_csv": ["/export/outcomes.csv"],
+        "lpp.index": ["/lpp/register"], "lpp.index_json": ["/lpp/register.json"],
+        **{f"lpp.council{suffix.replace('.', '_')}": [f"/lpp/register/{c}{suffix}"
+                                                      for c in councils]
+           for suffix in ("", ".json", ".csv", ".geojson", ".gpkg")},
         "api.api_lookup": [f"/api/lookup?lon={p.x}&lat={p.y}" for p in inner],
         "api.api_planscape": [f"/api/planscape?layer={hood}&codes={codes_arg}"]
                              + [f"/api/planscape?lon={p.x}&lat={p.y}" for p in inner],

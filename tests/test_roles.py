@@ -24,7 +24,7 @@ MODERATOR = ("moderator",)
 ADMIN = ("admin",)
 REMOVERS = ("planner",)             # removing plans and actions
 ANYONE_LOGGED_IN = tuple(ROLES)     # one's own password
-RESTRICTED = 12 + 6 + 8 + 2            # (endpoint, method) pairs that need a role
+RESTRICTED = 12 + 6 + 8 + 2 + 2        # (endpoint, method) pairs that need a role
 
 ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "static": PUBLIC, "assets.vendor": PUBLIC,
@@ -54,6 +54,11 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "editing.plan_history": PUBLIC, "editing.changes": PUBLIC,
     "outcomes.plan_outcomes_json": PUBLIC, "outcomes.api_outcomes": PUBLIC,
     "outcomes.outcomes_csv": PUBLIC,
+    # The register shows the public its registered and removed plans; staff of the council see
+    # every stage (tests/test_lpp_web.py).
+    "lpp.index": PUBLIC, "lpp.index_json": PUBLIC, "lpp.council": PUBLIC,
+    "lpp.council_json": PUBLIC, "lpp.council_csv": PUBLIC, "lpp.council_geojson": PUBLIC,
+    "lpp.council_gpkg": PUBLIC, "lpp.step": STAFF,
     "editing.edit_plan": STAFF, "editing.edit_action": STAFF,
     "editing.remove_plan": REMOVERS, "editing.remove_action": REMOVERS,
     "accounts.password": ANYONE_LOGGED_IN,
@@ -63,7 +68,7 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
 
 # Real values for URL parameters, so each request reaches the view and not a 404 from routing.
 URL_VALUES = {"filename": None, "package": "leaflet", "plan_id": 1, "pin_id": 1,
-              "action_id": 1, "username": "nobody",
+              "action_id": 1, "username": "nobody", "council_code": "S12900001",
               "layer_id": "sample_dz", "collection_id": "plans", "feature_id": "1",
               "token": "0" * 32, "version": 1, "z": 9, "x": 250, "y": 158}
 FILENAMES = {"static": "capmap.css", "assets.vendor": "leaflet.js",
@@ -117,7 +122,7 @@ def test_the_table_has_every_class(app):
     # 5 dashboard routes (two pages, their CSVs, the plans map's actions), 3 of moderation,
     # 4 of imports (form, upload, decision, preview geometry); editing: 2 forms (GET and
     # POST each) and 2 removals; accounts: the password form (GET, POST), the list, creating,
-    # one account (GET, POST), disabling and resetting.
+    # one account (GET, POST), disabling and resetting; the register's step form (GET, POST).
     assert len(_restricted(app)) == RESTRICTED
 
 

@@ -42,10 +42,10 @@ def _rows(folder: Path, name: str) -> list[dict[str, str]]:
 
 
 def test_generate_returns_every_file(fresh: Path) -> None:
-    """generate() writes the same eleven files that are committed."""
+    """generate() writes the same twelve files that are committed."""
     names = sorted(p.name for p in fresh.iterdir())
     assert names == sorted(p.name for p in COMMITTED.iterdir())
-    assert len(names) == 11
+    assert len(names) == 12
 
 
 def test_regenerates_committed_files_byte_for_byte(fresh: Path) -> None:
@@ -236,3 +236,22 @@ def test_postcodes() -> None:
     assert all(re.fullmatch(r"XS\d{1,2} \d[A-Z]{2}", r["postcode"]) for r in rows)
     xy = np.array([[float(r["easting"]), float(r["northing"])] for r in rows])
     assert shapely.contains_xy(council[0], xy[:, 0], xy[:, 1]).all()
+
+
+def test_the_register_steps_bring_each_local_place_plan_to_a_different_stage() -> None:
+    """Every step names a sample Local Place Plan, dates run forward within each plan and stop
+    by the data set's date, and the last steps leave one plan at each public and working
+    stage: registered, removed and not registered (those two with their reasons), submitted."""
+    drawn, _ = _features(COMMITTED, "plans.geojson")
+    lpps = {p["ref"] for p in drawn if p["type"] == "local_place_plan"}
+    steps = _rows(COMMITTED, "lpp_register.csv")
+    assert {s["plan_ref"] for s in steps} == lpps == {"LPP-01", "LPP-02", "LPP-03", "LPP-04"}
+    last: dict[str, dict[str, str]] = {}
+    for step in steps:
+        before = last.get(step["plan_ref"])
+        assert before is None or before["on"] <= step["on"] <= AS_OF
+        assert bool(step["reason"]) == (step["to"] in ("not_registered", "removed"))
+        last[step["plan_ref"]] = step
+    assert {ref: s["to"] for ref, s in last.items()} == {
+        "LPP-01": "submitted", "LPP-02": "registered", "LPP-03": "removed",
+        "LPP-04": "not_registered"}

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from capmap import lpp_register
 from capmap.codes import code_reasons
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
@@ -319,7 +320,18 @@ def load_sample(store: Store, data_dir: Path, boundaries_dir: Path, *,
     reports.append(import_responses(store, data_dir / "responses.csv", options=options))
     reports.append(import_pins(store, data_dir / "pins.geojson", options=options))
     reports.append(import_postcodes(store, data_dir / "postcodes.csv", options=options))
+    reports.append(import_lpp_steps(store, data_dir / "lpp_register.csv", "sample"))
     return reports
+
+
+def import_lpp_steps(store: Store, path: Path, changed_by: str) -> ImportReport:
+    """Steps of the Local Place Plan register from a CSV (capmap.lpp_register.STEP_COLUMNS),
+    all or none, each checked as a step on the web is and kept in the plans' history."""
+    started = time.perf_counter()
+    rows = lpp_register.steps_from_csv(Path(path).read_text(encoding="utf-8"))
+    taken = lpp_register.take_steps(store, rows, changed_by)
+    return ImportReport(what=f"register steps from {Path(path).name}", read=len(rows),
+                        stored=taken, seconds=time.perf_counter() - started)
 
 
 def upgrade(store: Store) -> list[int]:

@@ -52,6 +52,18 @@ def _thanks(page, live_server) -> None:
     page.get_by_role("heading", name="Thank you: we have your report").wait_for()
 
 
+def _lpp_step(page, live_server) -> None:
+    """The register step form of the sample's LPP-04 (not registered: it may be submitted
+    again)."""
+    store = open_store(live_server.database_url)
+    try:
+        plan = store.plan_ids()["LPP-04"]
+    finally:
+        store.close()
+    answer = page.goto(f"/lpp/plans/{plan}/register")
+    assert answer is not None and answer.status == 200
+
+
 def _visit(path: str | Callable, role: str | None = None) -> Callable:
     """A step that opens `path` (a URL, or a function that gets there), logged in with `role`."""
     def visit(page, live_server) -> None:
@@ -86,6 +98,10 @@ PAGES = {
     "admin-users": _visit("/admin/users", "admin"),
     "ogc-landing": _visit("/ogc?f=html"),
     "ogc-collections": _visit("/ogc/collections?f=html"),
+    "lpp-index": _visit("/lpp/register"),
+    "lpp-register": _visit("/lpp/register/S12900001"),
+    "lpp-register-staff": _visit("/lpp/register/S12900001", "officer"),
+    "lpp-step": _visit(_lpp_step, "officer"),
 }
 
 

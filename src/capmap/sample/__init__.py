@@ -31,6 +31,7 @@ from capmap.sample.people import (
 )
 from capmap.sample.plans import PLAN_COLUMNS, Plan, build_plans, to_lonlat
 from capmap.sample.readme import readme_text
+from capmap.sample.register import STEP_COLUMNS, build_register
 
 SEED = 20251
 AREA_LAYER = "sample_dz"  # the boundary layer id that plans_by_area.csv codes refer to
@@ -110,6 +111,7 @@ def generate(out_dir: Path) -> list[Path]:
         _csv(out, "responses", "EPSG:27700 (easting, northing)", RESPONSE_COLUMNS, responses),
         _geojson(out, "pins", pin_features, bng=False),
         _csv(out, "postcodes", "EPSG:27700 (easting, northing)", POSTCODE_COLUMNS, postcodes),
+        _csv(out, "lpp_register", "none (plan refs)", STEP_COLUMNS, build_register()),
     ]
     readme = out / "README.md"
     files = [(path.name, crs, rows, cols) for path, crs, rows, cols in entries]

@@ -76,6 +76,11 @@ GeoPandas read it); the EPSG:4326 files follow RFC 7946 (longitude first, no `cr
 - **postcodes.csv**: a postcode lookup in the real format with the fictional area `XS`
   (for example `XS3 2AB`), each with a point inside the council (EPSG:27700 metres), denser in
   the towns.
+- **lpp_register.csv**: the steps the council recorded in its Local Place Plan register, in the
+  order they happened: `to` is proposed, submitted, validated, registered, not_registered or
+  removed, `on` its date, `reason` why a plan was not registered or was removed, and
+  `community_body` the body that prepared the plan (on its first step). LPP-02 is registered,
+  LPP-03 was registered and then removed, LPP-01 is submitted and LPP-04 was not registered.
 """
 
 

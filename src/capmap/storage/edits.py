@@ -16,6 +16,8 @@ TABLES = {"plan": s.plans, "action": s.actions}
 REMOVED = "removed"
 # Fields whose change moves a plan's area: the derived coverage must be refreshed.
 AREA_FIELDS = frozenset({"geom", "area_layer", "area_codes"})
+# The history fields of the Local Place Plan register (capmap.storage.lpp): lpp_status, …
+REGISTER_PREFIX = "lpp_"
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class EditsMixin:
                                as_text(v), changed_by, source, now)
                         for k, v in differ.items() if k in values]
         if changes:
-            conn.execute(sa.insert(s.record_changes), [_change_row(c) for c in changes])
+            conn.execute(sa.insert(s.record_changes), [change_row(c) for c in changes])
         return changes
 
     def remove_record(self, record: str, record_id: int, changed_by: str,
@@ -121,15 +123,22 @@ class EditsMixin:
                     (s.assignments.c.record == "actions")
                     & s.assignments.c.record_id.in_(action_ids)))
             conn.execute(sa.delete(TABLES[record]).where(TABLES[record].c.id == record_id))
-            conn.execute(sa.insert(s.record_changes), [_change_row(c) for c in removed])
+            conn.execute(sa.insert(s.record_changes), [change_row(c) for c in removed])
         return removed
 
     def changes(self, plan_id: int | None = None, since: datetime | None = None,
-                until: datetime | None = None, limit: int = 500) -> list[Change]:
+                until: datetime | None = None, limit: int = 500, *, register: bool = True,
+                only_register: bool = False) -> list[Change]:
         """History rows, newest first: of one plan (its actions included) and/or of a period
-        (`since` inclusive, `until` exclusive), at most `limit`."""
+        (`since` inclusive, `until` exclusive), at most `limit`. `register` False leaves out
+        the Local Place Plan register's rows (fields REGISTER_PREFIX…: their earlier stages are
+        the planning authority's working record); `only_register` keeps only those."""
         c = s.record_changes.c
         query = sa.select(s.record_changes)
+        if not register:
+            query = query.where(~c.field.startswith(REGISTER_PREFIX, autoescape=True))
+        if only_register:
+            query = query.where(c.field.startswith(REGISTER_PREFIX, autoescape=True))
         if plan_id is not None:
             query = query.where(c.plan_id == plan_id)
         if since is not None:
@@ -157,7 +166,8 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def _change_row(change: Change) -> dict:
+def change_row(change: Change) -> dict:
+    """A history row as the record_changes table takes it."""
     return {"record": change.record, "record_id": change.record_id, "ref": change.ref,
             "plan_id": change.plan_id, "field": change.field, "old_value": change.old_value,
             "new_value": change.new_value, "changed_by": change.changed_by,

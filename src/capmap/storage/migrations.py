@@ -48,6 +48,13 @@ def _v11(conn: sa.Connection) -> None:
     add_missing_columns(conn, "pin_decisions", {"public_note": "TEXT NOT NULL DEFAULT ''"})
 
 
+def _v12(conn: sa.Connection) -> None:
+    """The register of Local Place Plans (capmap.lpp_register)."""
+    s.lpp_register.create(conn, checkfirst=True)
+    for index in s.lpp_register.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
     3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
@@ -60,4 +67,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     9: lambda conn: s.area_indicators.create(conn, checkfirst=True),  # indicators per area
     10: _v10,
     11: _v11,  # follow links, mail outbox, public notes
+    12: _v12,  # the Local Place Plan register
 }

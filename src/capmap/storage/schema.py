@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 class Geometry(UserDefinedType):
@@ -371,4 +371,29 @@ record_changes = sa.Table(
     sa.CheckConstraint("record IN ('plan', 'action')", name="ck_change_record"),
     sa.Index("ix_record_changes_plan_at", "plan_id", "at"),
     sa.Index("ix_record_changes_at", "at"),
+)
+
+# The register of Local Place Plans a planning authority keeps (SSI 2021/353 regs 6-8): one
+# entry per plan of type local_place_plan, its council the plan's. The status moves through
+# capmap.lpp_register.TRANSITIONS; each step's date is kept, and `reason` holds why a plan was
+# not registered or was removed (empty otherwise). Each change is also a record_changes row of
+# the plan (fields lpp_*), with who made it and when.
+lpp_register = sa.Table(
+    "lpp_register",
+    metadata,
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("plans.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("community_body", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("proposed_on", sa.Date),
+    sa.Column("submitted_on", sa.Date),
+    sa.Column("validated_on", sa.Date),
+    sa.Column("registered_on", sa.Date),
+    sa.Column("not_registered_on", sa.Date),
+    sa.Column("removed_on", sa.Date),
+    sa.Column("reason", sa.Text, nullable=False, default="", server_default=""),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('proposed', 'submitted', 'validated', 'registered', "
+                       "'not_registered', 'removed')", name="ck_lpp_status"),
+    sa.Index("ix_lpp_register_status", "status"),
 )

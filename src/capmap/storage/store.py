@@ -25,6 +25,7 @@ from capmap.storage.edits import EditsMixin
 from capmap.storage.follows import FollowsMixin
 from capmap.storage.identity import IdentityMixin, new_identity
 from capmap.storage.indicators import IndicatorsMixin, indicator_rows
+from capmap.storage.lpp import LppMixin
 from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.moderation import ModerationMixin
 from capmap.storage.names import NamesMixin
@@ -53,7 +54,7 @@ def local_commits() -> int:
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
             NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin,
             FollowsMixin, IndicatorsMixin, OutcomesMixin,
-            EditsMixin, UpsertsMixin):
+            EditsMixin, UpsertsMixin, LppMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
