@@ -36,6 +36,7 @@ def rewind(store, version: int) -> None:
         rows = read_rows(conn)
         wipe(conn)
         build_at(conn, version)
+        conn.execute(sa.delete(s.meta))  # the revisions' own (schema 6's identity): the store's kept
         put_rows(conn, rows)
         conn.execute(sa.update(s.meta).where(s.meta.c.key == "schema_version")
                      .values(value=str(version)))

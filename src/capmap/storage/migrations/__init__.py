@@ -67,4 +67,5 @@ def upgrade_to(conn: sa.Connection, version: int, recorded: int) -> None:
 
 def stamp_head(conn: sa.Connection) -> None:
     """Record a schema made whole (Store.init) as at the newest revision."""
-    command.stamp(_config(conn), revision_of(head()))
+    # purge: whatever an earlier, wiped schema left in alembic_version is replaced unread.
+    command.stamp(_config(conn), revision_of(head()), purge=True)
