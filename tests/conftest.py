@@ -18,7 +18,7 @@ from capmap.crs import bng_to_lonlat, geoms_bng_to_lonlat
 from capmap.io.prepare import PlanFields
 from capmap.models import LayerDef
 from capmap.storage import open_store
-from capmap.storage.schema import metadata
+from tests.schema_versions import wipe
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_geodata"
@@ -45,7 +45,7 @@ def _postgis_or_skip() -> str:
 def _wipe(url: str) -> None:
     store = open_store(url)
     with store.engine.begin() as conn:
-        metadata.drop_all(conn)
+        wipe(conn)
     store.close()
 
 

@@ -23,6 +23,7 @@ from capmap.spatial import engagement
 from capmap.storage import open_store
 from capmap.storage import schema as s
 from tests.conftest import BOUNDARIES, SAMPLE, X0, Y0, _postgis_or_skip, _wipe, lonlat_of
+from tests.schema_versions import rewind
 
 
 def in_memory(store, engine, layer_id: str, filters: EngagementFilters) -> pd.DataFrame:
@@ -226,10 +227,9 @@ def test_overlapping_plans_of_one_type_count_once(loaded, tmp_path):
 def test_upgrade_to_version_4_tidies_themes_and_fills_type_coverage(loaded):
     expected = loaded.type_coverage("squares")
     with loaded.engine.begin() as conn:
-        conn.execute(sa.delete(s.type_coverage))
         conn.execute(sa.update(s.responses).where(s.responses.c.channel == "paper")
                      .values(themes=" housing ;;health "))
-        conn.execute(sa.update(s.meta).where(s.meta.c.key == "schema_version").values(value="3"))
+    rewind(loaded, 3)  # no per-type coverage
     assert pipeline.upgrade(loaded) == list(range(4, s.SCHEMA_VERSION + 1))
     loaded.check()
     pd.testing.assert_frame_equal(loaded.type_coverage("squares"), expected)

@@ -20,8 +20,8 @@ from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import PlanFields
 from capmap.lpp_register import Step, TransitionRefused, next_values
 from capmap.storage import open_store
-from capmap.storage import schema as s
 from tests.conftest import SQUARES_Q
+from tests.schema_versions import rewind
 
 TODAY = date(2026, 11, 1)
 PLAN = {"ref": "LPP-A", "type": "local_place_plan", "owner": "Square A Community Council"}
@@ -240,17 +240,13 @@ def test_removing_a_plan_removes_its_entry_and_keeps_the_history(lpps):
 
 
 def test_upgrade_to_12_adds_the_register(store):
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE lpp_register")
-        conn.execute(sa.update(s.meta).where(s.meta.c.key == "schema_version").values(value="11"))
-    assert store.upgrade() == [12]
+    rewind(store, 11)
+    assert "lpp_register" not in sa.inspect(store.engine).get_table_names()
+    assert store.upgrade()[0] == 12
     assert store.upgrade() == []
     inspector = sa.inspect(store.engine)
     assert "lpp_register" in inspector.get_table_names()
     assert "ix_lpp_register_status" in {i["name"] for i in inspector.get_indexes("lpp_register")}
-    from capmap.storage.migrations import MIGRATIONS
-    with store.engine.begin() as conn:  # safe where the table is already there
-        MIGRATIONS[12](conn)
     assert store.lpp_counts() == []
 
 

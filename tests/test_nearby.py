@@ -17,6 +17,7 @@ from capmap.errors import SchemaError
 from capmap.serialise import action_json, actions_json, public_pin_json, public_pins_json
 from capmap.storage import schema as s
 from tests.conftest import X0, Y0
+from tests.schema_versions import rewind
 
 
 def _lonlat_square(i: int, j: int) -> shapely.Geometry:
@@ -123,22 +124,9 @@ def test_actions_by_box_and_by_plan(loaded):
     assert loaded.plan_actions([]).empty
 
 
-def _back_to_4(store) -> None:
-    """The schema as version 4 had it: no public coordinates and none of their indexes."""
-    sqlite_ddl = ("DROP INDEX ix_pins_public_xy", "DROP INDEX ix_actions_box",
-                  "ALTER TABLE pins DROP COLUMN public_x", "ALTER TABLE pins DROP COLUMN public_y")
-    postgis_ddl = ("DROP INDEX ix_pins_public_geom",
-                   "ALTER TABLE pins DROP COLUMN public_x, DROP COLUMN public_y")
-    with store.engine.begin() as conn:
-        for statement in (postgis_ddl if store.name == "postgis" else sqlite_ddl):
-            conn.exec_driver_sql(statement)
-        conn.exec_driver_sql("DROP INDEX ix_actions_plan")
-        conn.execute(sa.update(s.meta).where(s.meta.c.key == "schema_version").values(value="4"))
-
-
 def test_upgrade_from_version_4_fills_the_public_coordinates(store):
     _pins(store)
-    _back_to_4(store)
+    rewind(store, 4)  # no public coordinates and none of their indexes
     with pytest.raises(SchemaError, match="capmap upgrade"):
         store.check()
     assert store.upgrade() == list(range(5, s.SCHEMA_VERSION + 1))

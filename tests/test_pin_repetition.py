@@ -21,6 +21,7 @@ from capmap.crs import bng_to_lonlat, lonlat_to_bng
 from capmap.engine import Engine
 from capmap.storage import schema as s
 from tests.conftest import X0, Y0
+from tests.schema_versions import rewind
 
 DOOR = (X0 + 410.0, Y0 + 610.0)
 N = 50
@@ -99,7 +100,7 @@ def _rewind_to_5(store, spots) -> None:
     store.put_pins(pins)
     with store.engine.begin() as conn:
         conn.execute(sa.delete(s.meta).where(s.meta.c.key.in_(("pin_key", "database_id"))))
-        conn.execute(sa.update(s.meta).where(s.meta.c.key == "schema_version").values(value="5"))
+    rewind(store, 5)
 
 
 def test_the_upgrade_re_derives_old_pins(loaded):

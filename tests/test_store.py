@@ -11,8 +11,8 @@ import shapely
 from capmap.errors import NotFound, SchemaError, ValidationError
 from capmap.models import LayerDef
 from capmap.storage import open_store
-from capmap.storage.migrations import MIGRATIONS
 from capmap.storage.schema import SCHEMA_VERSION
+from tests.schema_versions import rewind
 
 
 def _areas(codes, offset=0.0) -> gpd.GeoDataFrame:
@@ -135,16 +135,9 @@ def test_every_write_bumps_the_data_version(store):
 
 
 def test_upgrade_from_version_1_adds_accounts(store):
-    import sqlalchemy as sa
-
-    from capmap.storage import schema
-
-    with store.engine.begin() as conn:
-        schema.users.drop(conn)
-        conn.execute(sa.update(schema.meta).where(schema.meta.c.key == "schema_version")
-                     .values(value="1"))
+    rewind(store, 1)
     with pytest.raises(SchemaError, match="capmap upgrade"):
         store.check()
-    assert store.upgrade() == sorted(v for v in MIGRATIONS if v >= 2)
+    assert store.upgrade() == list(range(2, SCHEMA_VERSION + 1))
     store.check()
     assert store.users() == []

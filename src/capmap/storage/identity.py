@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from capmap.spatial import privacy
 from capmap.storage import schema as s
-from capmap.storage.columns import add_missing_columns
 
 DATABASE_ID = "database_id"
 PIN_KEY = "pin_key"
@@ -27,12 +26,10 @@ def _meta(conn: sa.Connection, key: str) -> str | None:
     return conn.execute(sa.select(s.meta.c.value).where(s.meta.c.key == key)).scalar()
 
 
-def upgrade_to_6(conn: sa.Connection) -> None:
-    """Schema 6: users' session epochs; a database id and pin key for databases made before
-    them; every pin's public point re-derived from its place with that key (the settings'
-    defaults), replacing the per-pin random offsets that repeated pins at one place averaged
-    away. Idempotent."""
-    _add_session_epoch(conn)
+def derive_public_points(conn: sa.Connection) -> None:
+    """Schema 6's data step: a database id and pin key for a database made before them, and
+    every pin's public point re-derived from its place with that key (the settings' defaults),
+    replacing the per-pin random offsets that repeated pins at one place averaged away."""
     missing = [row for row in new_identity() if _meta(conn, row["key"]) is None]
     if missing:
         conn.execute(sa.insert(s.meta), missing)
@@ -48,11 +45,6 @@ def upgrade_to_6(conn: sa.Connection) -> None:
         [{"pid": pid, "public": shapely.to_wkb(point), "x": float(x), "y": float(y)}
          for (pid, _), point, x, y in zip(rows, public, shapely.get_x(public),
                                           shapely.get_y(public), strict=True)])
-
-
-def _add_session_epoch(conn: sa.Connection) -> None:
-    """users.session_epoch (sessions made before the upgrade start at 0 and stay valid)."""
-    add_missing_columns(conn, "users", {"session_epoch": "INTEGER NOT NULL DEFAULT 0"})
 
 
 class IdentityMixin:
@@ -76,4 +68,4 @@ class IdentityMixin:
             raise LookupError(f"capmap_meta has no {key}")
         return value
 
-__all__ = ["IdentityMixin", "new_identity", "upgrade_to_6"]
+__all__ = ["IdentityMixin", "derive_public_points", "new_identity"]

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 
 from capmap.folding import fold
 from capmap.storage import schema as s
-from capmap.storage.columns import add_missing_columns
 
 # Rank of a match: 0 its code, 1 a name equal to the text, 2 a name starting with it, 3 a word of
 # a name starting with it, 4 a name holding it (each on the name or the alternative name).
@@ -64,13 +63,8 @@ def _parent_names() -> sa.Select:
             .where(layers.is_current.is_(True) & (layers.kind == "council")).group_by(a.code))
 
 
-def upgrade_names_to_10(conn: sa.Connection) -> None:
-    """Schema 10: areas keep an alternative name and both names folded, indexed, filled for
-    stored areas. Idempotent."""
-    add_missing_columns(conn, "areas", dict.fromkeys(
-        ("name_alt", "name_folded", "name_alt_folded"), "TEXT NOT NULL DEFAULT ''"))
-    for index in s.areas.indexes:
-        index.create(conn, checkfirst=True)
+def fold_stored_names(conn: sa.Connection) -> None:
+    """Schema 10's data step: the folded name and alternative name of every stored area."""
     a = s.areas.c
     rows = conn.execute(sa.select(a.id, a.name, a.name_alt)).all()
     changed = [{"aid": aid, "nf": fold(name), "af": fold(alt)} for aid, name, alt in rows]

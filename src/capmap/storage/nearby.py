@@ -16,9 +16,8 @@ import shapely
 import sqlalchemy as sa
 
 from capmap.crs import STORAGE_CRS
-from capmap.storage import frames, postgis, sqlite
+from capmap.storage import frames
 from capmap.storage import schema as s
-from capmap.storage.columns import add_missing_columns
 from capmap.storage.moderation import PUBLIC_PIN_COLUMNS
 from capmap.storage.records import ACTION_COLUMNS
 
@@ -130,14 +129,8 @@ def _envelope(box: Box):
     return sa.func.ST_MakeEnvelope(box[0], box[1], box[2], box[3], 4326)
 
 
-def upgrade_to_5(conn: sa.Connection) -> None:
-    """Schema 5: pins keep their public point's coordinates (public_x, public_y), written with
-    each pin; box indexes on SQLite, a GiST index on the public point on PostGIS, actions indexed
-    by plan. Idempotent: a database created at 5 passes through unchanged."""
-    add_missing_columns(conn, "pins", {"public_x": "FLOAT", "public_y": "FLOAT"})
-    (postgis if conn.dialect.name == "postgresql" else sqlite).index(conn)
-    for index in s.actions.indexes:
-        index.create(conn, checkfirst=True)
+def fill_public_xy(conn: sa.Connection) -> None:
+    """Schema 5's data step: the public point's coordinates of every pin stored without them."""
     p = s.pins.c
     rows = conn.execute(sa.select(p.id, p.public_geom).where(p.public_x.is_(None))).all()
     if rows:

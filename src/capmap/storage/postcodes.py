@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from capmap.folding import postcode_parts
 from capmap.storage import frames
 from capmap.storage import schema as s
-from capmap.storage.columns import add_missing_columns
 
 # Postcodes named per DELETE ... IN (...): well under SQLite's limit on bound parameters.
 DELETE_CHUNK = 5_000
@@ -78,12 +77,8 @@ class PostcodesMixin:
         return np.array(rows, dtype="float64").reshape(-1, 2)
 
 
-def upgrade_postcodes_to_10(conn: sa.Connection) -> None:
-    """Schema 10: postcodes keep their district and sector, indexed, filled for stored rows.
-    Idempotent: a database created at 10 passes through unchanged."""
-    add_missing_columns(conn, "postcodes", {"district": "VARCHAR(4)", "sector": "VARCHAR(6)"})
-    for index in s.postcodes.indexes:
-        index.create(conn, checkfirst=True)
+def fill_postcode_parts(conn: sa.Connection) -> None:
+    """Schema 10's data step: the district and sector of every postcode stored without them."""
     c = s.postcodes.c
     codes = conn.execute(sa.select(c.postcode).where(c.district.is_(None))).scalars().all()
     if codes:
