@@ -48,6 +48,12 @@ def _v11(conn: sa.Connection) -> None:
     add_missing_columns(conn, "pin_decisions", {"public_note": "TEXT NOT NULL DEFAULT ''"})
 
 
+def _v14(conn: sa.Connection) -> None:
+    """Progress reports: a record's field at a moment is one probe of this index."""
+    for index in s.record_changes.indexes:
+        index.create(conn, checkfirst=True)
+
+
 MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     2: lambda conn: s.users.create(conn, checkfirst=True),  # accounts
     3: lambda conn: s.pin_decisions.create(conn, checkfirst=True),  # pin moderation history
@@ -60,4 +66,5 @@ MIGRATIONS: dict[int, Callable[[sa.Connection], None]] = {
     9: lambda conn: s.area_indicators.create(conn, checkfirst=True),  # indicators per area
     10: _v10,
     11: _v11,  # follow links, mail outbox, public notes
+    14: _v14,  # the history's index by record, field and time (progress reports)
 }
