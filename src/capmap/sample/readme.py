@@ -76,6 +76,11 @@ GeoPandas read it); the EPSG:4326 files follow RFC 7946 (longitude first, no `cr
 - **postcodes.csv**: a postcode lookup in the real format with the fictional area `XS`
   (for example `XS3 2AB`), each with a point inside the council (EPSG:27700 metres), denser in
   the towns.
+- **action_history.csv**: each action's history over the reporting years 2024-25, 2025-26 and
+  2026-27 so far: when it was added (`created`, new value its title), its status changes (old and
+  new status) and the progress notes written with them, times in UTC, `changed_by` a role. Every
+  action's history ends at its status and note in actions.csv, the last change on its `updated`
+  day; `capmap import history` loads it and the demo does.
 """
 
 

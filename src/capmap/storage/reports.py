@@ -15,13 +15,14 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from capmap.storage import bulk
 from capmap.storage import schema as s
 from capmap.storage.edits import CREATED, REMOVED, Change, _aware
 
 # Fields of the history a public report or feed shows. Geometry and area codes changes are
 # named but their values (long WKT) are left out.
 REPORT_FIELDS = ("status", "progress_note", CREATED, REMOVED)
-FEED_VALUE_LIMIT = 500
+REF_CHUNK = 900  # values per IN list (SQLite allows 999 bound parameters a statement)
 
 
 def _probe(a: sa.Table, field: str):
@@ -109,6 +110,42 @@ class ReportsMixin:
             return list(conn.execute(sa.select(p.council_code).distinct()
                                      .where(p.council_code.is_not(None))
                                      .order_by(p.council_code)).scalars())
+
+
+    def actions_by_ref(self, refs: list[str]) -> dict[str, dict]:
+        """The stored actions among `refs`: id, plan_id, status and progress_note by ref."""
+        a = s.actions.c
+        found: dict[str, dict] = {}
+        with self._read() as conn:
+            for start in range(0, len(refs), REF_CHUNK):
+                query = (sa.select(a.ref, a.id, a.plan_id, a.status, a.progress_note)
+                         .where(a.ref.in_(refs[start:start + REF_CHUNK])))
+                found.update({r["ref"]: dict(r) for r in conn.execute(query).mappings()})
+        return found
+
+    def put_history(self, rows: list[dict]) -> int:
+        """Add history rows of actions (record_id, plan_id, action_ref, field, old_value,
+        new_value, at, changed_by) in one transaction; an action given a creation row loses the
+        one its import wrote. How many rows were stored."""
+        c = s.record_changes.c
+        born = sorted({r["record_id"] for r in rows if r["field"] == CREATED})
+        with self._write("plans_version") as conn:
+            for start in range(0, len(born), REF_CHUNK):
+                conn.execute(sa.delete(s.record_changes).where(
+                    c.record == "action", c.field == CREATED, c.source == "import",
+                    c.record_id.in_(born[start:start + REF_CHUNK])))
+            for start in range(0, len(rows), bulk.BATCH_ROWS):
+                part = rows[start:start + bulk.BATCH_ROWS]
+                bulk.insert_batch(conn, self.backend, s.record_changes, {
+                    "record": ["action"] * len(part), "record_id": [r["record_id"] for r in part],
+                    "ref": [r["action_ref"] for r in part],
+                    "plan_id": [r["plan_id"] for r in part],
+                    "field": [r["field"] for r in part],
+                    "old_value": [r["old_value"] or None for r in part],
+                    "new_value": [r["new_value"] or None for r in part],
+                    "changed_by": [r["changed_by"] for r in part],
+                    "source": ["import"] * len(part), "at": [r["at"] for r in part]})
+        return len(rows)
 
 
 def _change(r) -> Change:
