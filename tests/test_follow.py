@@ -186,7 +186,7 @@ def test_upgrade_to_11_adds_follows_outbox_and_public_notes(store):
         conn.exec_driver_sql("DROP TABLE mail_outbox")
         conn.exec_driver_sql("ALTER TABLE pin_decisions DROP COLUMN public_note")
         conn.execute(sa.update(s.meta).where(s.meta.c.key == "schema_version").values(value="6"))
-    assert store.upgrade()[-1] == 11
+    assert 11 in store.upgrade()
     assert store.upgrade() == []  # and again: nothing left to do
     inspector = sa.inspect(store.engine)
     assert {"pin_follows", "mail_outbox"} <= set(inspector.get_table_names())

@@ -16,6 +16,7 @@ from capmap.crs import geoms_bng_to_lonlat
 from capmap.errors import SchemaError
 from capmap.serialise import action_json, actions_json, public_pin_json, public_pins_json
 from capmap.storage import schema as s
+from capmap.storage.migrations import MIGRATIONS
 from tests.conftest import X0, Y0
 
 
@@ -141,7 +142,7 @@ def test_upgrade_from_version_4_fills_the_public_coordinates(store):
     _back_to_4(store)
     with pytest.raises(SchemaError, match="capmap upgrade"):
         store.check()
-    assert store.upgrade() == list(range(5, s.SCHEMA_VERSION + 1))
+    assert store.upgrade() == sorted(v for v in MIGRATIONS if v >= 5)
     store.check()
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(s.pins.c.public_x, s.pins.c.public_y, s.pins.c.public_geom)

@@ -187,3 +187,17 @@ def test_a_history_that_does_not_chain_is_refused_whole(loaded, tmp_path):
                  "'not_started'"):
         assert said in text
     assert len(loaded.changes()) == before
+
+
+def test_upgrade_to_14_adds_the_history_index_and_is_safe_to_repeat(store):
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_record_changes_field_at")
+        conn.execute(sa.update(s.meta).where(s.meta.c.key == "schema_version").values(value="11"))
+    assert store.upgrade() == [14]
+    assert store.upgrade() == []
+    indexes = {i["name"]: i["column_names"] for i in sa.inspect(store.engine)
+               .get_indexes("record_changes")}
+    assert indexes["ix_record_changes_field_at"] == ["record", "record_id", "field", "at"]
+    from capmap.storage.migrations import MIGRATIONS
+    with store.engine.begin() as conn:  # on the current shape too
+        MIGRATIONS[14](conn)
