@@ -54,6 +54,10 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "editing.plan_history": PUBLIC, "editing.changes": PUBLIC,
     "outcomes.plan_outcomes_json": PUBLIC, "outcomes.api_outcomes": PUBLIC,
     "outcomes.outcomes_csv": PUBLIC,
+    # Progress reports and feeds are public; who changed what only for staff
+    # (tests/test_reports_web.py).
+    "reports.plan_report": PUBLIC, "reports.plan_report_json": PUBLIC,
+    "reports.plan_report_csv": PUBLIC, "reports.plan_feed": PUBLIC, "reports.feed": PUBLIC,
     "editing.edit_plan": STAFF, "editing.edit_action": STAFF,
     "editing.remove_plan": REMOVERS, "editing.remove_action": REMOVERS,
     "accounts.password": ANYONE_LOGGED_IN,
