@@ -54,23 +54,24 @@ def plan_report_csv(plan_id: int):
 
 
 def _feed(rows: list[dict], title: str, page_url: str) -> Response:
-    store = get_store()
+    database_id = get_store().database_id()
     key = request.path + (f"?council={request.args['council']}" if "council" in request.args
                           else "")
-    body = atom_feed(rows, feed_id=feed_id(store.database_id(), key),
+    body = atom_feed(rows, feed_id=feed_id(database_id, key),
                      title=title, self_url=request.url, page_url=page_url,
                      plan_url=lambda i: url_for("finder.plan", plan_id=i, _external=True),
-                     database_id=store.database_id())
+                     database_id=database_id)
     return cacheable_response(body, "application/atom+xml", max_age=FEED_MAX_AGE)
 
 
 @bp.get("/plans/<int:plan_id>/updates.atom")
 def plan_feed(plan_id: int):
     """Atom feed of a plan's updates (its actions included), newest first."""
-    plan = get_store().record("plan", plan_id)
-    rows = get_store().feed_changes(plan_id=plan_id, limit=FEED_ENTRIES)
-    return _feed(rows, f"Updates to {plan['title']}",
-                 url_for("finder.plan", plan_id=plan_id, _external=True))
+    with get_store().one_read():
+        plan = get_store().record("plan", plan_id)
+        rows = get_store().feed_changes(plan_id=plan_id, limit=FEED_ENTRIES)
+        return _feed(rows, f"Updates to {plan['title']}",
+                     url_for("finder.plan", plan_id=plan_id, _external=True))
 
 
 @bp.get("/updates.atom")
@@ -81,8 +82,9 @@ def feed():
         problem = code_problem(council, "council")
         if problem:
             raise InputError(problem)
-        if council not in get_store().councils_with_plans():
+    with get_store().one_read():
+        if council is not None and council not in get_store().councils_with_plans():
             raise NotFound(f"council: no plan names council {council!r}")
-    rows = get_store().feed_changes(council=council, limit=FEED_ENTRIES)
-    title = f"Updates to the plans of council {council}" if council else "Updates to plans"
-    return _feed(rows, title, url_for("public.home", _external=True))
+        rows = get_store().feed_changes(council=council, limit=FEED_ENTRIES)
+        title = f"Updates to the plans of council {council}" if council else "Updates to plans"
+        return _feed(rows, title, url_for("public.home", _external=True))

@@ -84,14 +84,16 @@ def progress_report(store: Store, plan_id: int, year: ReportingYear, now: dateti
                     with_people: bool = False) -> dict:
     """A plan's progress report for a reporting year (see the module's rules); NotFound for an
     unknown plan."""
-    plan = store.record("plan", plan_id)
     complete = year.end() <= now
     end = year.end() if complete else now
     on = year.end().astimezone(SCOTLAND).date() if complete else now.astimezone(SCOTLAND).date()
-    moves = store.status_moves(plan_id, year.start(), end)
-    actions = [_action_row(r, on) for r in store.actions_at(plan_id, year.start(), end)
-               if r["status"] is not None]
-    changes = store.period_changes(plan_id, year.start(), end)
+    with store.one_read():
+        plan = store.record("plan", plan_id)
+        rows = store.actions_at(plan_id, year.start(), end)
+        changes = store.period_changes(plan_id, year.start(), end)
+    moves = sorted({(r["previous"], r["status"], r["pair_count"]) for r in rows},
+                   key=lambda m: (m[0] or "", m[1] or ""))
+    actions = [_action_row(r, on) for r in rows if r["status"] is not None]
     return {
         "plan": {k: plan[k] for k in ("id", "ref", "title", "type", "owner", "council_code")},
         "year": {"year": year.year, "label": year.label, "start": year.start().isoformat(),

@@ -11,6 +11,8 @@ of the history.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -50,29 +52,33 @@ def status_at(a: sa.Table, moment: datetime):
 class ReportsMixin:
     """Grouped history queries for progress reports and feeds."""
 
+    @contextmanager
+    def one_read(self) -> Iterator[None]:
+        """The reads inside share one connection and transaction (one pool checkout and its
+        ping, not one per query). For reads only."""
+        if getattr(self._atomic, "conn", None) is not None:
+            yield
+            return
+        with self._read() as conn, conn.begin():
+            self._atomic.conn = conn
+            try:
+                yield
+            finally:
+                self._atomic.conn = None
+
     def actions_at(self, plan_id: int, previous: datetime, end: datetime) -> list[dict]:
-        """Each action of a plan now, by ref: its fields and `previous` and `status`, its status
-        at the two moments (None where it did not exist yet)."""
+        """Each action of a plan now, by ref: its fields, `previous` and `status`, its status at
+        the two moments (None where it did not exist yet), and `pair_count`, how many of the
+        plan's actions share that pair (a window count: the moves, grouped in the same query)."""
         a = s.actions.alias("a")
-        query = (sa.select(a.c.id, a.c.ref, a.c.title, a.c.theme, a.c.lead, a.c.lead_type,
-                           a.c.target_date, a.c.percent_complete,
-                           status_at(a, previous).label("previous"),
+        inner = (sa.select(a.c.id, a.c.ref, a.c.title, a.c.theme, a.c.lead, a.c.lead_type,
+                           a.c.target_date, status_at(a, previous).label("previous"),
                            status_at(a, end).label("status"))
-                 .where(a.c.plan_id == plan_id).order_by(a.c.ref))
+                 .where(a.c.plan_id == plan_id).subquery())
+        pair = sa.func.count().over(partition_by=[inner.c.previous, inner.c.status])
+        query = sa.select(inner, pair.label("pair_count")).order_by(inner.c.ref)
         with self._read() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
-
-    def status_moves(self, plan_id: int, previous: datetime, end: datetime
-                     ) -> list[tuple[str | None, str | None, int]]:
-        """(status at `previous`, status at `end`, actions) for every pair that occurs: the
-        counts per status at both moments and the moves between them, grouped in SQL."""
-        a = s.actions.alias("a")
-        inner = (sa.select(status_at(a, previous).label("was"), status_at(a, end).label("now"))
-                 .where(a.c.plan_id == plan_id).subquery())
-        query = (sa.select(inner.c.was, inner.c.now, sa.func.count())
-                 .group_by(inner.c.was, inner.c.now).order_by(inner.c.was, inner.c.now))
-        with self._read() as conn:
-            return [(was, now, int(n)) for was, now, n in conn.execute(query)]
 
     def period_changes(self, plan_id: int, start: datetime, end: datetime,
                        fields: tuple[str, ...] = REPORT_FIELDS, limit: int = 5000
