@@ -12,7 +12,7 @@ from capmap.sample.actions import ACTION_COLUMNS, NOTES, _day, _pick
 
 HISTORY_COLUMNS = ("action_ref", "field", "old_value", "new_value", "at", "changed_by")
 FIRST_DAY = date(2024, 4, 1)  # the first of the two reporting years
-ADDED_BY = date(2025, 12, 31)  # the last day an action may be added
+ADDED_BY = date(2025, 9, 30)  # the last day an action may be added
 # The statuses an action passed through on its way to its status now (not_started first).
 PATHS = {"not_started": ("not_started",),
          "in_progress": ("not_started", "in_progress"),
@@ -30,10 +30,11 @@ def _stamp(rng: np.random.Generator, day: date) -> str:
 
 def _days(rng: np.random.Generator, first: date, last: date, count: int) -> list[date]:
     """`count` different days, increasing, after `first`, the last one `last` (which is more
-    than `count` days after `first`)."""
+    than 2 * `count` days after `first`); the others in the first half (work starts early and
+    is reported done later)."""
     if count == 0:
         return []
-    inner = rng.choice(np.arange(1, (last - first).days), size=count - 1, replace=False)
+    inner = rng.choice(np.arange(1, (last - first).days // 2), size=count - 1, replace=False)
     return [first + timedelta(days=int(d)) for d in sorted(inner)] + [last]
 
 
