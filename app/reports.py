@@ -15,11 +15,18 @@ from capmap.codes import code_problem
 from capmap.dashboards import csv_text
 from capmap.errors import InputError, NotFound
 from capmap.feeds import atom_feed, feed_id
-from capmap.models import ACTION_STATUSES
-from capmap.reports import REPORT_COLUMNS, parse_year, progress_report, report_rows
+from capmap.reports import (
+    FIRST_YEAR,
+    REPORT_COLUMNS,
+    parse_year,
+    progress_report,
+    report_rows,
+    year_of,
+)
 
 bp = Blueprint("reports", __name__)
 FEED_ENTRIES = 50
+YEARS_OFFERED = 6  # the years the page's chooser lists, up to the one running
 FEED_MAX_AGE = 60  # seconds a feed reader may keep a feed before asking (ETag: 304 then)
 
 
@@ -34,8 +41,10 @@ def _report(plan_id: int) -> dict:
 def plan_report(plan_id: int):
     """A plan's printable progress report for ?year= (the financial year starting then)."""
     report = _report(plan_id)
-    return render_template("report.html", report=report, statuses=ACTION_STATUSES,
-                           years=range(report["year"]["year"] - 4, report["year"]["year"] + 1))
+    current = year_of(datetime.now(UTC)).year
+    offered = set(range(max(FIRST_YEAR, current - YEARS_OFFERED + 1), current + 1))
+    return render_template("report.html", report=report,
+                           years=sorted(offered | {report["year"]["year"]}))
 
 
 @bp.get("/plans/<int:plan_id>/report.json")
