@@ -31,6 +31,7 @@ from app import (
     outcomes,
     pins,
     public,
+    reports,
     security,
     tiles,
 )
@@ -72,6 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(imports.bp)
     imports.purge_stale_uploads(app)
     app.register_blueprint(lpp.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(outcomes.bp)  # before exports: /export/outcomes.csv is its own
     app.register_blueprint(exports.bp)
     pins.init_app(app)

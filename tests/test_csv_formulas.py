@@ -13,6 +13,7 @@ import io
 import json
 import re
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,13 +21,14 @@ import shapely
 from click.testing import CliRunner
 
 from app.dashboard import ENGAGEMENT_TABLES
-from app.store import get_engine
+from app.store import get_engine, get_store
 from capmap import pipeline
 from capmap.cli import cli
 from capmap.exports import RECORD_LAYERS, TABLE_LAYERS
 from capmap.io.prepare import PlanFields
 from capmap.io.writers import FORMATS
 from capmap.models import LayerDef
+from capmap.reports import year_of
 from capmap.storage import open_store
 from tests.conftest import logged_in
 from tests.test_pins import form
@@ -130,11 +132,15 @@ def _route_csvs(app, planner, client, layer: str) -> dict[str, bytes]:
         layer_ids = sorted(get_engine().layers())
         hood = get_engine().neighbourhoods()
         codes = ",".join(hood.areas["code"].iloc[:3])
+        hostile_plan = get_store().plan_ids()["HOSTILE-1"]
     urls = [f"/dashboard/engagement.csv?table={t}&layer={la}"
             for t in ENGAGEMENT_TABLES for la in (layer, hood.layer.id)]
     urls += [f"/dashboard/plans.csv?table={t}" for t in PLAN_TABLES]
     urls += [f"/planscape/result?format=csv&layer={hood.layer.id}&codes={codes}",
              "/export/outcomes.csv", "/lpp/register/S12900001.csv"]
+    # The hostile plan's action was added now: it is in the report of the year running.
+    year = year_of(datetime.now(UTC)).year
+    urls += [f"/plans/{hostile_plan}/report.csv?year={year}"]
     names = [*layer_ids, *RECORD_LAYERS, *TABLE_LAYERS]
     urls += [f"/export/{n}.csv" for n in names] + [f"/export/{n}.csv-lonlat" for n in POINT_LAYERS]
     found = {}
@@ -156,7 +162,7 @@ def test_every_csv_route_is_walked(app):
     """The routes answering CSV are the ones _route_csvs fetches (plus the export formats)."""
     rules = sorted(r.rule for r in app.url_map.iter_rules() if r.rule.endswith(".csv"))
     assert rules == ["/dashboard/engagement.csv", "/dashboard/plans.csv", "/export/outcomes.csv",
-                     "/lpp/register/<council_code>.csv"]
+                     "/lpp/register/<council_code>.csv", "/plans/<int:plan_id>/report.csv"]
     assert sorted(n for n, f in FORMATS.items() if f.driver == "CSV") == ["csv", "csv-lonlat"]
 
 
@@ -177,7 +183,8 @@ def test_no_csv_route_writes_a_formula(app, client, hostile):
                      "planner /export/responses.csv", "anonymous /export/plans.csv",
                      "planner /export/hostile.csv", "planner /dashboard/plans.csv?table=past_review",
                      "planner /dashboard/engagement.csv?table=areas&layer=hostile",
-                     "planner /export/outcomes.csv", "planner /lpp/register/S12900001.csv"):
+                     "planner /export/outcomes.csv", "planner /lpp/register/S12900001.csv",
+                     "planner /plans/"):
         assert any(w.startswith(expected) for w in guarded), expected
     assert any(w.startswith("planner /planscape/result?format=csv") for w in guarded)
 

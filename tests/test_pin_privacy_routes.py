@@ -259,6 +259,11 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         **{f"lpp.council{suffix.replace('.', '_')}": [f"/lpp/register/{c}{suffix}"
                                                       for c in councils]
            for suffix in ("", ".json", ".csv", ".geojson", ".gpkg")},
+        "reports.plan_report": [f"/plans/{i}/report?year={y}" for i in plans for y in (2024, 2025)],
+        "reports.plan_report_json": [f"/plans/{i}/report.json" for i in plans],
+        "reports.plan_report_csv": [f"/plans/{i}/report.csv" for i in plans],
+        "reports.plan_feed": [f"/plans/{i}/updates.atom" for i in plans],
+        "reports.feed": ["/updates.atom", "/updates.atom?council=S12900001"],
         "api.api_lookup": [f"/api/lookup?lon={p.x}&lat={p.y}" for p in inner],
         "api.api_planscape": [f"/api/planscape?layer={hood}&codes={codes_arg}"]
                              + [f"/api/planscape?lon={p.x}&lat={p.y}" for p in inner],

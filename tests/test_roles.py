@@ -59,6 +59,10 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "lpp.index": PUBLIC, "lpp.index_json": PUBLIC, "lpp.council": PUBLIC,
     "lpp.council_json": PUBLIC, "lpp.council_csv": PUBLIC, "lpp.council_geojson": PUBLIC,
     "lpp.council_gpkg": PUBLIC, "lpp.step": STAFF,
+    # Progress reports and feeds are public; who changed what only for staff
+    # (tests/test_reports_web.py).
+    "reports.plan_report": PUBLIC, "reports.plan_report_json": PUBLIC,
+    "reports.plan_report_csv": PUBLIC, "reports.plan_feed": PUBLIC, "reports.feed": PUBLIC,
     "editing.edit_plan": STAFF, "editing.edit_action": STAFF,
     "editing.remove_plan": REMOVERS, "editing.remove_action": REMOVERS,
     "accounts.password": ANYONE_LOGGED_IN,

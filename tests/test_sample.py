@@ -42,10 +42,10 @@ def _rows(folder: Path, name: str) -> list[dict[str, str]]:
 
 
 def test_generate_returns_every_file(fresh: Path) -> None:
-    """generate() writes the same twelve files that are committed."""
+    """generate() writes the same thirteen files that are committed."""
     names = sorted(p.name for p in fresh.iterdir())
     assert names == sorted(p.name for p in COMMITTED.iterdir())
-    assert len(names) == 12
+    assert len(names) == 13
 
 
 def test_regenerates_committed_files_byte_for_byte(fresh: Path) -> None:

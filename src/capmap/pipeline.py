@@ -22,6 +22,7 @@ from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
 from capmap.errors import NotFound, ValidationError
 from capmap.existing import IMPORT_USER, Existing
+from capmap.history_import import import_history
 from capmap.import_checks import column_losses, refuse_losses, refuse_rejects
 from capmap.io import prepare
 from capmap.io.batches import BATCH_ROWS
@@ -321,6 +322,8 @@ def load_sample(store: Store, data_dir: Path, boundaries_dir: Path, *,
     reports.append(import_pins(store, data_dir / "pins.geojson", options=options))
     reports.append(import_postcodes(store, data_dir / "postcodes.csv", options=options))
     reports.append(import_lpp_steps(store, data_dir / "lpp_register.csv", "sample"))
+    if (data_dir / "action_history.csv").exists():
+        reports.append(import_history(store, data_dir / "action_history.csv"))
     return reports
 
 

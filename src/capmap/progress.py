@@ -14,15 +14,23 @@ from capmap.serialise import plain
 CLOSED = ("completed", "cancelled")
 
 
+def overdue(target: date | None, status: str | None, today: date) -> bool:
+    """The one rule for an overdue action: its target date is before `today` and it is neither
+    completed nor cancelled (a missing target is never overdue)."""
+    return (target is not None and target == target and status not in CLOSED
+            and target < today)
+
+
 def action_table(actions: pd.DataFrame, plans: pd.DataFrame, today: date) -> pd.DataFrame:
     """Actions with their plan's ref, type and title, and an `overdue` flag (target date past and
     not completed or cancelled)."""
     info = plans[["id", "ref", "type", "title"]].rename(
         columns={"id": "plan_id", "ref": "plan_ref", "type": "plan_type", "title": "plan_title"})
     table = actions.drop(columns="geom").merge(info, on="plan_id", how="left")
-    target = table["target_date"]
-    table["overdue"] = target.notna() & ~table["status"].isin(CLOSED) & target.map(
-        lambda d: d is not None and d == d and d < today)
+    table["overdue"] = pd.Series(
+        [overdue(None if pd.isna(t) else t, s, today)
+         for t, s in zip(table["target_date"], table["status"], strict=True)],
+        index=table.index, dtype=bool)
     return table
 
 

@@ -86,6 +86,8 @@ PAGES = {
     "finder-search": _visit("/planscape/search?q=kirkton"),
     "finder-choose": _visit("/planscape/choose?layer=sample_wards&code=S13900004"),
     "plan": _visit("/plans/{plan}"),
+    "plan-report": _visit("/plans/{plan}/report?year=2025"),
+    "plan-report-staff": _visit("/plans/{plan}/report?year=2025", "officer"),
     "pins": _visit("/pins"),
     "pins-thanks": _visit(_thanks),
     "login": _visit("/login"),

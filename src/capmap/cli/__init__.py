@@ -13,6 +13,7 @@ from capmap.cli.common import CapmapGroup, import_options, print_report, project
 from capmap.cli.imports import import_group
 from capmap.cli.lpp import lpp
 from capmap.cli.outcomes import outcomes
+from capmap.cli.reports import report_group
 from capmap.cli.users import users
 from capmap.export_filters import parse_filters
 from capmap.io.outputs import check_output_name, is_plain_csv
@@ -35,6 +36,7 @@ cli.add_command(import_group)
 cli.add_command(users)
 cli.add_command(outcomes)
 cli.add_command(lpp)
+cli.add_command(report_group)
 
 
 @cli.command()

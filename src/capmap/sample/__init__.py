@@ -21,6 +21,7 @@ from capmap.sample.areas import (
     domain_ranks,
     quintile,
 )
+from capmap.sample.history import HISTORY_COLUMNS, build_history
 from capmap.sample.io import write_csv, write_geojson
 from capmap.sample.people import (
     POSTCODE_COLUMNS,
@@ -112,6 +113,8 @@ def generate(out_dir: Path) -> list[Path]:
         _geojson(out, "pins", pin_features, bng=False),
         _csv(out, "postcodes", "EPSG:27700 (easting, northing)", POSTCODE_COLUMNS, postcodes),
         _csv(out, "lpp_register", "none (plan refs)", STEP_COLUMNS, build_register()),
+        _csv(out, "action_history", "none (action refs)", HISTORY_COLUMNS,
+             build_history(_rng(40), actions)),
     ]
     readme = out / "README.md"
     files = [(path.name, crs, rows, cols) for path, crs, rows, cols in entries]

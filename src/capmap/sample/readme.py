@@ -81,6 +81,11 @@ GeoPandas read it); the EPSG:4326 files follow RFC 7946 (longitude first, no `cr
   removed, `on` its date, `reason` why a plan was not registered or was removed, and
   `community_body` the body that prepared the plan (on its first step). LPP-02 is registered,
   LPP-03 was registered and then removed, LPP-01 is submitted and LPP-04 was not registered.
+- **action_history.csv**: each action's history over the reporting years 2024-25, 2025-26 and
+  2026-27 so far: when it was added (`created`, new value its title), its status changes (old and
+  new status) and the progress notes written with them, times in UTC, `changed_by` a role. Every
+  action's history ends at its status and note in actions.csv, the last change on its `updated`
+  day; `capmap import history` loads it and the demo does.
 """
 
 

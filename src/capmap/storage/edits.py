@@ -14,6 +14,12 @@ from capmap.storage import schema as s
 TABLES = {"plan": s.plans, "action": s.actions}
 # The field of the history row a removal writes (old value: the record's title).
 REMOVED = "removed"
+# The field of the history row an addition writes (new value: the record's title): when the
+# record began, so a report knows which actions a plan had at a moment. Records added before
+# these rows were kept have none and count as there from the start.
+CREATED = "created"
+# Who an addition by an import names.
+IMPORTER = "import"
 # Fields whose change moves a plan's area: the derived coverage must be refreshed.
 AREA_FIELDS = frozenset({"geom", "area_layer", "area_codes"})
 # The history fields of the Local Place Plan register (capmap.storage.lpp): lpp_status, …
@@ -151,6 +157,19 @@ class EditsMixin:
         return [Change(r["record"], r["record_id"], r["ref"], r["plan_id"], r["field"],
                        r["old_value"], r["new_value"], r["changed_by"], r["source"],
                        _aware(r["at"])) for r in rows]
+
+
+def creation_rows(record: str, ids: list[int], data: dict[str, list], changed_by: str,
+                  at: datetime) -> dict[str, list]:
+    """The history rows (column-major) of records just added: `data` holds their ref, title
+    and, for actions, plan_id."""
+    count = len(ids)
+    plan_ids = data["plan_id"] if record == "action" else ids
+    return {"record": [record] * count, "record_id": list(ids), "ref": list(data["ref"]),
+            "plan_id": [int(p) for p in plan_ids], "field": [CREATED] * count,
+            "old_value": [None] * count, "new_value": list(data["title"]),
+            "changed_by": [changed_by] * count, "source": ["import"] * count,
+            "at": [at] * count}
 
 
 def _bbox(geom) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import geopandas as gpd
 import numpy as np
@@ -13,6 +14,7 @@ from capmap.errors import ValidationError
 from capmap.storage import bulk, frames
 from capmap.storage import schema as s
 from capmap.storage.bulk import Assignments
+from capmap.storage.edits import IMPORTER, creation_rows
 
 PLAN_COLUMNS = ["id", "ref", "type", "title", "owner", "council_code", "period_start",
                 "period_end", "review_due", "status", "themes", "link", "summary", "area_layer",
@@ -31,10 +33,12 @@ Progress = Callable[[int, int], None]
 class RecordsMixin:
     """Record tables of the Store. Point records are written with their area assignments."""
 
-    def put_plans(self, plans: gpd.GeoDataFrame) -> list[int]:
-        """Add plans; refs must be new (a duplicate is refused with the refs listed)."""
+    def put_plans(self, plans: gpd.GeoDataFrame, changed_by: str = IMPORTER) -> list[int]:
+        """Add plans, each with its history row of creation naming `changed_by`; refs must be
+        new (a duplicate is refused with the refs listed)."""
         self._refuse_existing(s.plans, plans["ref"])
-        return self._insert(s.plans, plans, PLAN_COLUMNS[1:], bumps=("plans_version",))
+        return self._insert(s.plans, plans, PLAN_COLUMNS[1:], bumps=("plans_version",),
+                            created=("plan", changed_by))
 
     def plans(self) -> gpd.GeoDataFrame:
         """Every plan, by id."""
@@ -46,12 +50,14 @@ class RecordsMixin:
             return dict(conn.execute(sa.select(s.plans.c.ref, s.plans.c.id)).all())
 
     def put_actions(self, actions: gpd.GeoDataFrame, assignments: Assignments | None = None,
-                    *, offset: int = 0) -> list[int]:
-        """Add actions (plan_id already resolved); refs must be new. `offset`: rows of the
-        same import stored before these, for the row numbers of a refusal (so for all put_*)."""
+                    *, offset: int = 0, changed_by: str = IMPORTER) -> list[int]:
+        """Add actions (plan_id already resolved), each with its history row of creation;
+        refs must be new. `offset`: rows of the same import stored before these, for the row
+        numbers of a refusal (so for all put_*)."""
         self._refuse_existing(s.actions, actions["ref"])
         return self._insert(s.actions, actions, ACTION_COLUMNS[1:], assignments=assignments,
-                            bumps=("plans_version",), offset=offset)
+                            bumps=("plans_version",), offset=offset,
+                            created=("action", changed_by))
 
     def actions(self) -> gpd.GeoDataFrame:
         """Every action, by id; geometry None where the action has no location of its own."""
@@ -93,11 +99,12 @@ class RecordsMixin:
     def _insert(self, table: sa.Table, frame: gpd.GeoDataFrame, columns: list[str],
                 geom_cols: tuple[str, ...] = ("geom",), assignments: Assignments | None = None,
                 progress: Progress | None = None, bumps: tuple[str, ...] = (),
-                offset: int = 0) -> list[int]:
+                offset: int = 0, created: tuple[str, str] | None = None) -> list[int]:
         """Insert rows and their assignments in one transaction, in batches; the new ids, in
-        row order."""
+        row order. `created` (record kind, who): also write each row's history of creation."""
         plain = [c for c in columns if c not in geom_cols]
         ids: list[int] = []
+        now = datetime.now(UTC)
         with self._write(*bumps) as conn:
             for start in range(0, len(frame), bulk.BATCH_ROWS):
                 part = frame.iloc[start:start + bulk.BATCH_ROWS]
@@ -110,6 +117,10 @@ class RecordsMixin:
                     batch = {k: np.asarray(v, dtype=object)[start:start + len(part)]
                              for k, v in assignments.items()}
                     bulk.write_assignments(conn, self.backend, table.name, new, batch, located)
+                if created and new:
+                    record, who = created
+                    bulk.insert_batch(conn, self.backend, s.record_changes,
+                                      creation_rows(record, new, data, who, now))
                 ids += new
                 if progress:
                     progress(start + len(part), len(frame))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 class Geometry(UserDefinedType):
@@ -353,7 +353,8 @@ mail_outbox = sa.Table(
 # Every change to a plan or action, from the web or an import: who, when, which field, the old
 # and new values as text. Ids are plain numbers, not foreign keys: the history outlives a removed
 # plan (a removal is a row with field REMOVED). `plan_id` is the plan of an action too, so a
-# plan's history, or everything changed in a period, is one indexed query.
+# plan's history, or everything changed in a period, is one indexed query; one record's field as it
+# stood at a moment (the last change before it, capmap.storage.reports) is one index probe.
 record_changes = sa.Table(
     "record_changes",
     metadata,
@@ -371,6 +372,7 @@ record_changes = sa.Table(
     sa.CheckConstraint("record IN ('plan', 'action')", name="ck_change_record"),
     sa.Index("ix_record_changes_plan_at", "plan_id", "at"),
     sa.Index("ix_record_changes_at", "at"),
+    sa.Index("ix_record_changes_field_at", "record", "record_id", "field", "at"),
 )
 
 # The register of Local Place Plans a planning authority keeps (SSI 2021/353 regs 6-8): one

@@ -32,6 +32,7 @@ from capmap.storage.nearby import NearbyMixin
 from capmap.storage.outcomes import OutcomesMixin
 from capmap.storage.postcodes import PostcodesMixin
 from capmap.storage.records import RecordsMixin
+from capmap.storage.reports import ReportsMixin
 from capmap.storage.upserts import UpsertsMixin
 from capmap.storage.users import UsersMixin
 
@@ -53,7 +54,7 @@ def local_commits() -> int:
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
             NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin,
             FollowsMixin, IndicatorsMixin, OutcomesMixin,
-            EditsMixin, UpsertsMixin, LppMixin):
+            EditsMixin, UpsertsMixin, LppMixin, ReportsMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
