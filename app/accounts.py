@@ -12,8 +12,8 @@ from flask_login import current_user, login_user
 
 from app.auth import Account, role_required
 from app.store import get_store
-from capmap.errors import CapmapError, NotFound, ValidationError
-from capmap.passwords import check_password, hash_password, new_password
+from capmap.core.errors import CapmapError, NotFound, ValidationError
+from capmap.core.passwords import check_password, hash_password, new_password
 from capmap.storage.users import ROLES
 
 bp = Blueprint("accounts", __name__)

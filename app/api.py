@@ -11,18 +11,18 @@ from flask import Blueprint, current_app, jsonify, request
 from app.costly import answer_planscape
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_shared_cache, get_store
-from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
-from capmap.errors import InputError, UnsupportedMediaType
-from capmap.mapdata import layer_payload_json
-from capmap.outcomes import query_outcomes
-from capmap.planscape import (
+from capmap.core.errors import InputError, UnsupportedMediaType
+from capmap.present.mapdata import layer_payload_json
+from capmap.services.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
+from capmap.services.outcomes import query_outcomes
+from capmap.services.planscape import (
     Query,
     codes_query,
     lookup_json,
     point_query,
     posted_query,
 )
-from capmap.scope import ScopeRequest, parse_scope
+from capmap.services.scope import ScopeRequest, parse_scope
 from capmap.spatial.slivers import SliverTolerance
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -71,7 +71,7 @@ def parse_filters() -> EngagementFilters:
 
 
 def scope_arg() -> ScopeRequest:
-    """The engagement scope from ?council=CODE or ?scope=LAYER:CODE or ?scope=all (capmap.scope)."""
+    """The engagement scope from ?council=CODE or ?scope=LAYER:CODE or ?scope=all (capmap.services.scope)."""
     return parse_scope(request.args.get("council"), request.args.get("scope"))
 
 
@@ -121,7 +121,7 @@ def api_planscape_polygon():
 
 
 def _with_outcomes(engine, query) -> dict:
-    """The planscape with its area's outcomes profile (capmap.outcomes)."""
+    """The planscape with its area's outcomes profile (capmap.services.outcomes)."""
     answer = answer_planscape(engine, get_store(), query, sliver_tolerance())
     return {**answer, "outcomes": query_outcomes(engine, get_store(), answer)}
 

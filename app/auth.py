@@ -1,6 +1,6 @@
 """Logging in: officers, moderators, planners and admins. Residents never need an account.
 
-Passwords are hashed with scrypt (capmap.passwords); sessions expire after PERMANENT_SESSION_LIFETIME; an
+Passwords are hashed with scrypt (capmap.core.passwords); sessions expire after PERMANENT_SESSION_LIFETIME; an
 admin holds every role. Routes say which roles may use them with `role_required`. Failed logins are
 throttled per account and per address (app.throttle).
 
@@ -19,9 +19,9 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 
 from app import throttle
 from app.store import get_store
-from capmap.access import scoped_roles
-from capmap.errors import NotFound
-from capmap.passwords import check_password, hash_password
+from capmap.core.errors import NotFound
+from capmap.core.passwords import check_password, hash_password
+from capmap.services.access import scoped_roles
 from capmap.storage.users import ROLES, User
 
 bp = Blueprint("auth", __name__)

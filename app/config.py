@@ -41,7 +41,7 @@ DEFAULTS.update({
     "CACHE_REDIS_URL": None,
     "CACHE_KEY_PREFIX": "capmap-cache",
     # Largest polygon or list of areas (their total) the planscape accepts, in km² (Highland, the
-    # largest council, is ~26,000); a list of codes also holds at most capmap.queries.MAX_CODES.
+    # largest council, is ~26,000); a list of codes also holds at most capmap.services.queries.MAX_CODES.
     "PLANSCAPE_MAX_KM2": 30_000.0,
     # Boundary sets from different sources disagree by metres along shared edges. The planscape
     # lists a plan apart, as touching the edge only, when its overlap is below SLIVER_MAX_SHARE

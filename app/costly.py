@@ -1,7 +1,7 @@
 """Polygon queries (drawn, uploaded, posted) answered where a CPU limit applies.
 
 Such a query can cost seconds of overlay however well it keeps to the geometry budgets, so it is
-computed in this app's query child (capmap.query_process), and a query over QUERY_TIMEOUT_S or
+computed in this app's query child (capmap.services.query_process), and a query over QUERY_TIMEOUT_S or
 QUERY_CPU_SECONDS answers 503 with Retry-After while the worker goes on serving. Points and
 lists of codes are areas the site already holds, of bounded cost: they are answered here.
 QUERY_ISOLATION = False computes everything in the worker (development only: nothing bounds it).
@@ -14,10 +14,10 @@ import weakref
 
 from flask import Flask, current_app
 
-from capmap.engine import Engine
-from capmap.planscape import Query, planscape
-from capmap.query_process import QueryLimits, QueryProcess
-from capmap.search import overlaps_frame
+from capmap.services.engine import Engine
+from capmap.services.planscape import Query, planscape
+from capmap.services.query_process import QueryLimits, QueryProcess
+from capmap.services.search import overlaps_frame
 from capmap.spatial.slivers import SliverTolerance
 from capmap.storage import Store
 
@@ -27,7 +27,7 @@ _start_lock = threading.Lock()
 
 def answer_planscape(engine: Engine, store: Store, query: Query,
                      slivers: SliverTolerance) -> dict:
-    """capmap.planscape.planscape for `query`, bounded when it is a polygon."""
+    """capmap.services.planscape.planscape for `query`, bounded when it is a polygon."""
     child = _child_for(query)
     if child is None:
         return planscape(engine, store, query, slivers)
@@ -35,7 +35,7 @@ def answer_planscape(engine: Engine, store: Store, query: Query,
 
 
 def answer_overlaps(engine: Engine, query: Query, slivers: SliverTolerance):
-    """The overlaps a planner downloads (capmap.search.overlaps_frame), bounded likewise."""
+    """The overlaps a planner downloads (capmap.services.search.overlaps_frame), bounded likewise."""
     child = _child_for(query)
     if child is None:
         return overlaps_frame(engine, query, slivers)

@@ -11,9 +11,9 @@ from app.api import parse_filters, scope_arg
 from app.auth import role_required, view_roles
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_store
-from capmap.access import layer_councils
-from capmap.coverage import PlanGapRules, engagement_coverage
-from capmap.dashboards import (
+from capmap.core.errors import InputError, NotFound
+from capmap.core.serialise import json_text, plain, point_features
+from capmap.present.dashboards import (
     STATUS_COLOURS,
     csv_text,
     engagement_view,
@@ -22,10 +22,10 @@ from capmap.dashboards import (
     response_options,
     scope_options,
 )
-from capmap.errors import InputError, NotFound
-from capmap.progress import action_table, located_actions, not_smart_rows
-from capmap.scope import ScopeRequest
-from capmap.serialise import json_text, plain, point_features
+from capmap.services.access import layer_councils
+from capmap.services.coverage import PlanGapRules, engagement_coverage
+from capmap.services.progress import action_table, located_actions, not_smart_rows
+from capmap.services.scope import ScopeRequest
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 PLAN_GAP_TABLES = ("areas", "deprived_without_locality_plan", "deprived_with_lapsed_locality_plan",

@@ -13,10 +13,10 @@ from flask_login import current_user
 
 from app.auth import current_councils, current_roles, role_required
 from app.store import get_store
-from capmap import editing
-from capmap.access import EDIT_ROLES, REMOVE_ROLES, may_edit
-from capmap.errors import InputError, NotFound, ValidationError
-from capmap.models import ACTION_STATUSES
+from capmap.core.errors import InputError, NotFound, ValidationError
+from capmap.core.models import ACTION_STATUSES
+from capmap.services import editing
+from capmap.services.access import EDIT_ROLES, REMOVE_ROLES, may_edit
 
 bp = Blueprint("editing", __name__)
 HISTORY_ROWS = 200

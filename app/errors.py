@@ -5,7 +5,7 @@ from flask.globals import request_ctx
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from capmap.errors import CapmapError, DiskFull, QueryTooCostly, StoreUnavailable, is_disk_full
+from capmap.core.errors import CapmapError, DiskFull, QueryTooCostly, StoreUnavailable, is_disk_full
 
 JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
 # Seconds a client (or load balancer) should wait before asking again while the database is away.

@@ -1,7 +1,8 @@
 """Downloads for planners: the /export form and /export/<layers>.<format> files.
 
 Each file is built in a temporary folder and streamed from disk; the folder is removed when the
-response's file is closed. Who gets what is decided by capmap.exports.export_view, as on the command line.
+response's file is closed. Who gets what is decided by
+capmap.services.exports.export_view, as on the command line.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from flask_login import current_user
 
 from app.auth import view_roles
 from app.store import get_engine, get_store
-from capmap.access import layer_councils
-from capmap.coverage import PlanGapRules
-from capmap.diskspace import out_of_room
-from capmap.errors import DiskFull, InputError, NotFound, is_disk_full
-from capmap.export_filters import parse_crs, parse_filters
-from capmap.exports import (
+from capmap.core.diskspace import out_of_room
+from capmap.core.errors import DiskFull, InputError, NotFound, is_disk_full
+from capmap.io.writers import EXPORT_CRS, FORMATS
+from capmap.services.access import layer_councils
+from capmap.services.coverage import PlanGapRules
+from capmap.services.export_filters import parse_crs, parse_filters
+from capmap.services.exports import (
     DEFAULT_LICENCE,
     RECORD_LAYERS,
     TABLE_LAYERS,
@@ -34,7 +36,6 @@ from capmap.exports import (
     export,
     export_view,
 )
-from capmap.io.writers import EXPORT_CRS, FORMATS
 
 bp = Blueprint("exports", __name__, url_prefix="/export")
 PARAMS = ("crs", "bbox", "area", "plan", "theme", "from", "to", "by")

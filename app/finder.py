@@ -27,20 +27,21 @@ from app.editing import sees_register_history
 from app.http_cache import cacheable_response
 from app.imports import reader_limits
 from app.store import get_engine, get_store
-from capmap.crs import STORAGE_CRS
-from capmap.dashboards import STATUS_COLOURS, csv_text
-from capmap.engine import Engine
-from capmap.errors import InputError
-from capmap.folding import partial_postcode
+from capmap.core.crs import STORAGE_CRS
+from capmap.core.errors import InputError
+from capmap.core.folding import partial_postcode
+from capmap.core.models import ACTION_STATUSES
+from capmap.core.serialise import json_text, point_features
 from capmap.io import isolated
 from capmap.io.writers import FORMATS as FILE_FORMATS
 from capmap.io.writers import Part, write_export
-from capmap.maps.style import PLAN_LABELS
-from capmap.models import ACTION_STATUSES
-from capmap.outcomes import plan_outcomes, query_outcomes
-from capmap.planscape import Query, codes_query, point_query
-from capmap.progress import CLOSED
-from capmap.search import (
+from capmap.present.dashboards import STATUS_COLOURS, csv_text
+from capmap.present.maps.style import PLAN_LABELS
+from capmap.services.engine import Engine
+from capmap.services.outcomes import plan_outcomes, query_outcomes
+from capmap.services.planscape import Query, codes_query, point_query
+from capmap.services.progress import CLOSED
+from capmap.services.search import (
     KIND_ORDER,
     QUERY_MAX_VERTICES,
     choice_groups,
@@ -53,8 +54,7 @@ from capmap.search import (
     search_places,
     upload_query,
 )
-from capmap.serialise import json_text, point_features
-from capmap.uploads import web_limits
+from capmap.services.uploads import web_limits
 
 bp = Blueprint("finder", __name__)
 OUTPUTS = ("html", "csv", "geojson", "gpkg")

@@ -3,7 +3,7 @@
 Why a thread in each app process rather than a separate command: the SMTP settings live in the
 app's config with every other setting, and there is nothing more to deploy or forget. Several
 workers and servers share the outbox safely, since each message is claimed in the database
-before it is sent (capmap.mail); a worker that dies mid-send leaves its claim to expire.
+before it is sent (capmap.services.mail); a worker that dies mid-send leaves its claim to expire.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import threading
 from flask import Blueprint, Flask, current_app, render_template, url_for
 
 from app.store import get_engine, get_store
-from capmap import follow as F
-from capmap import mail
-from capmap import pins as P
+from capmap.services import follow as F
+from capmap.services import mail
+from capmap.services import pins as P
 
 bp = Blueprint("follow", __name__)
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app
 from flask.globals import request_ctx
 
-from capmap.errors import ConfigError
+from capmap.core.errors import ConfigError
 
 
 def _host_list(value) -> list[str] | None:

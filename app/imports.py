@@ -15,13 +15,13 @@ from app import maps
 from app.auth import role_required
 from app.http_cache import cacheable_response
 from app.store import get_store
-from capmap.diskspace import out_of_room
-from capmap.errors import DiskFull, InputError, ValidationError
-from capmap.existing import IMPORT_USER
+from capmap.core.diskspace import out_of_room
+from capmap.core.errors import DiskFull, InputError, ValidationError
+from capmap.core.models import LAYER_KINDS, PLAN_TYPES
+from capmap.core.serialise import geometry_features, json_text, plain
 from capmap.io.isolated import ChildLimits
-from capmap.models import LAYER_KINDS, PLAN_TYPES
-from capmap.serialise import geometry_features, json_text, plain
-from capmap.uploads import (
+from capmap.services.existing import IMPORT_USER
+from capmap.services.uploads import (
     KINDS,
     PLAN_FIELD_SETTINGS,
     ROW_KINDS,

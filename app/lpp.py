@@ -29,13 +29,13 @@ from app import maps
 from app.auth import current_councils, current_roles, role_required
 from app.exports import SpooledExport
 from app.store import get_engine, get_store
-from capmap import lpp_register as rules
-from capmap import lpp_views
-from capmap.access import EDIT_ROLES, may_edit
-from capmap.dashboards import csv_text
-from capmap.errors import CapmapError
-from capmap.exports import DEFAULT_LICENCE
+from capmap.core.errors import CapmapError
 from capmap.io.writers import FORMATS, Part, write_export
+from capmap.present.dashboards import csv_text
+from capmap.services import lpp_register as rules
+from capmap.services import lpp_views
+from capmap.services.access import EDIT_ROLES, may_edit
+from capmap.services.exports import DEFAULT_LICENCE
 
 bp = Blueprint("lpp", __name__, url_prefix="/lpp")
 HISTORY_ROWS = 200

@@ -1,4 +1,4 @@
-"""The map descriptions of capmap's pages (capmap.maps.spec), with this app's URLs: which layers
+"""The map descriptions of capmap's pages (capmap.present.maps.spec), with this app's URLs: which layers
 each page's map shows and where their geometry, links and tiles are served."""
 
 from __future__ import annotations
@@ -6,10 +6,10 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from app.tiles import layer_tiles_url, plan_tiles_url
-from capmap.crs import SCOTLAND
-from capmap.engine import Engine, LayerState
-from capmap.maps import spec
-from capmap.queries import Query
+from capmap.core.crs import SCOTLAND
+from capmap.present.maps import spec
+from capmap.services.engine import Engine, LayerState
+from capmap.services.queries import Query
 
 # Boundary layers drawn bottom to top; intermediate zones, localities and community council
 # areas start hidden to keep the first view readable.
@@ -116,7 +116,7 @@ def plan(engine: Engine, plan_id: int, bounds, statuses: dict[str, str]) -> dict
 
 
 def choropleth(engine: Engine, values: dict, name: str, *, fit_values: bool = False) -> dict:
-    """A layer filled from values per area code (capmap.dashboards.choropleth), fitted to the
+    """A layer filled from values per area code (capmap.present.dashboards.choropleth), fitted to the
     areas given values when `fit_values` (a scope), else to the whole layer."""
     state = engine.layer(values["layer"])
     layer = spec.choropleth(name, layer_tiles_url(state.layer.id), values["values"],

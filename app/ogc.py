@@ -13,9 +13,9 @@ import json
 from flask import Blueprint, Response, render_template, request, url_for
 
 from app.store import get_engine, get_store
-from capmap import ogc
-from capmap.errors import InputError
-from capmap.openapi import api_document, ogc_document
+from capmap.core.errors import InputError
+from capmap.publish import ogc
+from capmap.publish.openapi import api_document, ogc_document
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 api_docs_bp = Blueprint("api_docs", __name__)

@@ -1,5 +1,5 @@
 """Outcomes by plan area as JSON and CSV: a plan's profile, a queried area's, and every plan's
-(capmap.outcomes). The plan page and the finder result show the same profiles in HTML."""
+(capmap.services.outcomes). The plan page and the finder result show the same profiles in HTML."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from flask import Blueprint, Response, jsonify
 
 from app.api import query_from_args, sliver_tolerance
 from app.store import get_engine, get_store
-from capmap.dashboards import csv_text
-from capmap.outcomes import all_plan_outcomes, plan_outcomes, query_outcomes
-from capmap.planscape import planscape
+from capmap.present.dashboards import csv_text
+from capmap.services.outcomes import all_plan_outcomes, plan_outcomes, query_outcomes
+from capmap.services.planscape import planscape
 
 bp = Blueprint("outcomes", __name__)
 

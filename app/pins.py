@@ -27,10 +27,10 @@ from flask_login import current_user
 from app import follow, maps
 from app.auth import JSON_PREFIXES, role_required
 from app.store import get_engine, get_store
-from capmap import follow as F
-from capmap import pins as P
-from capmap.errors import CapmapError, ValidationError
-from capmap.planscape import lookup
+from capmap.core.errors import CapmapError, ValidationError
+from capmap.services import follow as F
+from capmap.services import pins as P
+from capmap.services.planscape import lookup
 
 bp = Blueprint("pins", __name__)
 moderation = Blueprint("moderation", __name__, url_prefix="/moderate")

@@ -1,5 +1,5 @@
 """Public progress reports per plan and reporting year (page, JSON, CSV) and Atom feeds of plan
-updates (capmap.reports, capmap.feeds). Who made a change is shown to staff only."""
+updates (capmap.services.reports, capmap.services.feeds). Who made a change is shown to staff only."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from app.auth import current_roles
 from app.http_cache import cacheable_response
 from app.store import get_store
-from capmap.access import EDIT_ROLES
-from capmap.codes import code_problem
-from capmap.dashboards import csv_text
-from capmap.errors import InputError, NotFound
-from capmap.feeds import atom_feed, feed_id
-from capmap.reports import (
+from capmap.core.codes import code_problem
+from capmap.core.errors import InputError, NotFound
+from capmap.present.dashboards import csv_text
+from capmap.services.access import EDIT_ROLES
+from capmap.services.feeds import atom_feed, feed_id
+from capmap.services.reports import (
     FIRST_YEAR,
     REPORT_COLUMNS,
     parse_year,

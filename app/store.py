@@ -2,8 +2,8 @@
 
 from flask import current_app
 
-from capmap.cache import SharedCache
-from capmap.engine import Engine
+from capmap.core.cache import SharedCache
+from capmap.services.engine import Engine
 from capmap.storage import Store, open_store
 
 

@@ -13,8 +13,8 @@ from flask import Blueprint, Flask, redirect, url_for
 
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_shared_cache
-from capmap.serialise import json_text
-from capmap.tiles import (
+from capmap.core.serialise import json_text
+from capmap.present.tiles import (
     boundary_tile,
     check_tile,
     layer_tile_version,

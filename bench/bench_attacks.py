@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from national import build, realdata_present  # noqa: E402
 from national_data import BuildParams  # noqa: E402
 
-from capmap.budgets import MAX_PARTS, MAX_RINGS, MAX_VERTICES  # noqa: E402
+from capmap.core.budgets import MAX_PARTS, MAX_RINGS, MAX_VERTICES  # noqa: E402
 
 GLASGOW = (-4.30, 55.83)  # lon, lat: the south-west corner of the attack areas
 

@@ -22,7 +22,7 @@ import pyogrio
 import shapely
 from common import best_of, realdata
 
-from capmap.crs import geoms_lonlat_to_bng
+from capmap.core.crs import geoms_lonlat_to_bng
 from capmap.io.validate import polygon_parts
 from capmap.spatial.overlay import coverage_shares, plan_shares
 

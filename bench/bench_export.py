@@ -23,11 +23,11 @@ import numpy as np
 import pyogrio
 from common import best_of, realdata
 
-from capmap.exports import FULL_ACCESS, ExportRequest, export
+from capmap.core.models import CHANNELS
 from capmap.io.writers import Part, write_export
-from capmap.layers import load_layer_def
-from capmap.models import CHANNELS
-from capmap.pipeline import import_boundaries
+from capmap.services.exports import FULL_ACCESS, ExportRequest, export
+from capmap.services.layers import load_layer_def
+from capmap.services.pipeline import import_boundaries
 from capmap.spatial.assign import AreaIndex
 from capmap.storage import open_store
 from capmap.storage.records import RESPONSE_COLUMNS

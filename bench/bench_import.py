@@ -23,8 +23,8 @@ import shapely
 from common import best_of, realdata
 from psycopg import sql
 
-from capmap import pipeline
-from capmap.layers import load_layer_def
+from capmap.services import pipeline
+from capmap.services.layers import load_layer_def
 from capmap.storage import open_store
 
 ROOT = Path(__file__).resolve().parents[1]

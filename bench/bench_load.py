@@ -46,8 +46,8 @@ import numpy as np
 import shapely
 from common import REALDATA
 
-from capmap import pipeline
-from capmap.layers import load_layer_def
+from capmap.services import pipeline
+from capmap.services.layers import load_layer_def
 from capmap.storage import open_store
 from capmap.storage.schema import metadata
 

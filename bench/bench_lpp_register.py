@@ -19,8 +19,8 @@ import shapely
 from common import best_of
 from shapely.geometry import mapping
 
-from capmap import lpp_register, pipeline
 from capmap.io.prepare import PlanFields
+from capmap.services import lpp_register, pipeline
 from capmap.storage import open_store
 from capmap.storage.schema import metadata
 

@@ -67,8 +67,8 @@ def clean_env() -> dict[str, str]:
 def main() -> None:
     source = realdata("datazones_2011_scotland.geojson")
     from app import create_app
-    from capmap import exports, pipeline
-    from capmap.layers import load_layer_def
+    from capmap.services import exports, pipeline
+    from capmap.services.layers import load_layer_def
     from capmap.storage import open_store
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -21,11 +21,11 @@ import pandas as pd
 import sqlalchemy as sa
 from common import best_of, realdata
 
-from capmap import pipeline
-from capmap.engine import Engine
 from capmap.io.prepare import PlanFields
-from capmap.layers import make_layer_def
-from capmap.outcomes import all_plan_outcomes, plan_outcomes
+from capmap.services import pipeline
+from capmap.services.engine import Engine
+from capmap.services.layers import make_layer_def
+from capmap.services.outcomes import all_plan_outcomes, plan_outcomes
 from capmap.storage import open_store
 
 DOMAINS = ("income", "employment", "health", "education", "access", "crime", "housing")

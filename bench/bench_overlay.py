@@ -32,10 +32,10 @@ from bench_attacks import _per, circle, holed_square, many_parts  # noqa: E402
 from national import build, pg_url, realdata_present, reset_schema  # noqa: E402
 from national_data import BuildParams  # noqa: E402
 
-from capmap import planscape as after  # noqa: E402
-from capmap.budgets import MAX_PARTS, MAX_RINGS, MAX_VERTICES  # noqa: E402
-from capmap.crs import geoms_lonlat_to_bng  # noqa: E402
-from capmap.engine import Engine  # noqa: E402
+from capmap.core.budgets import MAX_PARTS, MAX_RINGS, MAX_VERTICES  # noqa: E402
+from capmap.core.crs import geoms_lonlat_to_bng  # noqa: E402
+from capmap.services import planscape as after
+from capmap.services.engine import Engine  # noqa: E402
 from capmap.spatial.query_overlay import layer_overlap, query_pieces  # noqa: E402
 from capmap.storage import open_store  # noqa: E402
 

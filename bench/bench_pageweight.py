@@ -33,8 +33,8 @@ from common import chromium, quiet_werkzeug, serving
 from national import build, realdata_present
 from national_data import BuildParams
 
-from capmap import pipeline
-from capmap.passwords import hash_password
+from capmap.core.passwords import hash_password
+from capmap.services import pipeline
 from capmap.storage import open_store
 
 ROOT = Path(__file__).resolve().parents[1]

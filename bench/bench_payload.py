@@ -25,7 +25,7 @@ import pyogrio
 import shapely
 from common import best_of, realdata
 
-from capmap.crs import geoms_bng_to_lonlat, geoms_lonlat_to_bng
+from capmap.core.crs import geoms_bng_to_lonlat, geoms_lonlat_to_bng
 from capmap.io.validate import polygon_parts
 from capmap.spatial.encode import compact_collection, decode_geometry
 from capmap.spatial.simplify import coverage_defects, decimals_for, payload, simplify_coverage, tolerance_m

@@ -16,8 +16,8 @@ import numpy as np
 import psycopg
 
 from bench.common import best_of
-from capmap import pipeline
-from capmap.crs import bng_to_lonlat
+from capmap.core.crs import bng_to_lonlat
+from capmap.services import pipeline
 from capmap.storage import open_store
 
 ROWS = 150_000

@@ -1,6 +1,6 @@
 """Progress reports and feeds at national scale on PostGIS: 1,000 plans in 32 councils, 100,000
 actions, about a million history rows over four reporting years; one plan's report for
-2025-26 (capmap.reports.progress_report) and the Atom feeds (all plans, one council, one plan)
+2025-26 (capmap.services.reports.progress_report) and the Atom feeds (all plans, one council, one plan)
 against a plain grouped-SQL peer on the same database in the same run (PostgreSQL's DISTINCT ON
 per action and moment, a join and a GROUP BY; a LIMIT over the history for the feeds); the
 peer's statuses are checked equal to capmap's.
@@ -21,8 +21,8 @@ import shapely
 import sqlalchemy as sa
 from common import best_of
 
-from capmap.feeds import atom_feed
-from capmap.reports import ReportingYear, progress_report
+from capmap.services.feeds import atom_feed
+from capmap.services.reports import ReportingYear, progress_report
 from capmap.storage import bulk, open_store
 from capmap.storage import schema as s
 

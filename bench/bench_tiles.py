@@ -36,11 +36,11 @@ import sqlalchemy as sa
 from common import best_of
 from national_data import BuildParams
 
-from capmap.engine import Engine
-from capmap.mapdata import layer_payload_json
+from capmap.present.mapdata import layer_payload_json
+from capmap.present.tiles import area_cut, simplified_areas
+from capmap.services.engine import Engine
 from capmap.spatial import mvt
 from capmap.storage import open_store
-from capmap.tiles import area_cut, simplified_areas
 
 LAYER = "dz11"
 SCOTLAND = (-8.7, 54.6, -0.7, 60.9)

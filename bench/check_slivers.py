@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pyogrio  # noqa: E402
 from common import realdata  # noqa: E402
 
-from capmap import pipeline  # noqa: E402
-from capmap.engine import Engine  # noqa: E402
 from capmap.io.prepare import PlanFields  # noqa: E402
-from capmap.layers import load_layer_def  # noqa: E402
-from capmap.planscape import codes_query, planscape  # noqa: E402
+from capmap.services import pipeline
+from capmap.services.engine import Engine  # noqa: E402
+from capmap.services.layers import load_layer_def  # noqa: E402
+from capmap.services.planscape import codes_query, planscape  # noqa: E402
 from capmap.spatial.slivers import DEFAULT_TOLERANCE, SliverTolerance  # noqa: E402
 from capmap.storage import open_store  # noqa: E402
 

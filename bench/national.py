@@ -24,9 +24,9 @@ import sqlalchemy as sa
 from common import REALDATA
 from national_data import BuildParams, write_base_files, write_responses
 
-from capmap import pipeline
 from capmap.io.prepare import PlanFields
-from capmap.layers import load_layer_def
+from capmap.services import pipeline
+from capmap.services.layers import load_layer_def
 from capmap.storage import open_store
 from capmap.storage.schema import SCHEMA_VERSION, metadata
 

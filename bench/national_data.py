@@ -17,7 +17,7 @@ import pyogrio
 import shapely
 from common import REALDATA
 
-from capmap.crs import geoms_bng_to_lonlat, geoms_lonlat_to_bng
+from capmap.core.crs import geoms_bng_to_lonlat, geoms_lonlat_to_bng
 from capmap.io.validate import polygon_parts
 
 GLASGOW = "S12000049"

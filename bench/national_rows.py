@@ -19,10 +19,10 @@ from national import CACHE, Built, clear_responses, cli_import, pg_url, reset_sc
 from national_data import GLASGOW, BuildParams
 from national_report import Bench, Row
 
-from capmap import planscape as ps
-from capmap.coverage import EngagementFilters, engagement_coverage
-from capmap.crs import geoms_bng_to_lonlat, lonlat_to_bng
-from capmap.engine import Engine
+from capmap.core.crs import geoms_bng_to_lonlat, lonlat_to_bng
+from capmap.services import planscape as ps
+from capmap.services.coverage import EngagementFilters, engagement_coverage
+from capmap.services.engine import Engine
 from capmap.storage import open_store
 
 HERE = Path(__file__).resolve().parent
@@ -156,8 +156,8 @@ def officer_client(url: str, fresh: bool = False):
     if not fresh and url in _CLIENTS:
         return _CLIENTS[url]
     from app import create_app
-    from capmap.errors import NotFound
-    from capmap.passwords import hash_password
+    from capmap.core.errors import NotFound
+    from capmap.core.passwords import hash_password
 
     store = _store(url)
     try:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from common import chromium, quiet_werkzeug, serving
 
-from capmap import pipeline
-from capmap.passwords import hash_password
+from capmap.core.passwords import hash_password
+from capmap.services import pipeline
 from capmap.storage import open_store
 
 ROOT = Path(__file__).resolve().parents[1]

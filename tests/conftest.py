@@ -13,10 +13,10 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from capmap import pipeline
-from capmap.crs import bng_to_lonlat, geoms_bng_to_lonlat
+from capmap.core.crs import bng_to_lonlat, geoms_bng_to_lonlat
+from capmap.core.models import LayerDef
 from capmap.io.prepare import PlanFields
-from capmap.models import LayerDef
+from capmap.services import pipeline
 from capmap.storage import open_store
 from tests.schema_versions import wipe
 
@@ -139,7 +139,7 @@ def lonlat_of(x: float, y: float) -> tuple[float, float]:
 @pytest.fixture(scope="session")
 def sample_db(tmp_path_factory) -> Path:
     """A SQLite database with the sample data loaded, built once per run."""
-    from capmap import pipeline
+    from capmap.services import pipeline
 
     path = tmp_path_factory.mktemp("sample") / "capmap.sqlite"
     st = open_store(f"sqlite:///{path}")
@@ -180,7 +180,7 @@ PASSWORD = "correct horse battery staple"
 
 def logged_in(app, username: str, roles: list[str]):
     """A test client logged in as a new user holding `roles`."""
-    from capmap.passwords import hash_password
+    from capmap.core.passwords import hash_password
 
     store = open_store(app.config["DATABASE_URL"])
     store.add_user(username, hash_password(PASSWORD), roles)

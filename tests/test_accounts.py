@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from capmap.passwords import hash_password
+from capmap.core.passwords import hash_password
 from capmap.storage import open_store
 from tests.conftest import PASSWORD
 from tests.servers import redis_url

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from app import create_app
-from capmap.crs import geoms_bng_to_lonlat
+from capmap.core.crs import geoms_bng_to_lonlat
 from tests.conftest import X0, Y0, lonlat_of
 
 

@@ -7,7 +7,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capmap.crs import geoms_bng_to_lonlat
+from capmap.core.crs import geoms_bng_to_lonlat
 from capmap.spatial.assign import AreaIndex
 from tests.conftest import GRID_ORIGIN, lonlat_of
 

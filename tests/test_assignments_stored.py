@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import sqlalchemy as sa
 
-from capmap import pipeline
-from capmap.models import LayerDef
+from capmap.core.models import LayerDef
+from capmap.services import pipeline
 from tests.conftest import X0, Y0, lonlat_of
 
 

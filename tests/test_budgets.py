@@ -12,7 +12,14 @@ import shapely
 
 from app import create_app
 from app.store import get_engine
-from capmap.budgets import MAX_JSON_DEPTH, MAX_PARTS, MAX_QUERY_BYTES, MAX_RINGS, MAX_VERTICES, json_depth
+from capmap.core.budgets import (
+    MAX_JSON_DEPTH,
+    MAX_PARTS,
+    MAX_QUERY_BYTES,
+    MAX_RINGS,
+    MAX_VERTICES,
+    json_depth,
+)
 from tests.test_hostile_uploads import post_file
 
 

@@ -14,12 +14,12 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from capmap import pipeline
 from capmap.cli import cli
-from capmap.crs import bng_to_lonlat
-from capmap.engine import Engine
-from capmap.errors import TooLarge, ValidationError
+from capmap.core.crs import bng_to_lonlat
+from capmap.core.errors import TooLarge, ValidationError
 from capmap.io.readers import ReadLimits
+from capmap.services import pipeline
+from capmap.services.engine import Engine
 from capmap.storage import open_store
 from tests.conftest import X0, Y0
 

@@ -96,7 +96,7 @@ def test_users_add_list_disable(runner, db):
     assert added.exit_code == 0, added.output
     password = added.output.split("password: ")[1].strip()
     assert len(password) >= 16
-    from capmap.passwords import check_password
+    from capmap.core.passwords import check_password
     from capmap.storage import open_store
 
     store = open_store(db)

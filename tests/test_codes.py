@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from app import create_app
-from capmap import pipeline
 from capmap.cli import cli
-from capmap.codes import code_problem
-from capmap.errors import ValidationError
+from capmap.core.codes import code_problem
+from capmap.core.errors import ValidationError
 from capmap.io.prepare import PlanFields
+from capmap.services import pipeline
 from tests.conftest import SQUARES_Q, X0, Y0
 
 RULE = "codes are ASCII letters, digits and - _ . / only"

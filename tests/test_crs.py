@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from pyproj import Transformer
 
-from capmap.crs import SCOTLAND, bng_to_lonlat, check_lonlat, lonlat_to_bng
-from capmap.errors import ValidationError
+from capmap.core.crs import SCOTLAND, bng_to_lonlat, check_lonlat, lonlat_to_bng
+from capmap.core.errors import ValidationError
 
 
 def test_bng_to_lonlat_reaches_ostn_accuracy():

@@ -16,7 +16,7 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from capmap.passwords import hash_password
+from capmap.core.passwords import hash_password
 from capmap.storage import open_store
 from capmap.storage.schema import metadata
 from tests.conftest import PASSWORD, SAMPLE
@@ -86,7 +86,7 @@ def _pending_pin(app) -> int:
 
 def _postcode_box() -> str:
     """A small lon/lat polygon around a sample postcode, as GeoJSON."""
-    from capmap.crs import bng_to_lonlat
+    from capmap.core.crs import bng_to_lonlat
 
     lon, lat = bng_to_lonlat([288112.3 - 400, 288112.3 + 400], [723033.1 - 400, 723033.1 + 400])
     (x0, x1), (y0, y1) = lon, lat

@@ -22,13 +22,13 @@ from click.testing import CliRunner
 
 from app.dashboard import ENGAGEMENT_TABLES
 from app.store import get_engine, get_store
-from capmap import pipeline
 from capmap.cli import cli
-from capmap.exports import RECORD_LAYERS, TABLE_LAYERS
+from capmap.core.models import LayerDef
 from capmap.io.prepare import PlanFields
 from capmap.io.writers import FORMATS
-from capmap.models import LayerDef
-from capmap.reports import year_of
+from capmap.services import pipeline
+from capmap.services.exports import RECORD_LAYERS, TABLE_LAYERS
+from capmap.services.reports import year_of
 from capmap.storage import open_store
 from tests.conftest import logged_in
 from tests.test_pins import form

@@ -67,7 +67,7 @@ def test_plans_dashboard(officer):
 
 
 def test_csv_cells_cannot_become_formulas():
-    from capmap.dashboards import csv_text
+    from capmap.present.dashboards import csv_text
 
     text = csv_text([{"name": "=HYPERLINK(\"http://x\")", "n": -3}])
     assert "'=HYPERLINK" in text and ",-3" in text

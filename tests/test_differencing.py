@@ -15,7 +15,7 @@ import itertools
 import numpy as np
 import pytest
 
-from capmap import pipeline
+from capmap.services import pipeline
 from tests.conftest import X0, Y0
 
 B_SPOT = (X0 + 1500, Y0 + 500)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from capmap.passwords import hash_password
+from capmap.core.passwords import hash_password
 from capmap.storage import open_store
 from tests.conftest import PASSWORD
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from capmap import editing, pipeline
-from capmap.errors import InputError, ValidationError
+from capmap.core.errors import InputError, ValidationError
 from capmap.io.prepare import PlanFields
+from capmap.services import editing, pipeline
 
 
 def _sqlite_only(store):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from capmap.passwords import hash_password
+from capmap.core.passwords import hash_password
 from capmap.storage import open_store
 from tests.conftest import PASSWORD, logged_in
 

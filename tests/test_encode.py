@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from capmap.errors import ValidationError
+from capmap.core.errors import ValidationError
 from capmap.spatial.encode import compact_collection, decimals_needed, decode_geometry, encode_geometry
 
 

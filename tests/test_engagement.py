@@ -13,8 +13,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capmap.errors import ValidationError
-from capmap.serialise import records
+from capmap.core.errors import ValidationError
+from capmap.core.serialise import records
 from capmap.spatial.disclosure import public_by_area, published
 from capmap.spatial.engagement import (
     engagement_by_area,

@@ -13,13 +13,13 @@ import pytest
 import shapely
 from flask import jsonify
 
-from capmap import pipeline
-from capmap.crs import geoms_bng_to_lonlat
-from capmap.engine import Engine
+from capmap.core.crs import geoms_bng_to_lonlat
+from capmap.core.models import LayerDef
+from capmap.core.serialise import json_text
 from capmap.io.prepare import PlanFields
-from capmap.models import LayerDef
-from capmap.planscape import lookup, lookup_json
-from capmap.serialise import json_text
+from capmap.services import pipeline
+from capmap.services.engine import Engine
+from capmap.services.planscape import lookup, lookup_json
 from capmap.storage import open_store
 from capmap.storage.schema import meta
 from tests.conftest import ROOT, X0, Y0, bng_square, lonlat_of

@@ -18,19 +18,19 @@ import shapely
 from click.testing import CliRunner
 
 from capmap.cli import cli
-from capmap.coverage import engagement_coverage
-from capmap.crs import STORAGE_CRS
-from capmap.engine import Engine
-from capmap.errors import InputError, NotFound, ValidationError
-from capmap.export_filters import parse_filters
-from capmap.exports import (
+from capmap.core.crs import STORAGE_CRS
+from capmap.core.errors import InputError, NotFound, ValidationError
+from capmap.io.writers import FORMATS, check_format, short_names
+from capmap.services.coverage import engagement_coverage
+from capmap.services.engine import Engine
+from capmap.services.export_filters import parse_filters
+from capmap.services.exports import (
     FULL_ACCESS,
     ExportRequest,
     NotPermitted,
     export,
     export_view,
 )
-from capmap.io.writers import FORMATS, check_format, short_names
 from capmap.storage import open_store
 from tests.conftest import X0, Y0, lonlat_of
 
@@ -62,7 +62,7 @@ def _write(store, tmp_path: Path, names, fmt="geojson", crs=STORAGE_CRS, **filte
 
 
 def _bng(geoms) -> np.ndarray:
-    from capmap.crs import geoms_lonlat_to_bng
+    from capmap.core.crs import geoms_lonlat_to_bng
 
     return geoms_lonlat_to_bng(np.asarray(geoms, dtype=object))
 

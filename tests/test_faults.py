@@ -18,11 +18,11 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from capmap import pins as P
-from capmap import pipeline
-from capmap.engine import Engine
-from capmap.errors import StoreFull, ValidationError
-from capmap.passwords import hash_password
+from capmap.core.errors import StoreFull, ValidationError
+from capmap.core.passwords import hash_password
+from capmap.services import pins as P
+from capmap.services import pipeline
+from capmap.services.engine import Engine
 from capmap.storage import open_store
 from tests.conftest import PASSWORD, X0, Y0, lonlat_of
 from tests.servers import Browser, gunicorn, private_postgres, redis_url

@@ -1,5 +1,5 @@
 """The planscape finder for community groups, its result pages and downloads, and the plan pages,
-over the fictional sample data. Expected plans come from capmap.planscape on the same store."""
+over the fictional sample data. Expected plans come from capmap.services.planscape on the same store."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import pytest
 import shapely
 
 from app.store import get_engine, get_store
-from capmap.crs import geoms_lonlat_to_bng
-from capmap.planscape import codes_query, planscape, point_query
-from capmap.search import drawn_query, postcode_query
+from capmap.core.crs import geoms_lonlat_to_bng
+from capmap.services.planscape import codes_query, planscape, point_query
+from capmap.services.search import drawn_query, postcode_query
 from tests.conftest import SAMPLE
 
 XSS = "<script>alert(1)</script>"

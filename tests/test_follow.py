@@ -15,11 +15,11 @@ from aiosmtpd.controller import Controller
 from app import create_app
 from app.follow import smtp_settings
 from app.store import get_engine
-from capmap import follow as F
-from capmap import mail
-from capmap import pins as P
-from capmap.engine import Engine
-from capmap.errors import NotFound
+from capmap.core.errors import NotFound
+from capmap.services import follow as F
+from capmap.services import mail
+from capmap.services import pins as P
+from capmap.services.engine import Engine
 from capmap.storage import schema as s
 from tests.conftest import X0, Y0, logged_in, lonlat_of
 from tests.schema_versions import rewind

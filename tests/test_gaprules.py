@@ -1,4 +1,4 @@
-"""Plan gap rules (capmap.gaprules) on hand-made squares, both backends, library and web.
+"""Plan gap rules (capmap.services.gaprules) on hand-made squares, both backends, library and web.
 
 Six 1 km squares, BNG (population 1,000 each):
 
@@ -26,13 +26,13 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from capmap import gaprules, pipeline
-from capmap.coverage import PlanGapRules, plan_coverage
-from capmap.crs import geoms_bng_to_lonlat
-from capmap.dashboards import plans_tables
-from capmap.engine import Engine
+from capmap.core.crs import geoms_bng_to_lonlat
+from capmap.core.models import LayerDef
 from capmap.io.prepare import PlanFields
-from capmap.models import LayerDef
+from capmap.present.dashboards import plans_tables
+from capmap.services import gaprules, pipeline
+from capmap.services.coverage import PlanGapRules, plan_coverage
+from capmap.services.engine import Engine
 from capmap.storage import schema as s
 from tests.conftest import X0, Y0, bng_square
 from tests.schema_versions import rewind

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import shapely
 
-from capmap.crs import geoms_bng_to_lonlat
-from capmap.engine import Engine
-from capmap.planscape import overlap_pieces, polygon_query
+from capmap.core.crs import geoms_bng_to_lonlat
+from capmap.services.engine import Engine
+from capmap.services.planscape import overlap_pieces, polygon_query
 from tests.conftest import X0, Y0
 
 GOLDEN = Path(__file__).parent / "data" / "golden"

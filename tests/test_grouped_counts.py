@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capmap import pipeline
-from capmap.coverage import PlanGapRules, engagement_coverage, plan_coverage
-from capmap.engine import Engine
-from capmap.models import EngagementFilters, normalise_themes
+from capmap.core.models import EngagementFilters, normalise_themes
+from capmap.services import pipeline
+from capmap.services.coverage import PlanGapRules, engagement_coverage, plan_coverage
+from capmap.services.engine import Engine
 from capmap.spatial import engagement
 from capmap.storage import open_store
 from capmap.storage import schema as s

@@ -33,8 +33,8 @@ import pytest
 from pyproj import CRS
 from pyproj.enums import WktVersion
 
-from capmap.crs import lonlat_to_bng
-from capmap.errors import TooLarge, ValidationError
+from capmap.core.crs import lonlat_to_bng
+from capmap.core.errors import TooLarge, ValidationError
 from capmap.io import isolated
 from capmap.storage import open_store
 from tests.conftest import logged_in

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from capmap.errors import ConfigError
+from capmap.core.errors import ConfigError
 
 EVIL = "evil.example"
 LINKED = ("/ogc?f=json", "/api/openapi.json", "/ogc/collections?f=json")

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from capmap import pipeline
-from capmap.errors import ValidationError
+from capmap.core.errors import ValidationError
 from capmap.io.indicators import parse_indicator_fields
-from capmap.layers import load_layer_def, make_layer_def
+from capmap.services import pipeline
+from capmap.services.layers import load_layer_def, make_layer_def
 from tests.conftest import SQUARES_Q
 
 # Squares A-D have populations 500, 600, 700, 800 (conftest). Income ranks 10, 20, 30 and none;

@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from capmap import lpp_register as rules
-from capmap import pipeline
 from capmap.cli import cli
-from capmap.crs import to_area_crs
-from capmap.errors import InputError, NotFound, ValidationError
+from capmap.core.crs import to_area_crs
+from capmap.core.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import PlanFields
-from capmap.lpp_register import Step, TransitionRefused, next_values
+from capmap.services import lpp_register as rules
+from capmap.services import pipeline
+from capmap.services.lpp_register import Step, TransitionRefused, next_values
 from capmap.storage import open_store
 from tests.conftest import SQUARES_Q
 from tests.schema_versions import rewind

@@ -12,7 +12,7 @@ from html import unescape
 
 import pyogrio
 
-from capmap.passwords import hash_password
+from capmap.core.passwords import hash_password
 from capmap.storage import open_store
 from tests.conftest import PASSWORD
 

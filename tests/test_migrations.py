@@ -12,9 +12,9 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from capmap import pipeline
-from capmap.crs import lonlat_to_bng
-from capmap.errors import SchemaError
+from capmap.core.crs import lonlat_to_bng
+from capmap.core.errors import SchemaError
+from capmap.services import pipeline
 from capmap.spatial import privacy
 from capmap.storage import migrations, open_store
 from capmap.storage import schema as s

@@ -12,9 +12,9 @@ import shapely
 import sqlalchemy as sa
 
 from app.store import get_engine, get_store
-from capmap.crs import geoms_bng_to_lonlat
-from capmap.errors import SchemaError
-from capmap.serialise import action_json, actions_json, public_pin_json, public_pins_json
+from capmap.core.crs import geoms_bng_to_lonlat
+from capmap.core.errors import SchemaError
+from capmap.core.serialise import action_json, actions_json, public_pin_json, public_pins_json
 from capmap.storage import schema as s
 from tests.conftest import X0, Y0
 from tests.schema_versions import rewind

@@ -25,8 +25,8 @@ import pytest
 import schemathesis
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
-from capmap import pipeline
-from capmap.ogc import EPSG4326, MAX_LIMIT
+from capmap.publish.ogc import EPSG4326, MAX_LIMIT
+from capmap.services import pipeline
 from capmap.storage import open_store
 from tests.conftest import BOUNDARIES, SAMPLE, _postgis_or_skip, _wipe
 

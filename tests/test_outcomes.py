@@ -13,14 +13,14 @@ import pytest
 import shapely
 from click.testing import CliRunner
 
-from capmap import pipeline
 from capmap.cli import cli
-from capmap.crs import geoms_bng_to_lonlat
-from capmap.engine import Engine
-from capmap.errors import NotFound
+from capmap.core.crs import geoms_bng_to_lonlat
+from capmap.core.errors import NotFound
 from capmap.io.prepare import PlanFields
-from capmap.outcomes import all_plan_outcomes, plan_outcomes, query_outcomes
-from capmap.planscape import planscape, point_query, polygon_query
+from capmap.services import pipeline
+from capmap.services.engine import Engine
+from capmap.services.outcomes import all_plan_outcomes, plan_outcomes, query_outcomes
+from capmap.services.planscape import planscape, point_query, polygon_query
 from tests.conftest import SQUARES_Q, X0, Y0, lonlat_of
 
 # Squares A-D (conftest): A south-west, B south-east, C north-west, D north-east, 1 km each,

@@ -29,12 +29,12 @@ import pytest
 import shapely
 
 from app.store import get_engine, get_store
-from capmap import pipeline
-from capmap.crs import bng_to_lonlat, lonlat_to_bng
-from capmap.exports import RECORD_LAYERS, TABLE_LAYERS
+from capmap.core.crs import bng_to_lonlat, lonlat_to_bng
 from capmap.io.writers import EXPORT_CRS, FORMATS
+from capmap.present.tiles import MAX_TILE_ZOOM
+from capmap.services import pipeline
+from capmap.services.exports import RECORD_LAYERS, TABLE_LAYERS
 from capmap.spatial import mvt
-from capmap.tiles import MAX_TILE_ZOOM
 from tests.test_roles import PUBLIC, ROUTE_ROLES
 
 FOLLOW_GUESS = "/pins/follow/" + "A" * 43

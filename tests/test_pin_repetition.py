@@ -16,9 +16,9 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from capmap import pins as P
-from capmap.crs import bng_to_lonlat, lonlat_to_bng
-from capmap.engine import Engine
+from capmap.core.crs import bng_to_lonlat, lonlat_to_bng
+from capmap.services import pins as P
+from capmap.services.engine import Engine
 from capmap.storage import schema as s
 from tests.conftest import X0, Y0
 from tests.schema_versions import rewind

@@ -15,9 +15,9 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from capmap import pins as P
-from capmap.crs import lonlat_to_bng
-from capmap.errors import ValidationError
+from capmap.core.crs import lonlat_to_bng
+from capmap.core.errors import ValidationError
+from capmap.services import pins as P
 from capmap.storage import open_store
 from capmap.storage import schema as s
 from tests.conftest import ROOT
@@ -201,7 +201,7 @@ def logged_in_with_csrf(app):
     """A moderator's client on an app that checks CSRF tokens."""
     import re
 
-    from capmap.passwords import hash_password
+    from capmap.core.passwords import hash_password
     from tests.conftest import PASSWORD
 
     store = store_of(app)
@@ -381,7 +381,7 @@ def test_grid_mode_snaps_public_points_to_cell_centres(sample_db, tmp_path, spot
     # Every point of one cell gets the same public point.
     ex, nx = lonlat_to_bng(np.array([spot[0]]), np.array([spot[1]]))
     cell = (np.floor(ex / 250) * 250, np.floor(nx / 250) * 250)
-    from capmap.crs import bng_to_lonlat
+    from capmap.core.crs import bng_to_lonlat
     lon, lat = bng_to_lonlat(np.array([cell[0][0] + 1, cell[0][0] + 249]),
                              np.array([cell[1][0] + 1, cell[1][0] + 249]))
     snapped = P.snap_to_grid(shapely.points(lon, lat), 250)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import shapely
 
-from capmap import pipeline
-from capmap.crs import lonlat_to_bng
-from capmap.errors import ValidationError
+from capmap.core.crs import lonlat_to_bng
+from capmap.core.errors import ValidationError
+from capmap.core.models import LayerDef
 from capmap.io.prepare import PlanFields
-from capmap.models import LayerDef
+from capmap.services import pipeline
 from tests.conftest import GRID_ORIGIN, lonlat_of
 
 SQUARES = LayerDef(id="squares", kind="neighbourhood", vintage="2026",

@@ -13,13 +13,13 @@ from __future__ import annotations
 import geopandas as gpd
 import pytest
 
-from capmap import pipeline
-from capmap.engine import Engine
-from capmap.folding import fold
-from capmap.models import LayerDef
-from capmap.places import search_places
-from capmap.planscape import codes_query, planscape, polygon_query
-from capmap.search import choice_groups
+from capmap.core.folding import fold
+from capmap.core.models import LayerDef
+from capmap.services import pipeline
+from capmap.services.engine import Engine
+from capmap.services.places import search_places
+from capmap.services.planscape import codes_query, planscape, polygon_query
+from capmap.services.search import choice_groups
 from tests.conftest import X0, Y0, bng_square
 
 

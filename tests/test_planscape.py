@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import shapely
 
-from capmap.coverage import EngagementFilters, engagement_coverage, plan_coverage
-from capmap.crs import geoms_bng_to_lonlat
-from capmap.engine import Engine
-from capmap.errors import InputError, ValidationError
-from capmap.planscape import codes_query, lookup, planscape, point_query, polygon_query
+from capmap.core.crs import geoms_bng_to_lonlat
+from capmap.core.errors import InputError, ValidationError
+from capmap.services.coverage import EngagementFilters, engagement_coverage, plan_coverage
+from capmap.services.engine import Engine
+from capmap.services.planscape import codes_query, lookup, planscape, point_query, polygon_query
 from tests.conftest import GRID_ORIGIN, lonlat_of
 
 X0, Y0 = GRID_ORIGIN

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from capmap.crs import geoms_lonlat_to_bng
-from capmap.engine import Engine
-from capmap.planscape import plan_pieces, planscape, polygon_query
+from capmap.core.crs import geoms_lonlat_to_bng
+from capmap.services.engine import Engine
+from capmap.services.planscape import plan_pieces, planscape, polygon_query
 from capmap.spatial.overlay import apportioned_people, overlap_arrays
 from capmap.spatial.pieces import subdivide
 from capmap.storage import open_store

@@ -10,7 +10,7 @@ import pytest
 
 from app import create_app
 from app.store import get_engine
-from capmap.planscape import MAX_CODES
+from capmap.services.planscape import MAX_CODES
 
 
 @pytest.fixture

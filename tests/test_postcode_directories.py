@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 import shapely
 
-from capmap import pipeline
-from capmap.crs import lonlat_to_bng
-from capmap.engine import Engine
-from capmap.errors import NotFound, ValidationError
-from capmap.places import postcode_query, search_places
+from capmap.core.crs import lonlat_to_bng
+from capmap.core.errors import NotFound, ValidationError
+from capmap.services import pipeline
+from capmap.services.engine import Engine
+from capmap.services.places import postcode_query, search_places
 
 DATA = Path(__file__).parent / "data" / "postcodes"
 LIVE = {"PH1 1AA": (310500, 720500), "PH1 1AB": (310600, 720400), "PH1 1BA": (311500, 720500),

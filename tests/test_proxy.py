@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from capmap import pins as P
+from capmap.services import pins as P
 
 PROXY = "10.0.0.5"  # the reverse proxy: every request reaches capmap from here
 

@@ -1,4 +1,4 @@
-"""Polygon queries are computed in the app's query child (app/costly.py, capmap.query_process):
+"""Polygon queries are computed in the app's query child (app/costly.py, capmap.services.query_process):
 one over its limit answers 503 with Retry-After and a message, the child is replaced, and the
 worker answers other requests meanwhile."""
 
@@ -14,7 +14,7 @@ import shapely
 
 from app import create_app
 from app.costly import close_query_process, query_process
-from capmap.query_process import QueryLimits
+from capmap.services.query_process import QueryLimits
 from tests.test_budgets import _inside
 
 

@@ -17,7 +17,7 @@ import pyogrio
 import pytest
 import shapely
 
-from capmap.errors import InputError, TooLarge, ValidationError
+from capmap.core.errors import InputError, TooLarge, ValidationError
 from capmap.io import gdal_env, readers
 from capmap.io.readers import ReadLimits, list_layers, read_vector
 

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from capmap import editing, pipeline
-from capmap.errors import InputError, NotFound, RowsRejected
-from capmap.history_import import import_history
-from capmap.reports import ReportingYear, parse_year, progress_report, report_rows, year_of
+from capmap.core.errors import InputError, NotFound, RowsRejected
+from capmap.services import editing, pipeline
+from capmap.services.history_import import import_history
+from capmap.services.reports import ReportingYear, parse_year, progress_report, report_rows, year_of
 from capmap.storage import schema as s
 from tests.schema_versions import rewind
 

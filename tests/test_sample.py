@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import shapely
 
-from capmap.crs import geoms_lonlat_to_bng
+from capmap.core.crs import geoms_lonlat_to_bng
 from capmap.sample import generate
 
 COMMITTED = Path(__file__).parents[1] / "sample_geodata"

@@ -7,7 +7,7 @@ import csv
 from collections import Counter
 from datetime import UTC, datetime
 
-from capmap.reports import year_of
+from capmap.services.reports import year_of
 from tests.conftest import SAMPLE
 
 

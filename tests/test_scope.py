@@ -29,14 +29,14 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from capmap import pipeline
 from capmap.cli import cli
-from capmap.coverage import engagement_coverage
-from capmap.dashboards import engagement_view
-from capmap.engine import Engine
-from capmap.errors import InputError, ValidationError
-from capmap.models import EngagementFilters, LayerDef
-from capmap.scope import DEFAULT_SCOPE, ScopeRequest, parse_scope
+from capmap.core.errors import InputError, ValidationError
+from capmap.core.models import EngagementFilters, LayerDef
+from capmap.present.dashboards import engagement_view
+from capmap.services import pipeline
+from capmap.services.coverage import engagement_coverage
+from capmap.services.engine import Engine
+from capmap.services.scope import DEFAULT_SCOPE, ScopeRequest, parse_scope
 from tests.conftest import PASSWORD, X0, Y0, bng_square
 
 WEST, EAST = "S12000049", "S12000046"
@@ -164,7 +164,7 @@ def test_a_scope_of_no_area_of_the_layer_is_refused(two_councils):
 @pytest.fixture
 def scoped_app(two_councils, store_url, tmp_path):
     from app import create_app
-    from capmap.passwords import hash_password
+    from capmap.core.passwords import hash_password
 
     two_councils.add_user("olivia", hash_password(PASSWORD), ["officer"])
     app = create_app({"TESTING": True, "DATABASE_URL": store_url, "TILES_URL": "",

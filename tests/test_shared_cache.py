@@ -9,9 +9,9 @@ import uuid
 import pytest
 from flask import jsonify
 
-from capmap import pipeline
-from capmap.mapdata import layer_payload
-from capmap.serialise import json_text
+from capmap.core.serialise import json_text
+from capmap.present.mapdata import layer_payload
+from capmap.services import pipeline
 from capmap.storage import open_store
 from tests.conftest import SQUARES_Q
 from tests.servers import redis_url

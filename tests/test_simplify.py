@@ -12,8 +12,8 @@ import shapely
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from capmap.crs import geoms_bng_to_lonlat, geoms_lonlat_to_bng
-from capmap.errors import ValidationError
+from capmap.core.crs import geoms_bng_to_lonlat, geoms_lonlat_to_bng
+from capmap.core.errors import ValidationError
 from capmap.spatial.simplify import (
     METRES_PER_DEGREE,
     coverage_defects,

@@ -22,11 +22,11 @@ import pytest
 import shapely
 
 from app import create_app
-from capmap import pipeline
-from capmap.crs import geoms_bng_to_lonlat
-from capmap.engine import Engine
+from capmap.core.crs import geoms_bng_to_lonlat
 from capmap.io.prepare import PlanFields
-from capmap.planscape import codes_query, overlap_pieces, planscape, polygon_query
+from capmap.services import pipeline
+from capmap.services.engine import Engine
+from capmap.services.planscape import codes_query, overlap_pieces, planscape, polygon_query
 from capmap.spatial.slivers import SliverTolerance, edge_only, widths
 from tests.conftest import X0, Y0
 

@@ -8,8 +8,8 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from capmap.errors import NotFound, SchemaError, ValidationError
-from capmap.models import LayerDef
+from capmap.core.errors import NotFound, SchemaError, ValidationError
+from capmap.core.models import LayerDef
 from capmap.storage import open_store
 from capmap.storage.schema import SCHEMA_VERSION
 from tests.schema_versions import rewind

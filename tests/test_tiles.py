@@ -18,13 +18,20 @@ import pytest
 import shapely
 import shapely.affinity
 
-from capmap import pipeline
-from capmap.engine import Engine
-from capmap.errors import InputError, NotFound
+from capmap.core.errors import InputError, NotFound
+from capmap.present.tiles import (
+    MAX_TILE_ZOOM,
+    area_cut,
+    boundary_tile,
+    check_tile,
+    plan_tile,
+    simplified_areas,
+)
+from capmap.services import pipeline
+from capmap.services.engine import Engine
 from capmap.spatial import mvt
 from capmap.spatial.simplify import coverage_defects
 from capmap.storage import open_store
-from capmap.tiles import MAX_TILE_ZOOM, area_cut, boundary_tile, check_tile, plan_tile, simplified_areas
 from tests.conftest import BOUNDARIES, SAMPLE
 
 WIDTH = 1.5

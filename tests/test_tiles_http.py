@@ -10,8 +10,8 @@ import pytest
 
 from app.store import get_engine, get_store
 from app.tiles import layer_tiles_url, plan_tiles_url
-from capmap import pipeline
-from capmap.layers import load_layer_defs
+from capmap.services import pipeline
+from capmap.services.layers import load_layer_defs
 from capmap.spatial import mvt
 from tests.conftest import BOUNDARIES
 from tests.servers import redis_url

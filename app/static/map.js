@@ -1,5 +1,5 @@
 /* capmap's one map client. Every map holder on a page ([data-map]) carries a small description
- * of its map (capmap.maps.spec): the bounds to fit, the basemap, and its layers bottom to top,
+ * of its map (capmap.present.maps.spec): the bounds to fit, the basemap, and its layers bottom to top,
  * each naming where its geometry comes from (vector tiles, or a small GeoJSON by URL), how to
  * style it (fill by a property or by a table of values per area code), what its tip shows and
  * where a click goes. The page holds no geometry and this script holds no user-facing text: every

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
-from capmap.passwords import hash_password
+from capmap.core.passwords import hash_password
 from capmap.storage import open_store
 from tests.conftest import PASSWORD
 

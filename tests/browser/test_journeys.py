@@ -1,6 +1,6 @@
 """Each journey end to end in Chromium against capmap served live over the sample data.
 
-Expected plans come from capmap.planscape on the same database, asked the same question the page
+Expected plans come from capmap.services.planscape on the same database, asked the same question the page
 asked (the point the click gave, the polygon the drawing posted, the file the form uploaded). The
 page fixture fails any test whose page requests a host other than 127.0.0.1, opens a dialog or
 hits a script error.
@@ -18,10 +18,10 @@ import pytest
 import shapely
 
 from app.store import get_engine, get_store
-from capmap.crs import lonlat_to_bng
-from capmap.planscape import codes_query, planscape, point_query
-from capmap.search import drawn_query, postcode_query, upload_query
-from capmap.uploads import web_limits
+from capmap.core.crs import lonlat_to_bng
+from capmap.services.planscape import codes_query, planscape, point_query
+from capmap.services.search import drawn_query, postcode_query, upload_query
+from capmap.services.uploads import web_limits
 from tests.browser.conftest import Traffic, log_in, new_page
 from tests.conftest import SAMPLE
 
@@ -43,7 +43,7 @@ def _locality_codes(ref: str) -> list[str]:
 
 
 def _expected(live_server, make_query) -> list[tuple[int, str]]:
-    """(id, title) of the plans capmap.planscape lists for the query, in order."""
+    """(id, title) of the plans capmap.services.planscape lists for the query, in order."""
     with live_server.app.app_context():
         engine, store = get_engine(), get_store()
         answer = planscape(engine, store, make_query(engine, store))

@@ -6,7 +6,7 @@ user-controlled text field: area, ward and layer names, titles and licences; pla
 statuses, themes, summaries and links; action titles, descriptions, leads, partners, resources,
 measures and progress notes; engagement campaigns; pin descriptions, categories and contacts;
 moderation reasons; usernames; search terms; uploaded file names and import settings. Most are
-loaded through capmap.pipeline (as `capmap import` does), the rest through the app's own forms.
+loaded through capmap.services.pipeline (as `capmap import` does), the rest through the app's own forms.
 
 Then every page is visited, every map tooltip and popup opened, and every JSON and export view
 requested. Each payload sets window.__xss when it runs; a MutationObserver installed before any
@@ -29,11 +29,11 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from capmap import pipeline
-from capmap.engine import Engine
+from capmap.core.passwords import hash_password
 from capmap.io.prepare import PlanFields
-from capmap.layers import load_layer_defs
-from capmap.passwords import hash_password
+from capmap.services import pipeline
+from capmap.services.engine import Engine
+from capmap.services.layers import load_layer_defs
 from capmap.storage import open_store
 from capmap.storage.schema import plans as plans_table
 from tests.browser.conftest import Traffic, live_config, new_page, sample_copy, serving

@@ -12,7 +12,7 @@ mkdir "$work/in"
 .venv/bin/python - "$work/in" <<'PY'
 import json, sys
 import geopandas as gpd, shapely
-from capmap.crs import bng_to_lonlat
+from capmap.core.crs import bng_to_lonlat
 out = sys.argv[1]
 x0, y0 = 310_000.0, 720_000.0  # four 1 km squares near Perth, A south-west, D north-east
 cells = [("A", 0, 0, "Baile Àird"), ("B", 1, 0, "Square B"), ("C", 0, 1, "St. Ninian's"),

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import click
 
-from capmap import exports, pipeline
 from capmap.cli.common import CapmapGroup, import_options, print_report, project_path, store_of
 from capmap.cli.imports import import_group
 from capmap.cli.lpp import lpp
 from capmap.cli.outcomes import outcomes
 from capmap.cli.reports import report_group
 from capmap.cli.users import users
-from capmap.export_filters import parse_filters
+from capmap.core.passwords import hash_password, new_password
 from capmap.io.outputs import check_output_name, is_plain_csv
 from capmap.io.writers import EXPORT_CRS, FORMATS
-from capmap.passwords import hash_password, new_password
+from capmap.services import exports, pipeline
+from capmap.services.export_filters import parse_filters
 from capmap.storage import database_url
 
 

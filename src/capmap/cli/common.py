@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from capmap import pipeline
-from capmap.errors import CapmapError
-from capmap.models import ImportReport
+from capmap.core.errors import CapmapError
+from capmap.core.models import ImportReport
+from capmap.services import pipeline
 from capmap.storage import open_store
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import click
 
-from capmap import pipeline
 from capmap.cli.common import import_options, print_report, store_of
-from capmap.csvsafe import safe_cell
-from capmap.errors import RowsRejected
-from capmap.existing import ON_EXISTING
+from capmap.core.csvsafe import safe_cell
+from capmap.core.errors import RowsRejected
+from capmap.core.models import LAYER_KINDS, ImportReport
 from capmap.io.batches import BATCH_ROWS
 from capmap.io.indicators import check_indicator_fields, parse_indicator_fields
 from capmap.io.plan_defaults import (
@@ -24,8 +23,9 @@ from capmap.io.plan_defaults import (
 )
 from capmap.io.prepare import PlanFields
 from capmap.io.vocab import DEFAULT_VOCABULARIES
-from capmap.layers import load_layer_def, make_layer_def
-from capmap.models import LAYER_KINDS, ImportReport
+from capmap.services import pipeline
+from capmap.services.existing import ON_EXISTING
+from capmap.services.layers import load_layer_def, make_layer_def
 
 
 def _row_options(command):

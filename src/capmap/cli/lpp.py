@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
-from capmap import lpp_register, lpp_views, pipeline
 from capmap.cli.common import store_of
-from capmap.dashboards import csv_text
-from capmap.engine import Engine
-from capmap.errors import InputError
-from capmap.exports import DEFAULT_LICENCE
+from capmap.core.errors import InputError
 from capmap.io.writers import Part, write_export
+from capmap.present.dashboards import csv_text
+from capmap.services import lpp_register, lpp_views, pipeline
+from capmap.services.engine import Engine
+from capmap.services.exports import DEFAULT_LICENCE
 
 EXPORT_SUFFIXES = {".csv": "csv", ".geojson": "geojson", ".gpkg": "gpkg"}
 BY_HELP = "Who recorded it, kept in the history (default: the login name)."

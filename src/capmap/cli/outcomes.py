@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from capmap.cli.common import store_of
-from capmap.dashboards import csv_text
-from capmap.engine import Engine
-from capmap.outcomes import all_plan_outcomes, plan_outcomes
-from capmap.serialise import json_text
+from capmap.core.serialise import json_text
+from capmap.present.dashboards import csv_text
+from capmap.services.engine import Engine
+from capmap.services.outcomes import all_plan_outcomes, plan_outcomes
 
 
 @click.command("outcomes")

@@ -9,11 +9,11 @@ import click
 
 from capmap.cli.common import print_report, store_of
 from capmap.cli.imports import import_group
-from capmap.dashboards import csv_text
-from capmap.errors import RowsRejected
-from capmap.history_import import import_history
-from capmap.reports import REPORT_COLUMNS, parse_year, progress_report, report_rows
-from capmap.serialise import json_text
+from capmap.core.errors import RowsRejected
+from capmap.core.serialise import json_text
+from capmap.present.dashboards import csv_text
+from capmap.services.history_import import import_history
+from capmap.services.reports import REPORT_COLUMNS, parse_year, progress_report, report_rows
 
 
 @click.group("report")

@@ -7,7 +7,7 @@ import sys
 import click
 
 from capmap.cli.common import store_of
-from capmap.passwords import hash_password, new_password
+from capmap.core.passwords import hash_password, new_password
 from capmap.storage.users import ROLES
 
 

@@ -18,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 from pyproj import CRS
 
-from capmap.errors import InputError, TooLarge
+from capmap.core.errors import InputError, TooLarge
 from capmap.io import sniff
 from capmap.io.readers import (
     DEFAULT_LIMITS,

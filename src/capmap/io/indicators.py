@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from capmap.errors import ValidationError
+from capmap.core.errors import ValidationError
 from capmap.io.validate import as_float, listed
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")

@@ -35,13 +35,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from capmap.errors import CapmapError, DiskFull, InputError, TooLarge, ValidationError, is_disk_full
+from capmap.core.errors import CapmapError, DiskFull, InputError, TooLarge, ValidationError, is_disk_full
 
 log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 # Imported once by the fork server, so each child starts with the readers already loaded.
-PRELOAD = ["capmap.uploads", "capmap.search"]
+PRELOAD = ["capmap.services.uploads", "capmap.services.search"]
 STDERR_NAME = ".reader-stderr"
 _M_ARENA_MAX = -8  # glibc's mallopt parameter
 _EXIT_SECONDS = 5.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from capmap.errors import InputError
+from capmap.core.errors import InputError
 
 # Per format: the endings accepted (the first one is the one suggested) and what the file is.
 ENDINGS: dict[str, tuple[tuple[str, ...], str]] = {

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
-from capmap.codes import check_code
-from capmap.errors import ConfigError, ValidationError
+from capmap.core.codes import check_code
+from capmap.core.errors import ConfigError, ValidationError
 from capmap.io.toml_files import read_toml
 from capmap.io.validate import parse_date, text
 

@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat
-from capmap.errors import InputError, TooLarge, ValidationError
-from capmap.folding import POSTCODE
+from capmap.core.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat
+from capmap.core.errors import InputError, TooLarge, ValidationError
+from capmap.core.folding import POSTCODE
 from capmap.io import sniff
 from capmap.io.readers import DEFAULT_LIMITS, ReadLimits
 

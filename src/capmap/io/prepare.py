@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.codes import check_code, code_reasons, row_problems
-from capmap.crs import SCOTLAND, Region
-from capmap.errors import ValidationError
+from capmap.core.codes import check_code, code_reasons, row_problems
+from capmap.core.crs import SCOTLAND, Region
+from capmap.core.errors import ValidationError
+from capmap.core.models import PLAN_TYPES, LayerDef, normalise_themes
 from capmap.io.indicators import indicator_columns
 from capmap.io.plan_defaults import NO_DEFAULTS, PlanDefaults
 from capmap.io.validate import (
@@ -30,7 +31,6 @@ from capmap.io.validate import (
     texts,
 )
 from capmap.io.vocab import DEFAULT_VOCABULARIES, Vocabularies, Vocabulary
-from capmap.models import PLAN_TYPES, LayerDef, normalise_themes
 
 
 def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,

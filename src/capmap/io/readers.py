@@ -25,7 +25,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from capmap.errors import CapmapError, InputError, TooLarge, ValidationError
+from capmap.core.errors import CapmapError, InputError, TooLarge, ValidationError
 from capmap.io import sniff
 from capmap.io.sniff import Source
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from capmap.errors import InputError, TooLarge
+from capmap.core.errors import InputError, TooLarge
 
 ACCEPTED_EXTENSIONS = (".geojson", ".json", ".gpkg", ".zip", ".kml", ".fgb", ".csv")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from capmap.errors import ConfigError
+from capmap.core.errors import ConfigError
 
 
 def read_toml(path: Path) -> dict:

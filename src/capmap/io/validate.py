@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.crs import SCOTLAND, Region, check_lonlat, to_storage
-from capmap.errors import ValidationError
+from capmap.core.crs import SCOTLAND, Region, check_lonlat, to_storage
+from capmap.core.errors import ValidationError
 
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from capmap.errors import ValidationError
-from capmap.models import (
+from capmap.core.errors import ValidationError
+from capmap.core.models import (
     ACTION_STATUSES,
     AGE_BANDS,
     CHANNELS,

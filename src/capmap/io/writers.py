@@ -25,9 +25,9 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from capmap.crs import AREA_CRS, STORAGE_CRS, epsg_of, to_area_crs
-from capmap.csvsafe import safe_frame
-from capmap.errors import InputError, ValidationError
+from capmap.core.crs import AREA_CRS, STORAGE_CRS, epsg_of, to_area_crs
+from capmap.core.csvsafe import safe_frame
+from capmap.core.errors import InputError, ValidationError
 from capmap.io.outputs import check_output_name, is_plain_csv
 
 EXPORT_CRS = (STORAGE_CRS, AREA_CRS)

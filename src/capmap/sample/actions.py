@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from capmap.crs import bng_to_lonlat
+from capmap.core.crs import bng_to_lonlat
 from capmap.sample.areas import COUNCIL_NAME
 from capmap.sample.geo import PLACES, points_in
 from capmap.sample.plans import Plan

@@ -14,7 +14,7 @@ from pathlib import Path
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from capmap.csvsafe import safe_cell
+from capmap.core.csvsafe import safe_cell
 
 BNG_DECIMALS = 1
 LONLAT_DECIMALS = 6

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import shapely
 
-from capmap.crs import bng_to_lonlat
+from capmap.core.crs import bng_to_lonlat
 from capmap.sample.areas import Geography, quintile
 from capmap.sample.geo import points_in
 from capmap.sample.plans import THEMES

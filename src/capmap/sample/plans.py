@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-from capmap.crs import geoms_bng_to_lonlat
+from capmap.core.crs import geoms_bng_to_lonlat
 from capmap.sample.areas import COUNCIL_CODE, COUNCIL_NAME, Geography
 from capmap.sample.geo import GRID, PLACES, blob
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from capmap.errors import ValidationError
+from capmap.core.errors import ValidationError
 from capmap.spatial import engagement as E
 
 

@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from capmap.errors import ValidationError
+from capmap.core.errors import ValidationError
 
 MAX_DECIMALS = 7
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from capmap.errors import ValidationError
+from capmap.core.errors import ValidationError
 
 AREA_COLUMNS = ("code", "name", "parent_code", "population", "simd_quintile")
 QUINTILES = (1, 2, 3, 4, 5)

@@ -16,7 +16,7 @@ import hmac
 import numpy as np
 import shapely
 
-from capmap.crs import bng_to_lonlat, lonlat_to_bng
+from capmap.core.crs import bng_to_lonlat, lonlat_to_bng
 
 _UNIT = float(2**64)
 # The defaults of the settings (app/config.py), also what schema 6 re-derives old pins with.

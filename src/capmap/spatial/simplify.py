@@ -23,8 +23,8 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-from capmap.crs import STORAGE_CRS, geoms_bng_to_lonlat, geoms_lonlat_to_bng, to_storage
-from capmap.errors import ValidationError
+from capmap.core.crs import STORAGE_CRS, geoms_bng_to_lonlat, geoms_lonlat_to_bng, to_storage
+from capmap.core.errors import ValidationError
 
 # Web Mercator ground resolution at zoom 0 (256-pixel tiles), metres per pixel on the equator.
 EQUATOR_PIXEL_M = 156543.03

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from capmap.errors import ConfigError
+from capmap.core.errors import ConfigError
 from capmap.storage import postgis, sqlite
 from capmap.storage.store import Store
 

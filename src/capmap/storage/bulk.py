@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from capmap.errors import ValidationError
+from capmap.core.errors import ValidationError
 from capmap.storage import schema as s
 
 # Rows per batched write: large enough that per-statement costs vanish, small enough that a

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from capmap.models import ALL_RESPONSES, EngagementFilters
+from capmap.core.models import ALL_RESPONSES, EngagementFilters
 from capmap.storage import schema as s
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import shapely
 import sqlalchemy as sa
 
-from capmap.errors import NotFound
+from capmap.core.errors import NotFound
 from capmap.storage import schema as s
 
 TABLES = {"plan": s.plans, "action": s.actions}

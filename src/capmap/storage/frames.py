@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.crs import STORAGE_CRS
+from capmap.core.crs import STORAGE_CRS
 
 # Values every database driver binds as they are.
 _PLAIN_TYPES = {str, int, float, bool, bytes, type(None), date, datetime}

@@ -11,7 +11,7 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from capmap.errors import NotFound
+from capmap.core.errors import NotFound
 from capmap.storage import schema as s
 from capmap.storage.edits import REGISTER_PREFIX, Change, as_text, change_row
 

@@ -14,7 +14,7 @@ import geopandas as gpd
 import sqlalchemy as sa
 from shapely import Point
 
-from capmap.errors import NotFound, ValidationError
+from capmap.core.errors import NotFound, ValidationError
 from capmap.storage import frames
 from capmap.storage import schema as s
 from capmap.storage.records import PIN_COLUMNS

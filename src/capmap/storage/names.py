@@ -1,12 +1,12 @@
 """Finding areas by name in SQL: every area keeps its name and its alternative name folded
-(capmap.folding), so a search is one query over the current layers on either backend, ranked
+(capmap.core.folding), so a search is one query over the current layers on either backend, ranked
 there, and only the matches cross into Python."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from capmap.folding import fold
+from capmap.core.folding import fold
 from capmap.storage import schema as s
 
 # Rank of a match: 0 its code, 1 a name equal to the text, 2 a name starting with it, 3 a word of

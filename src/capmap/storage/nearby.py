@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from capmap.crs import STORAGE_CRS
+from capmap.core.crs import STORAGE_CRS
 from capmap.storage import frames
 from capmap.storage import schema as s
 from capmap.storage.moderation import PUBLIC_PIN_COLUMNS

@@ -4,7 +4,7 @@ population-weighted sums of the SIMD rank and of each indicator, per group of ne
 Every sum is linear in an area's weight (its population times the share of it that counts), so
 profiles are built from sums: a plan's from its coverage rows grouped by plan, a council's and
 Scotland's from the areas grouped by parent code, and a drawn query's as the sum over its areas
-of each area's sums times its share (capmap.outcomes). One grouped query serves each.
+of each area's sums times its share (capmap.services.outcomes). One grouped query serves each.
 """
 
 from __future__ import annotations

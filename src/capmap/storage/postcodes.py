@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import sqlalchemy as sa
 
-from capmap.folding import postcode_parts
+from capmap.core.folding import postcode_parts
 from capmap.storage import frames
 from capmap.storage import schema as s
 

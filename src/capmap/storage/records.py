@@ -10,7 +10,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from capmap.errors import ValidationError
+from capmap.core.errors import ValidationError
 from capmap.storage import bulk, frames
 from capmap.storage import schema as s
 from capmap.storage.bulk import Assignments

@@ -101,7 +101,7 @@ areas = sa.Table(
     sa.Column("code", sa.String(40), nullable=False),
     sa.Column("name", sa.Text, nullable=False, default=""),
     # An alternative name (Gaelic beside English, or English beside Gaelic), and both names
-    # folded for search (capmap.folding: no accents, case or punctuation), so a name search is
+    # folded for search (capmap.core.folding: no accents, case or punctuation), so a name search is
     # one indexed query on either backend.
     sa.Column("name_alt", sa.Text, nullable=False, default="", server_default=""),
     sa.Column("name_folded", sa.Text, nullable=False, default="", server_default=""),
@@ -331,7 +331,7 @@ pin_follows = sa.Table(
     sa.Index("ix_pin_follows_pin", "pin_id"),
 )
 
-# Email waiting to be sent, sent, or given up on (capmap.mail): written in the transaction of
+# Email waiting to be sent, sent, or given up on (capmap.services.mail): written in the transaction of
 # the change it reports, sent later by the app's sender thread, never inside a request.
 mail_outbox = sa.Table(
     "mail_outbox",
@@ -377,7 +377,7 @@ record_changes = sa.Table(
 
 # The register of Local Place Plans a planning authority keeps (SSI 2021/353 regs 6-8): one
 # entry per plan of type local_place_plan, its council the plan's. The status moves through
-# capmap.lpp_register.TRANSITIONS; each step's date is kept, and `reason` holds why a plan was
+# capmap.services.lpp_register.TRANSITIONS; each step's date is kept, and `reason` holds why a plan was
 # not registered or was removed (empty otherwise). Each change is also a record_changes row of
 # the plan (fields lpp_*), with who made it and when.
 lpp_register = sa.Table(

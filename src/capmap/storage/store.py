@@ -13,9 +13,9 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from capmap.errors import NotFound, SchemaError, StoreFull, StoreUnavailable, ValidationError
-from capmap.folding import fold
-from capmap.models import Layer, LayerDef
+from capmap.core.errors import NotFound, SchemaError, StoreFull, StoreUnavailable, ValidationError
+from capmap.core.folding import fold
+from capmap.core.models import Layer, LayerDef
 from capmap.storage import bulk, frames, migrations
 from capmap.storage import schema as s
 from capmap.storage.counts import CountsMixin
@@ -41,7 +41,7 @@ AREA_COLUMNS = ["code", "name", "name_alt", "parent_code", "population", "simd_r
 # Counters bumped by writes; in-memory caches key on them. data_version moves on every write.
 VERSIONS = ("data_version", "boundaries_version", "plans_version")
 # Writes committed by this process through any Store. Caches that read VERSIONS only now and then
-# (capmap.engine.StoreVersions) read them again as soon as this moves: a process sees its own writes.
+# (capmap.services.engine.StoreVersions) read them again as soon as this moves: a process sees its own writes.
 _local_commits = 0
 
 

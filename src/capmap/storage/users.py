@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from capmap.codes import code_problem
-from capmap.errors import NotFound, ValidationError
+from capmap.core.codes import code_problem
+from capmap.core.errors import NotFound, ValidationError
 from capmap.storage import schema as s
 
 ROLES = ("officer", "moderator", "planner", "admin")
@@ -40,7 +40,7 @@ def check_roles(roles: list[str]) -> list[str]:
 
 
 def check_councils(councils: list[str]) -> list[str]:
-    """Council codes, stripped and each checked (capmap.codes); none means every council."""
+    """Council codes, stripped and each checked (capmap.core.codes); none means every council."""
     codes = sorted({c.strip() for c in councils if c and c.strip()})
     for code in codes:
         problem = code_problem(code, "council code")

@@ -17,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from capmap.errors import SchemaError
+from capmap.core.errors import SchemaError
 
 HERE = Path(__file__).resolve().parent
 # Upgrades that leave a derived table to be filled by the pipeline (see pipeline.upgrade).

@@ -4,7 +4,7 @@ tidy) and the per-type plan coverage (filled by the pipeline after the upgrade).
 import sqlalchemy as sa
 from alembic import op
 
-from capmap.models import normalise_themes
+from capmap.core.models import normalise_themes
 
 revision = "0004"
 down_revision = "0003"

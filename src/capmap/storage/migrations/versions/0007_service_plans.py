@@ -1,4 +1,4 @@
-"""Schema 7: service plans are council-wide (capmap.gaprules). No change of shape: the per-type
+"""Schema 7: service plans are council-wide (capmap.services.gaprules). No change of shape: the per-type
 coverage is written again by the pipeline after the upgrade (REFRESH_PLAN_COVERAGE)."""
 
 revision = "0007"

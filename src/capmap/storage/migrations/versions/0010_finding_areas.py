@@ -1,5 +1,5 @@
 """Schema 10: finding areas. Postcodes keep their district and sector, areas an alternative name
-and both names folded (capmap.folding), all indexed and filled for the rows stored."""
+and both names folded (capmap.core.folding), all indexed and filled for the rows stored."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,4 +1,4 @@
-"""Schema 12: the register of Local Place Plans (capmap.lpp_register)."""
+"""Schema 12: the register of Local Place Plans (capmap.services.lpp_register)."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,0 +1,1 @@
+"""The records, errors, coordinate systems, settings and rules every other layer shares."""

@@ -1,0 +1,1 @@
+"""Turning answers into maps, charts, dashboards and map payloads."""

@@ -1,0 +1,1 @@
+"""Standard interfaces over the services: the OGC API and the OpenAPI documents."""

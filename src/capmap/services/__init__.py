@@ -1,0 +1,1 @@
+"""What capmap does with the records: imports, the planscape, coverage, progress, pins, exports."""
