@@ -1,7 +1,7 @@
 """The package layout is the architecture: each layer of src/capmap imports only from layers below it.
 
 core (records, errors, CRS, settings, rules) < spatial, io, sample < storage < services < present <
-publish < cli; the web app (app/) sits on top and nothing in capmap imports it. The README's
+publish < cli; the web app (app/) sits on top and nothing in capmap imports it or Flask. The README's
 "Layout" section draws the same ladder.
 """
 
@@ -51,7 +51,7 @@ def upward_imports(path: Path, own: str) -> list[str]:
     """The imports of a file in layer `own` that reach above it, or into the web app."""
     wrong = []
     for line, module in imports_of(path):
-        if module == "app" or module.startswith("app."):
+        if module.split(".")[0] in ("app", "flask", "werkzeug"):
             wrong.append(f"line {line}: {module} (the web app)")
         target = layer_of(module)
         if target in RANKS and RANKS[target] > RANKS[own]:
@@ -62,6 +62,15 @@ def upward_imports(path: Path, own: str) -> list[str]:
 @pytest.mark.parametrize("path", source_files(), ids=lambda p: str(p.relative_to(SRC)))
 def test_imports_point_down_the_layers(path):
     assert upward_imports(path, path.relative_to(SRC).parts[0]) == []
+
+
+# Pure functions of frames and files, whatever their layer: they are handed records, never a Store.
+PURE = sorted([*SRC.joinpath("present", "maps").rglob("*.py"), SRC / "services" / "layers.py"])
+
+
+@pytest.mark.parametrize("path", PURE, ids=lambda p: str(p.relative_to(SRC)))
+def test_pure_modules_never_import_storage(path):
+    assert [m for _, m in imports_of(path) if m.startswith("capmap.storage")] == []
 
 
 def test_the_check_sees_a_wrong_import(tmp_path):
