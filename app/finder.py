@@ -117,7 +117,7 @@ def result():
     if output not in OUTPUTS:
         raise InputError(f"format {output[:20]!r} is not offered; expected one of {', '.join(OUTPUTS)}")
     engine, store = get_engine(), get_store()
-    query = _query(engine, store)
+    query = request_query(engine, store)
     link = _short_link(query)
     if link:  # a short tick list: answered at its GET link, which can be shared
         return redirect(link, 303)
@@ -139,7 +139,7 @@ def _short_link(query: Query) -> str | None:
     return url if len(url) <= LINK_CHARS else None
 
 
-def _query(engine: Engine, store) -> Query:
+def request_query(engine: Engine, store) -> Query:
     """The query the request asks: an upload or drawn polygon (POST); else ?geometry=,
     ?postcode=, ?layer=&codes= (repeated or comma-separated) or ?lon=&lat=."""
     max_km2 = current_app.config["PLANSCAPE_MAX_KM2"]
