@@ -246,7 +246,9 @@ def _links(query: Query) -> dict:
                     "form": [("geometry", text)] if len(text) <= FORM_CHARS else None}
         params = {"geometry": text}
     return {"url": url_for("finder.result", _external=True, **params), "form": None,
-            "downloads": {f: url_for("finder.result", format=f, **params) for f in OUTPUTS[1:]}}
+            "downloads": {f: url_for("finder.result", format=f, **params) for f in OUTPUTS[1:]},
+            "lpp": {"regard": url_for("lpp_prepare.area_regard", **params),
+                    "notify": url_for("lpp_prepare.area_notify", **params)}}
 
 
 def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
