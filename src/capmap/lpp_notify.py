@@ -43,6 +43,17 @@ class Nearby:
     within: np.ndarray
 
 
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """The polygons of each geometry: an intersection along a shared edge also holds lines,
+    whose length would count in the perimeter and make the overlap look narrower."""
+    out = geoms.copy()
+    for k in np.flatnonzero(shapely.get_type_id(geoms) == 7):  # GeometryCollection
+        parts = shapely.get_parts(geoms[k])
+        polys = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+        out[k] = shapely.union_all(polys) if len(polys) else shapely.Polygon()
+    return out
+
+
 def nearby_areas(state: LayerState, q_bng: shapely.Geometry, adjoin_m: float,
                  slivers: SliverTolerance) -> Nearby:
     """Areas of the layer within `adjoin_m` metres of the query, with their overlaps; `within`
@@ -55,7 +66,7 @@ def nearby_areas(state: LayerState, q_bng: shapely.Geometry, adjoin_m: float,
     pieces = np.empty(len(rows), dtype=object)
     pieces[inside], pieces[around] = geoms[inside], q_bng
     cut = ~(inside | around)
-    pieces[cut] = shapely.intersection(geoms[cut], q_bng)
+    pieces[cut] = _polygonal(shapely.intersection(geoms[cut], q_bng))
     overlap = shapely.area(pieces)
     share_q = np.minimum(overlap / q_bng.area, 1.0) if q_bng.area > 0 else overlap * 0
     share_a = np.minimum(overlap / shapely.area(geoms), 1.0)
