@@ -86,14 +86,15 @@ def _shared_m(state: LayerState, rows: np.ndarray, q_bng: shapely.Geometry,
     return shapely.length(shapely.intersection(shapely.boundary(state.bng[rows]), near))
 
 
-def _layers(engine: Engine, kind: str) -> list[LayerState]:
-    return [state for _, state in sorted(engine.layers().items()) if state.layer.kind == kind]
+def _layers(layers: dict[str, LayerState], kind: str) -> list[LayerState]:
+    return [state for _, state in sorted(layers.items()) if state.layer.kind == kind]
 
 
 def _area_row(state: LayerState, near: Nearby, k: int) -> dict:
     row = int(near.rows[k])
-    parent = state.areas["parent_code"].iloc[row] if "parent_code" in state.areas else None
-    return {"layer": state.layer.id, "code": str(state.areas["code"].iloc[row]),
+    areas = state.areas
+    parent = areas["parent_code"].to_numpy()[row] if "parent_code" in areas else None
+    return {"layer": state.layer.id, "code": str(areas["code"].to_numpy()[row]),
             "name": str(state.names[row]),
             "council_code": None if parent is None or parent != parent else str(parent),
             "overlap_km2": float(near.overlap_m2[k]) / 1e6,
@@ -107,12 +108,12 @@ def _largest_share(row: dict) -> tuple:
     return -row["share_of_query"], row["name"], row["code"]
 
 
-def _wards(engine: Engine, store: Store, q_bng, slivers: SliverTolerance
+def _wards(layers: dict[str, LayerState], store: Store, q_bng, slivers: SliverTolerance
            ) -> tuple[list[dict], list[dict]]:
     """The wards overlapping the area beyond a sliver with their councillors (read by code in
     SQL), and those only meeting it in a sliver, by largest share of the area."""
     wards, edge = [], []
-    for state in _layers(engine, "ward"):
+    for state in _layers(layers, "ward"):
         near = nearby_areas(state, q_bng, 0.0, slivers)
         for k in range(len(near.rows)):
             if near.overlap_m2[k] > 0:
@@ -126,11 +127,11 @@ def _wards(engine: Engine, store: Store, q_bng, slivers: SliverTolerance
     return sorted(wards, key=_largest_share), sorted(edge, key=_largest_share)
 
 
-def _community_councils(engine: Engine, q_bng, adjoin_m: float, slivers: SliverTolerance
-                        ) -> list[dict]:
+def _community_councils(layers: dict[str, LayerState], q_bng, adjoin_m: float,
+                        slivers: SliverTolerance) -> list[dict]:
     """Community councils within the area (beyond slivers), then those adjoining it."""
     out = []
-    for state in _layers(engine, "community"):
+    for state in _layers(layers, "community"):
         near = nearby_areas(state, q_bng, adjoin_m, slivers)
         shared = _shared_m(state, near.rows, q_bng, adjoin_m)
         for k in range(len(near.rows)):
@@ -157,15 +158,16 @@ def notification_list(engine: Engine, store: Store, query: Query,
     Plan for the query area, with the tolerances used. Plain JSON-ready values."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
     shapely.prepare(q_bng)
-    wards, edge_wards = _wards(engine, store, q_bng, slivers)
-    councils = _community_councils(engine, q_bng, adjoin_m, slivers)
+    layers = engine.layers()  # one reading: every part of the answer from the same layers
+    wards, edge_wards = _wards(layers, store, q_bng, slivers)
+    councils = _community_councils(layers, q_bng, adjoin_m, slivers)
     return {
         "query": {**query.described, "kind": query.kind, "area_km2": q_bng.area / 1e6},
         "tolerance": {"adjoin_m": adjoin_m, "slivers": slivers.described(),
                       "sentence": tolerance_sentence(adjoin_m, slivers)},
         "wards": wards, "edge_wards": edge_wards, "community_councils": councils,
-        "ward_layers": [s.layer.id for s in _layers(engine, "ward")],
-        "community_layers": [s.layer.id for s in _layers(engine, "community")],
+        "ward_layers": [s.layer.id for s in _layers(layers, "ward")],
+        "community_layers": [s.layer.id for s in _layers(layers, "community")],
         "wards_without_councillors": [w["code"] for w in wards if not w["councillors"]],
         "recipients": recipients(wards, councils),
     }
