@@ -22,7 +22,7 @@ from click.testing import CliRunner
 
 from app.dashboard import ENGAGEMENT_TABLES
 from app.store import get_engine, get_store
-from capmap import pipeline
+from capmap import councillors, pipeline
 from capmap.cli import cli
 from capmap.exports import RECORD_LAYERS, TABLE_LAYERS
 from capmap.io.prepare import PlanFields
@@ -97,9 +97,9 @@ def _hostile_data(app, tmp_path: Path, client) -> str:
     _write(steps, ["plan_ref", "to", "on", "reason"], ["HOSTILE-LPP", "submitted", "2026-01-05", ""],
            ["HOSTILE-LPP", "not_registered", "2026-02-01", VARIANTS["minus"]])
     pipeline.import_lpp_steps(store, steps, "tester")
-    councillors = tmp_path / "councillors.csv"  # the first areas lie in the first ward
-    _write(councillors, ["ward_code", "name", "party"], ["S13900001", HOSTILE, VARIANTS["at"]])
-    pipeline.import_councillors(store, councillors)
+    people = tmp_path / "councillors.csv"  # the first areas lie in the first ward
+    _write(people, ["ward_code", "name", "party"], ["S13900001", HOSTILE, VARIANTS["at"]])
+    councillors.import_file(store, people)
     actions = tmp_path / "actions.csv"
     _write(actions, ["ref", "plan_ref", "title", "theme", "lead", "lead_type", "target_date",
                      "status", "lon", "lat"],

@@ -12,10 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Iterable
+from pathlib import Path
 
 from capmap.access import in_scope
 from capmap.errors import InputError, ValidationError
+from capmap.models import ImportReport
 from capmap.storage import Store
 from capmap.storage.councillors import COUNCILLOR_COLUMNS
 
@@ -99,3 +102,16 @@ def import_councillors(store: Store, text: str, councils: Iterable[str] = ()) ->
             f"councillors CSV: {len(problems)} problem(s), nothing was stored; the first: "
             f"{problems[0]}", details=shown + ([f"... and {more} more"] if more else []))
     return store.replace_councillors([{c: r[c] for c in COUNCILLOR_COLUMNS} for r in rows])
+
+
+def import_file(store: Store, path: Path) -> ImportReport:
+    """import_councillors for a UTF-8 CSV file (the command line and the sample)."""
+    started = time.perf_counter()
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{Path(path).name}: not UTF-8 text; expected a UTF-8 CSV of "
+                         "councillors") from None
+    stored = import_councillors(store, text)
+    return ImportReport(what=f"councillors from {Path(path).name}", read=stored, stored=stored,
+                        seconds=time.perf_counter() - started)

@@ -20,7 +20,7 @@ from capmap import councillors, lpp_register
 from capmap.codes import code_reasons
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.engine import Engine
-from capmap.errors import InputError, NotFound, ValidationError
+from capmap.errors import NotFound, ValidationError
 from capmap.existing import IMPORT_USER, Existing
 from capmap.history_import import import_history
 from capmap.import_checks import column_losses, refuse_losses, refuse_rejects
@@ -325,22 +325,8 @@ def load_sample(store: Store, data_dir: Path, boundaries_dir: Path, *,
     if (data_dir / "action_history.csv").exists():
         reports.append(import_history(store, data_dir / "action_history.csv"))
     if (data_dir / "councillors.csv").exists():
-        reports.append(import_councillors(store, data_dir / "councillors.csv"))
+        reports.append(councillors.import_file(store, data_dir / "councillors.csv"))
     return reports
-
-
-def import_councillors(store: Store, path: Path) -> ImportReport:
-    """Councillors by ward from a CSV (capmap.councillors), checked whole and stored all or
-    none, replacing the councillors of the wards it names."""
-    started = time.perf_counter()
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{Path(path).name}: not UTF-8 text; expected a UTF-8 CSV of "
-                         "councillors") from None
-    stored = councillors.import_councillors(store, text)
-    return ImportReport(what=f"councillors from {Path(path).name}", read=stored, stored=stored,
-                        seconds=time.perf_counter() - started)
 
 
 def import_lpp_steps(store: Store, path: Path, changed_by: str) -> ImportReport:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from capmap import pipeline
+from capmap import councillors, pipeline
 from capmap.cli.common import import_options, print_report, store_of
 from capmap.csvsafe import safe_cell
 from capmap.errors import RowsRejected, ValidationError
@@ -231,7 +231,7 @@ def import_councillors(ctx: click.Context, file: str) -> None:
     """Import councillors by ward from CSV (ward_code, name, party, email): checked whole,
     stored all or none, replacing the councillors of the wards the file names."""
     try:
-        report = pipeline.import_councillors(store_of(ctx), Path(file))
+        report = councillors.import_file(store_of(ctx), Path(file))
     except ValidationError as exc:  # every problem row, not only the first
         raise click.ClickException("\n".join([exc.message, *exc.details])) from None
     print_report(report)
