@@ -16,6 +16,7 @@ from app import (
     api,
     assets,
     auth,
+    councillors,
     dashboard,
     editing,
     errors,
@@ -26,6 +27,7 @@ from app import (
     imports,
     limits,
     lpp,
+    lpp_prepare,
     maps,
     ogc,
     outcomes,
@@ -73,6 +75,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(imports.bp)
     imports.purge_stale_uploads(app)
     app.register_blueprint(lpp.bp)
+    app.register_blueprint(lpp_prepare.bp)
+    app.register_blueprint(councillors.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(outcomes.bp)  # before exports: /export/outcomes.csv is its own
     app.register_blueprint(exports.bp)

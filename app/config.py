@@ -50,6 +50,10 @@ DEFAULTS.update({
     # which says why 100 m: generalised boundaries move edges by tens of metres).
     "SLIVER_MAX_SHARE": 0.005,
     "SLIVER_MAX_WIDTH_M": 100.0,
+    # A community council adjoins a proposed Local Place Plan's area (its notification list,
+    # SSI 2021/353 reg. 4) when it touches it or comes within this many metres of it: two
+    # outlines drawn by different hands leave gaps of a few metres where they meet.
+    "LPP_ADJOIN_M": 5.0,
     # Public engagement figures: counts below this (0 included) show as "<5", rates withheld;
     # the others are rounded to the nearest PUBLIC_ROUND_TO, and every rate, share and gap is
     # worked out from rounded counts, so no two public answers subtract to a hidden count

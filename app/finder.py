@@ -117,7 +117,7 @@ def result():
     if output not in OUTPUTS:
         raise InputError(f"format {output[:20]!r} is not offered; expected one of {', '.join(OUTPUTS)}")
     engine, store = get_engine(), get_store()
-    query = _query(engine, store)
+    query = request_query(engine, store)
     link = _short_link(query)
     if link:  # a short tick list: answered at its GET link, which can be shared
         return redirect(link, 303)
@@ -139,7 +139,7 @@ def _short_link(query: Query) -> str | None:
     return url if len(url) <= LINK_CHARS else None
 
 
-def _query(engine: Engine, store) -> Query:
+def request_query(engine: Engine, store) -> Query:
     """The query the request asks: an upload or drawn polygon (POST); else ?geometry=,
     ?postcode=, ?layer=&codes= (repeated or comma-separated) or ?lon=&lat=."""
     max_km2 = current_app.config["PLANSCAPE_MAX_KM2"]
@@ -246,7 +246,9 @@ def _links(query: Query) -> dict:
                     "form": [("geometry", text)] if len(text) <= FORM_CHARS else None}
         params = {"geometry": text}
     return {"url": url_for("finder.result", _external=True, **params), "form": None,
-            "downloads": {f: url_for("finder.result", format=f, **params) for f in OUTPUTS[1:]}}
+            "downloads": {f: url_for("finder.result", format=f, **params) for f in OUTPUTS[1:]},
+            "lpp": {"regard": url_for("lpp_prepare.area_regard", **params),
+                    "notify": url_for("lpp_prepare.area_notify", **params)}}
 
 
 def _result_view(engine: Engine, query: Query, answer: dict) -> dict:

@@ -101,6 +101,10 @@ def _forms(app) -> dict[str, tuple[dict, int]]:
         "auth.login": ({"username": USER, "password": PASSWORD}, 302),
         "auth.logout": ({}, 302),
         "finder.result": ({"geometry": _postcode_box()}, 200),
+        "lpp_prepare.area_regard": ({"geometry": _postcode_box()}, 200),
+        "lpp_prepare.area_notify": ({"geometry": _postcode_box()}, 200),
+        "councillors.form": ({"file": lambda: (io.BytesIO((SAMPLE / "councillors.csv").read_bytes()),
+                                               "councillors.csv")}, 200),
         "pins.submit": ({"lon": "-3.5575", "lat": "56.2375", "category": "other",
                          "description": "CSRF probe: the bench is broken."}, 201),
         f"moderation.decide:{pin}": ({"decision": "publish"}, 303),
@@ -211,6 +215,9 @@ def test_the_same_requests_with_the_token_go_through(csrf_app):
         answer = client.post(path, data=form | {"csrf_token": _token(client, "/pins")})
         assert answer.status_code == status, (endpoint, answer.status_code)
     for endpoint, path in (("finder.result", "/planscape/result"), ("pins.submit", "/pins"),
+                           ("lpp_prepare.area_regard", "/lpp/regard"),
+                           ("lpp_prepare.area_notify", "/lpp/notify"),
+                           ("councillors.form", "/admin/import/councillors"),
                            ("auth.login", "/login"), ("auth.logout", "/logout")):
         answer = client.post(path, data=_body(forms[endpoint][0]) | {"csrf_token": _token(client, "/pins")})
         assert answer.status_code == forms[endpoint][1], (endpoint, answer.status_code)

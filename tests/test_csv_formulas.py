@@ -26,7 +26,7 @@ from capmap.cli import cli
 from capmap.core.models import LayerDef
 from capmap.io.prepare import PlanFields
 from capmap.io.writers import FORMATS
-from capmap.services import pipeline
+from capmap.services import councillors, pipeline
 from capmap.services.exports import RECORD_LAYERS, TABLE_LAYERS
 from capmap.services.reports import year_of
 from capmap.storage import open_store
@@ -97,6 +97,9 @@ def _hostile_data(app, tmp_path: Path, client) -> str:
     _write(steps, ["plan_ref", "to", "on", "reason"], ["HOSTILE-LPP", "submitted", "2026-01-05", ""],
            ["HOSTILE-LPP", "not_registered", "2026-02-01", VARIANTS["minus"]])
     pipeline.import_lpp_steps(store, steps, "tester")
+    people = tmp_path / "councillors.csv"  # the first areas lie in the first ward
+    _write(people, ["ward_code", "name", "party"], ["S13900001", HOSTILE, VARIANTS["at"]])
+    councillors.import_file(store, people)
     actions = tmp_path / "actions.csv"
     _write(actions, ["ref", "plan_ref", "title", "theme", "lead", "lead_type", "target_date",
                      "status", "lon", "lat"],
@@ -133,14 +136,17 @@ def _route_csvs(app, planner, client, layer: str) -> dict[str, bytes]:
         hood = get_engine().neighbourhoods()
         codes = ",".join(hood.areas["code"].iloc[:3])
         hostile_plan = get_store().plan_ids()["HOSTILE-1"]
+        hostile_lpp = get_store().plan_ids()["HOSTILE-LPP"]
     urls = [f"/dashboard/engagement.csv?table={t}&layer={la}"
             for t in ENGAGEMENT_TABLES for la in (layer, hood.layer.id)]
     urls += [f"/dashboard/plans.csv?table={t}" for t in PLAN_TABLES]
     urls += [f"/planscape/result?format=csv&layer={hood.layer.id}&codes={codes}",
              "/export/outcomes.csv", "/lpp/register/S12900001.csv"]
+    urls += [f"/lpp/{what}.csv?layer={hood.layer.id}&codes={codes}" for what in ("regard", "notify")]
     # The hostile plan's action was added now: it is in the report of the year running.
     year = year_of(datetime.now(UTC)).year
     urls += [f"/plans/{hostile_plan}/report.csv?year={year}"]
+    urls += [f"/lpp/plans/{hostile_lpp}/{what}.csv" for what in ("regard", "notify")]
     names = [*layer_ids, *RECORD_LAYERS, *TABLE_LAYERS]
     urls += [f"/export/{n}.csv" for n in names] + [f"/export/{n}.csv-lonlat" for n in POINT_LAYERS]
     found = {}
@@ -162,6 +168,8 @@ def test_every_csv_route_is_walked(app):
     """The routes answering CSV are the ones _route_csvs fetches (plus the export formats)."""
     rules = sorted(r.rule for r in app.url_map.iter_rules() if r.rule.endswith(".csv"))
     assert rules == ["/dashboard/engagement.csv", "/dashboard/plans.csv", "/export/outcomes.csv",
+                     "/lpp/notify.csv", "/lpp/plans/<int:plan_id>/notify.csv",
+                     "/lpp/plans/<int:plan_id>/regard.csv", "/lpp/regard.csv",
                      "/lpp/register/<council_code>.csv", "/plans/<int:plan_id>/report.csv"]
     assert sorted(n for n, f in FORMATS.items() if f.driver == "CSV") == ["csv", "csv-lonlat"]
 
@@ -184,7 +192,8 @@ def test_no_csv_route_writes_a_formula(app, client, hostile):
                      "planner /export/hostile.csv", "planner /dashboard/plans.csv?table=past_review",
                      "planner /dashboard/engagement.csv?table=areas&layer=hostile",
                      "planner /export/outcomes.csv", "planner /lpp/register/S12900001.csv",
-                     "planner /plans/"):
+                     "planner /plans/", "planner /lpp/regard.csv", "planner /lpp/notify.csv",
+                     "planner /lpp/plans/"):
         assert any(w.startswith(expected) for w in guarded), expected
     assert any(w.startswith("planner /planscape/result?format=csv") for w in guarded)
 

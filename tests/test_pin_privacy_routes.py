@@ -224,6 +224,8 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         collections = ["plans", "actions", "pins", *layers]
         versions = store.versions()
         councils = sorted(store.lpp_councils())
+        frame = store.plans()
+        lpps = [int(i) for i in frame[frame["type"] == "local_place_plan"]["id"]]
         # Every tile holding a pin, at the deepest zoom and two others.
         lon, lat = bng_to_lonlat(*seeded["exact"].T)
         tiles = sorted({(z, *t) for z in (6, 10, MAX_TILE_ZOOM) for x, y in zip(lon, lat, strict=True)
@@ -259,6 +261,13 @@ def _public_requests(app, seeded: dict) -> dict[str, list[str]]:
         **{f"lpp.council{suffix.replace('.', '_')}": [f"/lpp/register/{c}{suffix}"
                                                       for c in councils]
            for suffix in ("", ".json", ".csv", ".geojson", ".gpkg")},
+        **{f"lpp_prepare.plan_{what}{fmt.replace('.', '_')}": [f"/lpp/plans/{i}/{what}{fmt}"
+                                                               for i in lpps]
+           for what in ("regard", "notify") for fmt in ("", ".json", ".csv")},
+        **{f"lpp_prepare.area_{what}{fmt.replace('.', '_')}":
+           [f"/lpp/{what}{fmt}?layer={hood}&codes={codes_arg}"]
+           + [f"/lpp/{what}{fmt}?lon={p.x}&lat={p.y}" for p in inner]
+           for what in ("regard", "notify") for fmt in ("", ".json", ".csv")},
         "reports.plan_report": [f"/plans/{i}/report?year={y}" for i in plans for y in (2024, 2025)],
         "reports.plan_report_json": [f"/plans/{i}/report.json" for i in plans],
         "reports.plan_report_csv": [f"/plans/{i}/report.csv" for i in plans],

@@ -24,7 +24,7 @@ MODERATOR = ("moderator",)
 ADMIN = ("admin",)
 REMOVERS = ("planner",)             # removing plans and actions
 ANYONE_LOGGED_IN = tuple(ROLES)     # one's own password
-RESTRICTED = 12 + 6 + 8 + 2 + 2        # (endpoint, method) pairs that need a role
+RESTRICTED = 12 + 6 + 8 + 2 + 2 + 2    # (endpoint, method) pairs that need a role
 
 ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "static": PUBLIC, "assets.vendor": PUBLIC,
@@ -59,6 +59,11 @@ ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "lpp.index": PUBLIC, "lpp.index_json": PUBLIC, "lpp.council": PUBLIC,
     "lpp.council_json": PUBLIC, "lpp.council_csv": PUBLIC, "lpp.council_geojson": PUBLIC,
     "lpp.council_gpkg": PUBLIC, "lpp.step": STAFF,
+    # Before submission: the plans to have regard to and the notification list, of a Local
+    # Place Plan or any area (tests/test_lpp_prepare_web.py); staff import the councillors.
+    **{f"lpp_prepare.{of}_{what}{fmt}": PUBLIC for of in ("plan", "area")
+       for what in ("regard", "notify") for fmt in ("", "_json", "_csv")},
+    "councillors.form": STAFF,
     # Progress reports and feeds are public; who changed what only for staff
     # (tests/test_reports_web.py).
     "reports.plan_report": PUBLIC, "reports.plan_report_json": PUBLIC,
@@ -126,7 +131,8 @@ def test_the_table_has_every_class(app):
     # 5 dashboard routes (two pages, their CSVs, the plans map's actions), 3 of moderation,
     # 4 of imports (form, upload, decision, preview geometry); editing: 2 forms (GET and
     # POST each) and 2 removals; accounts: the password form (GET, POST), the list, creating,
-    # one account (GET, POST), disabling and resetting; the register's step form (GET, POST).
+    # one account (GET, POST), disabling and resetting; the register's step form (GET, POST);
+    # the councillors import form (GET, POST).
     assert len(_restricted(app)) == RESTRICTED
 
 

@@ -42,10 +42,10 @@ def _rows(folder: Path, name: str) -> list[dict[str, str]]:
 
 
 def test_generate_returns_every_file(fresh: Path) -> None:
-    """generate() writes the same thirteen files that are committed."""
+    """generate() writes the same fifteen files that are committed."""
     names = sorted(p.name for p in fresh.iterdir())
     assert names == sorted(p.name for p in COMMITTED.iterdir())
-    assert len(names) == 13
+    assert len(names) == 15
 
 
 def test_regenerates_committed_files_byte_for_byte(fresh: Path) -> None:
@@ -66,7 +66,7 @@ def test_files_use_lf_line_endings_and_stay_small() -> None:
 
 def test_geojson_crs_members() -> None:
     """BNG layers name EPSG:27700 in a crs member; lon/lat layers have none."""
-    for name in ("council", "neighbourhoods", "intermediate_zones", "wards"):
+    for name in ("council", "neighbourhoods", "intermediate_zones", "wards", "community_councils"):
         data = json.loads((COMMITTED / f"{name}.geojson").read_text(encoding="utf-8"))
         assert data["crs"]["properties"]["name"] == "urn:ogc:def:crs:EPSG::27700"
     for name in ("plans", "pins"):

@@ -64,6 +64,20 @@ def _lpp_step(page, live_server) -> None:
     assert answer is not None and answer.status == 200
 
 
+def _lpp(what: str) -> Callable:
+    """A step opening the sample's LPP-01 page `what` (regard or notify)."""
+    def visit(page, live_server) -> None:
+        """Open the page and check it answered 200."""
+        store = open_store(live_server.database_url)
+        try:
+            plan = store.plan_ids()["LPP-01"]
+        finally:
+            store.close()
+        answer = page.goto(f"/lpp/plans/{plan}/{what}")
+        assert answer is not None and answer.status == 200
+    return visit
+
+
 def _visit(path: str | Callable, role: str | None = None) -> Callable:
     """A step that opens `path` (a URL, or a function that gets there), logged in with `role`."""
     def visit(page, live_server) -> None:
@@ -104,6 +118,11 @@ PAGES = {
     "lpp-register": _visit("/lpp/register/S12900001"),
     "lpp-register-staff": _visit("/lpp/register/S12900001", "officer"),
     "lpp-step": _visit(_lpp_step, "officer"),
+    "lpp-regard": _visit(_lpp("regard")),
+    "lpp-notify": _visit(_lpp("notify")),
+    "lpp-regard-area": _visit("/lpp/regard?layer=sample_wards&codes=S13900004"),
+    "lpp-notify-area": _visit("/lpp/notify?layer=sample_wards&codes=S13900004"),
+    "councillors-import": _visit("/admin/import/councillors", "officer"),
 }
 
 

@@ -11,7 +11,7 @@ import click
 
 from capmap.cli.common import import_options, print_report, store_of
 from capmap.core.csvsafe import safe_cell
-from capmap.core.errors import RowsRejected
+from capmap.core.errors import RowsRejected, ValidationError
 from capmap.core.models import LAYER_KINDS, ImportReport
 from capmap.io.batches import BATCH_ROWS
 from capmap.io.indicators import check_indicator_fields, parse_indicator_fields
@@ -23,7 +23,7 @@ from capmap.io.plan_defaults import (
 )
 from capmap.io.prepare import PlanFields
 from capmap.io.vocab import DEFAULT_VOCABULARIES
-from capmap.services import pipeline
+from capmap.services import councillors, pipeline
 from capmap.services.existing import ON_EXISTING
 from capmap.services.layers import load_layer_def, make_layer_def
 
@@ -222,3 +222,16 @@ _simple_import("pins", pipeline.import_pins, "Import residents' pins from GeoJSO
                batched=True, keyed=True)
 _simple_import("postcodes", pipeline.import_postcodes,
                "Import a postcode lookup table (postcode with lon/lat or easting/northing).")
+
+
+@import_group.command("councillors")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def import_councillors(ctx: click.Context, file: str) -> None:
+    """Import councillors by ward from CSV (ward_code, name, party, email): checked whole,
+    stored all or none, replacing the councillors of the wards the file names."""
+    try:
+        report = councillors.import_file(store_of(ctx), Path(file))
+    except ValidationError as exc:  # every problem row, not only the first
+        raise click.ClickException("\n".join([exc.message, *exc.details])) from None
+    print_report(report)

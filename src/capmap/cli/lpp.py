@@ -11,9 +11,10 @@ import click
 
 from capmap.cli.common import store_of
 from capmap.core.errors import InputError
+from capmap.core.serialise import json_text
 from capmap.io.writers import Part, write_export
 from capmap.present.dashboards import csv_text
-from capmap.services import lpp_register, lpp_views, pipeline
+from capmap.services import lpp_notify, lpp_regard, lpp_register, lpp_views, pipeline
 from capmap.services.engine import Engine
 from capmap.services.exports import DEFAULT_LICENCE
 
@@ -116,3 +117,62 @@ def export(ctx: click.Context, council_code: str, output: str, all_stages: bool)
     finally:
         store.close()
     click.echo(f"wrote {len(register['entries'])} entries of {council_code} to {output}")
+
+
+def _answer(ctx: click.Context, plan_ref: str, make) -> dict:
+    """`make(engine, store, query)` for the area of the Local Place Plan PLAN_REF."""
+    store = store_of(ctx)
+    engine = Engine(store)
+    plan = store.lpp_plan(plan_ref)
+    return make(engine, store, lpp_regard.plan_query(engine, int(plan["id"])))
+
+
+def _write(output: str | None, answer: dict, rows: list[dict], columns: list[str]) -> bool:
+    """Write the answer to a .json or .csv file; False when no file was named."""
+    if output is None:
+        return False
+    suffix = Path(output).suffix.lower()
+    if suffix not in (".json", ".csv"):
+        raise InputError(f"{output}: name the file .csv or .json")
+    text = json_text(answer) if suffix == ".json" else csv_text(rows, columns)
+    Path(output).write_text(text, encoding="utf-8")
+    click.echo(f"wrote {len(rows)} rows to {output}")
+    return True
+
+
+@lpp.command("regard")
+@click.argument("plan_ref")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="A .csv or .json file.")
+@click.pass_context
+def regard(ctx: click.Context, plan_ref: str, output: str | None) -> None:
+    """The plans the Local Place Plan PLAN_REF must have regard to (reg. 2): Locality Plans
+    and the LOIP first, with their shares and the actions inside its area."""
+    answer = _answer(ctx, plan_ref, lpp_regard.regard_report)
+    rows = lpp_regard.csv_rows(answer)
+    if _write(output, answer, rows, lpp_regard.CSV_COLUMNS):
+        return
+    for row in rows:
+        click.echo(f"{row['group']:<10} {row['ref']:<10} {100 * row['share_of_query']:6.1f} % "
+                   f"of the area  {row['actions_inside']:>3} actions inside  {row['title']}")
+
+
+@lpp.command("notify")
+@click.argument("plan_ref")
+@click.option("--adjoin-m", type=click.FloatRange(0, lpp_notify.MAX_ADJOIN_M),
+              default=lpp_notify.DEFAULT_ADJOIN_M, show_default=True,
+              help="A community council this close (metres) adjoins the area.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="A .csv or .json file.")
+@click.pass_context
+def notify(ctx: click.Context, plan_ref: str, adjoin_m: float, output: str | None) -> None:
+    """Who must be sent the proposed Local Place Plan PLAN_REF (reg. 4): the councillors of
+    the wards it overlaps and the community councils within or adjoining it."""
+    answer = _answer(ctx, plan_ref, lambda e, s, q: lpp_notify.notification_list(e, s, q, adjoin_m))
+    rows = answer["recipients"]
+    if _write(output, answer, rows, lpp_notify.RECIPIENT_COLUMNS):
+        return
+    click.echo(answer["tolerance"]["sentence"])
+    for row in rows:
+        where = row["ward_name"] if row["recipient"] == "councillor" else row["relation"]
+        click.echo(f"{row['recipient']:<18} {row['name']:<30} {where:<24} {row['email']}")
+    for code in answer["wards_without_councillors"]:
+        click.echo(f"no councillors are recorded for ward {code}")

@@ -21,6 +21,11 @@ from capmap.sample.areas import (
     domain_ranks,
     quintile,
 )
+from capmap.sample.community import (
+    COUNCILLOR_COLUMNS,
+    build_community_councils,
+    build_councillors,
+)
 from capmap.sample.history import HISTORY_COLUMNS, build_history
 from capmap.sample.io import write_csv, write_geojson
 from capmap.sample.people import (
@@ -115,6 +120,9 @@ def generate(out_dir: Path) -> list[Path]:
         _csv(out, "lpp_register", "none (plan refs)", STEP_COLUMNS, build_register()),
         _csv(out, "action_history", "none (action refs)", HISTORY_COLUMNS,
              build_history(_rng(40), actions)),
+        _geojson(out, "community_councils", build_community_councils(_rng(41), geo), bng=True),
+        _csv(out, "councillors", "none (ward codes)", COUNCILLOR_COLUMNS,
+             build_councillors(_rng(42), geo)),
     ]
     readme = out / "README.md"
     files = [(path.name, crs, rows, cols) for path, crs, rows, cols in entries]

@@ -86,6 +86,13 @@ GeoPandas read it); the EPSG:4326 files follow RFC 7946 (longitude first, no `cr
   new status) and the progress notes written with them, times in UTC, `changed_by` a role. Every
   action's history ends at its status and note in actions.csv, the last change on its `updated`
   day; `capmap import history` loads it and the demo does.
+- **community_councils.geojson**: community council areas (layer kind `community`), contiguous
+  groups of neighbourhoods that follow no ward boundary and together cover the council exactly.
+  Their codes (`CC900001`…) are made up: community councils have no GSS codes. A proposed Local
+  Place Plan must be sent to every community council within or adjoining its area.
+- **councillors.csv**: three or four councillors per ward (`ward_code` as in wards.geojson),
+  with fictional names, parties and addresses at `glenarden.example.org`; `capmap import
+  councillors` loads it and the demo does.
 """
 
 

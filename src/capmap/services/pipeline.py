@@ -27,7 +27,7 @@ from capmap.io.postcodes import read_postcode_directory
 from capmap.io.readers import ReadLimits, read_vector
 from capmap.io.validate import RowErrors, listed, text
 from capmap.io.vocab import DEFAULT_VOCABULARIES, Vocabularies
-from capmap.services import lpp_register
+from capmap.services import councillors, lpp_register
 from capmap.services.engine import Engine
 from capmap.services.existing import IMPORT_USER, Existing
 from capmap.services.history_import import import_history
@@ -324,6 +324,8 @@ def load_sample(store: Store, data_dir: Path, boundaries_dir: Path, *,
     reports.append(import_lpp_steps(store, data_dir / "lpp_register.csv", "sample"))
     if (data_dir / "action_history.csv").exists():
         reports.append(import_history(store, data_dir / "action_history.csv"))
+    if (data_dir / "councillors.csv").exists():
+        reports.append(councillors.import_file(store, data_dir / "councillors.csv"))
     return reports
 
 

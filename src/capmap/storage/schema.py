@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 
 class Geometry(UserDefinedType):
@@ -398,4 +398,19 @@ lpp_register = sa.Table(
     sa.CheckConstraint("status IN ('proposed', 'submitted', 'validated', 'registered', "
                        "'not_registered', 'removed')", name="ck_lpp_status"),
     sa.Index("ix_lpp_register_status", "status"),
+)
+
+# The councillors of each ward (by the ward's code in any ward layer), for the notification list
+# of a proposed Local Place Plan (SSI 2021/353 reg. 4). An import replaces the councillors of
+# the wards it names, whole.
+councillors = sa.Table(
+    "councillors",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ward_code", sa.String(40), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("party", sa.Text, nullable=False, default="", server_default=""),
+    sa.Column("email", sa.Text, nullable=False, default="", server_default=""),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_councillors_ward_code", "ward_code"),
 )

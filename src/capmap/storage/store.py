@@ -18,6 +18,7 @@ from capmap.core.folding import fold
 from capmap.core.models import Layer, LayerDef
 from capmap.storage import bulk, frames, migrations
 from capmap.storage import schema as s
+from capmap.storage.councillors import CouncillorsMixin
 from capmap.storage.counts import CountsMixin
 from capmap.storage.coverage import CoverageMixin
 from capmap.storage.derived import DerivedMixin
@@ -54,7 +55,7 @@ def local_commits() -> int:
 class Store(RecordsMixin, DerivedMixin, CoverageMixin, CountsMixin, UsersMixin, ModerationMixin,
             NearbyMixin, IdentityMixin, PostcodesMixin, NamesMixin,
             FollowsMixin, IndicatorsMixin, OutcomesMixin,
-            EditsMixin, UpsertsMixin, LppMixin, ReportsMixin):
+            EditsMixin, UpsertsMixin, LppMixin, ReportsMixin, CouncillorsMixin):
     """A capmap database. Open one with `capmap.storage.open_store(url)`."""
 
     def __init__(self, url: str, engine: sa.Engine, backend: ModuleType, name: str) -> None:
