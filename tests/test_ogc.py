@@ -19,7 +19,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from capmap.storage import open_store
 
-LAYERS = {"sample_council": 1, "sample_dz": 620, "sample_iz": 111, "sample_wards": 10}
+LAYERS = {"sample_community": 24, "sample_council": 1, "sample_dz": 620, "sample_iz": 111,
+          "sample_wards": 10}
 COLLECTIONS = [*LAYERS, "plans", "actions", "pins"]
 
 
@@ -251,7 +252,8 @@ def test_bad_input_gets_a_message(client, url, status, words):
 
 def test_unknown_collection_and_unknown_parameters(client):
     answer = client.get("/ogc/collections/nope/items")
-    assert answer.status_code == 404 and "collections are sample_council" in answer.get_json()["message"]
+    assert answer.status_code == 404
+    assert "collections are sample_community, sample_council" in answer.get_json()["message"]
     assert client.get("/ogc/collections/plans/items?foo=bar&sortby=x").status_code == 200
 
 

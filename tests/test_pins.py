@@ -121,7 +121,7 @@ def test_a_pin_is_stored_pending_with_a_moved_public_point_and_its_contact(app, 
         rows = conn.execute(sa.select(s.assignments.c.layer_id, s.assignments.c.code).where(
             (s.assignments.c.record == "pins") & (s.assignments.c.record_id == int(pin["id"])))).all()
     store.close()
-    assert dict(rows)["sample_dz"] is not None and len(rows) == 4  # every current layer
+    assert dict(rows)["sample_dz"] is not None and len(rows) == 5  # every current layer
 
 
 def test_the_thank_you_page_shows_the_areas_and_plans_at_the_spot(client, spot):

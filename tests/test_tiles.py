@@ -191,7 +191,7 @@ def test_tiles_outside_the_range_are_refused(engine, z, x, y, says):
 
 
 def test_an_unknown_layer_is_not_found(engine):
-    with pytest.raises(NotFound, match="layer 'nope' not found; layers are sample_council"):
+    with pytest.raises(NotFound, match="layer 'nope' not found; layers are sample_community, sample_council"):
         boundary_tile(engine, "nope", 9, 250, 159)
 
 
