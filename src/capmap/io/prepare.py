@@ -52,16 +52,7 @@ def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
         raise ValidationError(f"{source}: the file holds no features")
     codes = raw[layer.code_field].map(text)
     _refuse_bad_codes(codes, source)
-    geoms = raw.geometry.values
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if empty.any():
-        raise ValidationError(f"{source}: empty geometries for codes {listed(list(codes[empty]))}")
-    kinds = shapely.get_type_id(geoms)
-    not_polygons = ~np.isin(kinds, [int(k) for k in (3, 6)])
-    if not_polygons.any():
-        raise ValidationError(
-            f"{source}: boundaries must be polygons; not polygons: {listed(list(codes[not_polygons]))}"
-        )
+    _refuse_bad_geometries(raw.geometry.values, codes, source)
     out = gpd.GeoDataFrame({"code": codes.to_numpy()}, geometry=raw.geometry.values, crs=raw.crs)
     out = in_storage_crs(out, source, region)
     fixed, repaired = polygon_parts(out.geometry.values)
@@ -71,21 +62,40 @@ def prepare_areas(raw: gpd.GeoDataFrame, layer: LayerDef, source: str,
             f"{source}: no polygon area left after repair for codes {listed(list(codes[now_empty]))}"
         )
     out = out.set_geometry(gpd.GeoSeries(fixed, crs=out.crs, index=out.index)).rename_geometry("geom")
+    _add_attributes(out, raw, layer, source)
+    return out, list(codes[repaired])
+
+
+def _refuse_bad_geometries(geoms, codes: pd.Series, source: str) -> None:
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if empty.any():
+        raise ValidationError(f"{source}: empty geometries for codes {listed(list(codes[empty]))}")
+    kinds = shapely.get_type_id(geoms)
+    not_polygons = ~np.isin(kinds, [int(k) for k in (3, 6)])
+    if not_polygons.any():
+        raise ValidationError(
+            f"{source}: boundaries must be polygons; not polygons: {listed(list(codes[not_polygons]))}"
+        )
+
+
+def _add_attributes(out: gpd.GeoDataFrame, raw: gpd.GeoDataFrame, layer: LayerDef, source: str) -> None:
+    """Names, parent codes, population, SIMD and indicator columns, checked, in place on `out`."""
     out["name"] = raw[layer.name_field].map(text).to_numpy() if layer.name_field in raw else ""
     out["name_alt"] = raw[layer.name_alt_field].map(text).to_numpy() if layer.name_alt_field else ""
-    optional = {"parent_code": layer.parent_field}
-    for column, field in optional.items():
-        out[column] = raw[field].map(text).replace("", None).to_numpy() if field else None
-        problems = row_problems(raw[field].map(text), field) if field else None
+    if layer.parent_field:
+        parents = raw[layer.parent_field].map(text)
+        problems = row_problems(parents, layer.parent_field)
         if problems:
             raise ValidationError(f"{source}: {problems}")
+        out["parent_code"] = parents.replace("", None).to_numpy()
+    else:
+        out["parent_code"] = None
     numbers = {"population": layer.population_field, "simd_rank": layer.simd_rank_field,
                "simd_decile": layer.simd_decile_field, "simd_quintile": layer.simd_quintile_field}
     for column, field in numbers.items():
         out[column] = as_int(raw[field], field, source).to_numpy() if field else pd.NA
     for name, values in indicator_columns(raw, layer.indicator_fields, source).items():
         out[name] = values
-    return out, list(codes[repaired])
 
 
 def _refuse_bad_codes(codes: pd.Series, source: str, what: str = "code") -> None:
