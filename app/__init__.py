@@ -35,7 +35,7 @@ from app import (
     security,
     tiles,
 )
-from app.config import DEFAULTS
+from capmap.settings import DEFAULTS
 from capmap.io import isolated
 
 

@@ -67,7 +67,7 @@ def purge_stale_uploads(app) -> None:
 
 
 def reader_limits() -> ChildLimits:
-    """The limits on the child process that reads an upload (see app/config.py)."""
+    """The limits on the child process that reads an upload (see capmap/settings.py)."""
     config = current_app.config
     return ChildLimits(memory_mb=int(config["UPLOAD_MEMORY_LIMIT_MB"]),
                        cpu_seconds=int(config["UPLOAD_CPU_SECONDS"]),
