@@ -35,7 +35,7 @@ from app import (
     security,
     tiles,
 )
-from capmap.settings import DEFAULTS
+from capmap import settings
 from capmap.io import isolated
 
 
@@ -43,14 +43,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/capmap.cfg, then CAPMAP_* variables, then
     `test_config`. The instance folder (uploads, secret key) is ./instance unless
     CAPMAP_INSTANCE_PATH says otherwise. Nothing touches the database until a request needs it."""
-    instance = ((test_config or {}).get("INSTANCE_PATH") or os.environ.get("CAPMAP_INSTANCE_PATH")
-                or str(Path.cwd() / "instance"))
-    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("capmap.cfg", silent=True)
-    app.config.from_prefixed_env("CAPMAP")
-    if test_config:
-        app.config.from_mapping(test_config)
+    loaded = settings.load(test_config)
+    app = Flask(__name__, instance_path=str(loaded.instance_path), instance_relative_config=True)
+    # The same object the command line and the pipeline read (capmap.settings.load); views read
+    # it back from app.config, and its rules through app.store.get_policy().
+    app.config.from_mapping(loaded)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _trust_proxy(app)

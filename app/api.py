@@ -10,8 +10,8 @@ from flask import Blueprint, current_app, jsonify, request
 
 from app.costly import answer_planscape
 from app.http_cache import cacheable_response
-from app.store import get_engine, get_shared_cache, get_store
-from capmap.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
+from app.store import get_engine, get_policy, get_shared_cache, get_store
+from capmap.coverage import EngagementFilters, engagement_coverage, plan_coverage
 from capmap.errors import InputError, UnsupportedMediaType
 from capmap.mapdata import layer_payload_json
 from capmap.outcomes import query_outcomes
@@ -142,9 +142,7 @@ def api_layer_areas(layer_id: str):
 @bp.get("/coverage/plans")
 def api_plan_coverage():
     """Plan coverage per neighbourhood and type, with the gap lists."""
-    rules = PlanGapRules(quintile=current_app.config["DEPRIVED_QUINTILE"],
-                         locality_share=current_app.config["LOCALITY_SHARE"])
-    return jsonify(plan_coverage(get_engine(), rules))
+    return jsonify(plan_coverage(get_engine(), get_policy().rules))
 
 
 @bp.get("/coverage/engagement")
@@ -158,9 +156,6 @@ def api_engagement_coverage():
         if hoods is None:
             raise InputError("layer is required, e.g. ?layer=dz11")
         layer = hoods.layer.id
-    config = current_app.config
     return jsonify(engagement_coverage(get_store(), engine, layer, parse_filters(),
                                        scope=scope_arg(), exact=False,
-                                       gap_ratio=config["GAP_RATIO"],
-                                       threshold=config["SUPPRESS_BELOW"],
-                                       round_to=int(config["PUBLIC_ROUND_TO"])))
+                                       **get_policy().suppression()))

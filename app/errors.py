@@ -6,8 +6,8 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from capmap.errors import CapmapError, DiskFull, QueryTooCostly, StoreUnavailable, is_disk_full
+from capmap.policy import JSON_PREFIXES
 
-JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
 # Seconds a client (or load balancer) should wait before asking again while the database is away.
 RETRY_AFTER = 5
 

@@ -14,7 +14,7 @@ from werkzeug.utils import secure_filename
 from app import maps
 from app.auth import role_required
 from app.http_cache import cacheable_response
-from app.store import get_store
+from app.store import get_policy, get_store
 from capmap.diskspace import out_of_room
 from capmap.errors import DiskFull, InputError, ValidationError
 from capmap.existing import IMPORT_USER
@@ -91,7 +91,7 @@ def _run(pending: dict, preview: bool, allow_losses: bool = False):
     limits = web_limits(current_app.config["MAX_CONTENT_LENGTH"])
     return import_isolated(get_store(), pending["kind"], path, _settings(pending),
                            limits=limits, child=reader_limits(), preview=preview,
-                           allow_losses=allow_losses, changed_by=who)
+                           allow_losses=allow_losses, changed_by=who, region=get_policy().region)
 
 
 @bp.get("")

@@ -25,12 +25,14 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from app import follow, maps
-from app.auth import JSON_PREFIXES, role_required
-from app.store import get_engine, get_store
+from app.auth import role_required
+from app.store import get_engine, get_policy, get_store
 from capmap import follow as F
 from capmap import pins as P
 from capmap.errors import CapmapError, ValidationError
+from capmap.models import PIN_STATUSES
 from capmap.planscape import lookup
+from capmap.policy import JSON_PREFIXES, PinRules, from_settings
 
 bp = Blueprint("pins", __name__)
 moderation = Blueprint("moderation", __name__, url_prefix="/moderate")
@@ -40,14 +42,8 @@ moderation = Blueprint("moderation", __name__, url_prefix="/moderate")
 HONEYPOT = "website"
 
 
-def _rules() -> P.PinRules:
-    config = current_app.config
-    return P.PinRules(description_max=int(config["PIN_DESCRIPTION_MAX"]),
-                      contact_max=int(config["PIN_CONTACT_MAX"]),
-                      offset_min_m=float(config["PIN_OFFSET_MIN_M"]),
-                      offset_max_m=float(config["PIN_OFFSET_MAX_M"]),
-                      snap_m=float(config["PIN_SNAP_M"]),
-                      public_mode=config["PIN_PUBLIC_MODE"], grid_m=float(config["PIN_GRID_M"]))
+def _rules() -> PinRules:
+    return get_policy().pins
 
 
 def _public_pins() -> P.PublicPins:
@@ -110,7 +106,7 @@ def data():
     """Shown pins in ?bbox=minlon,minlat,maxlon,maxlat at their public points; counts per grid
     cell when there are more than PIN_MAX_POINTS."""
     try:
-        bbox = P.parse_bbox(request.args.get("bbox"))
+        bbox = P.parse_bbox(request.args.get("bbox"), _rules().region)
     except CapmapError as exc:
         return jsonify(exc.to_dict()), exc.status
     payload = P.pins_payload(_public_pins(), bbox, int(current_app.config["PIN_MAX_POINTS"]))
@@ -132,7 +128,7 @@ def pin_json(pin_id: int):
 
 
 def _queue(status: str, error: str = "", code: int = 200):
-    if status not in ("pending", "published", "hidden", "resolved"):
+    if status not in PIN_STATUSES:
         abort(404)
     page_no = max(request.args.get("page", 1, type=int) or 1, 1)
     size = int(current_app.config["MODERATION_PAGE_SIZE"])
@@ -200,7 +196,8 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
     limiter.limit(lambda: current_app.config["PIN_RATE_LIMIT"], methods=["POST"])(bp)
     app.extensions["capmap_pin_limiter"] = limiter
-    app.extensions["capmap_pin_cache"] = P.PublicPinCache(float(app.config["VERSION_CHECK_MS"]) / 1000)
+    app.extensions["capmap_pin_cache"] = P.PublicPinCache(
+        float(app.config["VERSION_CHECK_MS"]) / 1000, from_settings(app.config).public_statuses)
     app.register_blueprint(bp)
     app.register_blueprint(moderation)
     app.register_error_handler(429, _too_many)

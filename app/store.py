@@ -4,6 +4,7 @@ from flask import current_app
 
 from capmap.cache import SharedCache
 from capmap.engine import Engine
+from capmap.policy import Policy, from_settings
 from capmap.storage import Store, open_store
 
 
@@ -14,6 +15,11 @@ def get_store() -> Store:
         store = open_store(current_app.config["DATABASE_URL"])
         current_app.extensions["capmap_store"] = store
     return store
+
+
+def get_policy() -> Policy:
+    """The publication rules of this app's settings (capmap.policy), as the CLI reads them."""
+    return from_settings(current_app.config)
 
 
 def get_engine() -> Engine:

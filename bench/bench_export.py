@@ -23,11 +23,12 @@ import numpy as np
 import pyogrio
 from common import best_of, realdata
 
-from capmap.exports import FULL_ACCESS, ExportRequest, export
+from capmap.exports import ExportRequest, export
 from capmap.io.writers import Part, write_export
 from capmap.layers import load_layer_def
 from capmap.models import CHANNELS
 from capmap.pipeline import import_boundaries
+from capmap.policy import EXACT_ROLES
 from capmap.spatial.assign import AreaIndex
 from capmap.storage import open_store
 from capmap.storage.records import RESPONSE_COLUMNS
@@ -109,7 +110,7 @@ def main() -> None:
               "pyogrio writing the frame already read")
         for fmt in DRIVERS:
             ours, theirs = work / f"dz-ours.{fmt}", work / f"dz-theirs.{fmt}"
-            request = ExportRequest(("dz11",), fmt, "EPSG:4326", roles=FULL_ACCESS)
+            request = ExportRequest(("dz11",), fmt, "EPSG:4326", roles=EXACT_ROLES)
             compare(f"{fmt} EPSG:4326", lambda r=request, p=ours: export(store, r, p),
                     lambda f=fmt, p=theirs: plain_write(zones, p, f, "EPSG:4326"),
                     (ours, theirs), repeat=3)

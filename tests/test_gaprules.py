@@ -27,12 +27,13 @@ import shapely
 import sqlalchemy as sa
 
 from capmap import gaprules, pipeline
-from capmap.coverage import PlanGapRules, plan_coverage
+from capmap.coverage import plan_coverage
 from capmap.crs import geoms_bng_to_lonlat
 from capmap.dashboards import plans_tables
 from capmap.engine import Engine
 from capmap.io.prepare import PlanFields
 from capmap.models import LayerDef
+from capmap.policy import PlanGapRules
 from capmap.storage import schema as s
 from tests.conftest import X0, Y0, bng_square
 from tests.schema_versions import rewind

@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capmap import pipeline
-from capmap.coverage import PlanGapRules, engagement_coverage, plan_coverage
+from capmap.coverage import engagement_coverage, plan_coverage
 from capmap.engine import Engine
 from capmap.models import EngagementFilters, normalise_themes
+from capmap.policy import PlanGapRules
 from capmap.spatial import engagement
 from capmap.storage import open_store
 from capmap.storage import schema as s

@@ -25,6 +25,7 @@ import shapely
 from capmap.engine import Engine, LayerState
 from capmap.errors import InputError, NotFound
 from capmap.exports import public_pins
+from capmap.policy import PUBLIC_PIN_STATUSES
 from capmap.serialise import plain
 from capmap.storage import Store
 
@@ -69,8 +70,9 @@ def collection_ids(engine: Engine) -> list[str]:
     return [*sorted(i for i in engine.layers() if i not in RECORDS), *RECORDS]
 
 
-def get_collection(engine: Engine, store: Store, collection_id: str) -> Collection:
-    """One collection, or NotFound naming the collections there are."""
+def get_collection(engine: Engine, store: Store, collection_id: str,
+                   pin_statuses: tuple[str, ...] = PUBLIC_PIN_STATUSES) -> Collection:
+    """One collection (pins of `pin_statuses` only), or NotFound naming the collections there are."""
     if collection_id == "plans":
         return Collection("plans", "Plans", "Community plans: LOIPs, Locality Plans, community-led "
                           "action plans, Local Place Plans and service plans, each with its area.",
@@ -79,9 +81,9 @@ def get_collection(engine: Engine, store: Store, collection_id: str) -> Collecti
         return Collection("actions", "Actions", "Actions of the plans. Only actions with a location "
                           "of their own have a geometry; the others are null.", store.actions(), "id")
     if collection_id == "pins":
-        return Collection("pins", "Residents' pins", "Published pins at their public point, moved "
-                          "from the exact one; no contact details.", public_pins(store.pins()), "id",
-                          ("created", "created"))
+        return Collection("pins", "Residents' pins", f"Pins ({', '.join(pin_statuses)}) at their "
+                          "public point, moved from the exact one; no contact details.",
+                          public_pins(store.pins(), pin_statuses), "id", ("created", "created"))
     layers = engine.layers()
     if collection_id in layers:
         return _layer_collection(layers[collection_id])

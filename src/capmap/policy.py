@@ -1,0 +1,112 @@
+"""Who sees what, in one place: public pin statuses, the roles that see exact data, the
+suppression of small counts, the gap rules, the region coordinates must fall in, how public pin
+points are made, and which routes answer in JSON.
+
+The web app, the command line and the pipeline all build their Policy with `from_settings` from
+one capmap.settings object, so a setting changes every one of them alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from capmap.crs import SCOTLAND, Region
+
+# Resolved pins stay on the public map (shown as resolved): residents see that an issue was
+# reported and dealt with, and do not report it again. Pending and hidden pins never show.
+# The pin map, the exports (and so the OGC API) and the planscape all list these.
+PUBLIC_PIN_STATUSES = ("published", "resolved")
+# Exact response points, pins of every status at their exact points, unsuppressed engagement
+# (for an account limited to councils, only in views confined to them: capmap.access).
+EXACT_ROLES = frozenset({"officer", "planner", "admin"})
+# Routes under these prefixes answer errors and refused logins in JSON, not HTML pages.
+JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
+PIN_PUBLIC_MODES = ("displace", "grid")
+
+
+@dataclass(frozen=True)
+class PlanGapRules:
+    """What counts as a gap in plan coverage."""
+
+    quintile: int = 1               # SIMD quintiles up to this one count as deprived
+    locality_share: float = 0.5     # a Locality Plan must cover at least this share of the area
+    min_share: float = 0.01         # below this share, a plan's overlap is a drawing sliver
+
+
+@dataclass(frozen=True)
+class PinRules:
+    """The limits of the pin form and how public points are made (capmap.pins.public_points)."""
+
+    description_max: int = 1000
+    contact_max: int = 200
+    offset_min_m: float = 75.0
+    offset_max_m: float = 150.0
+    snap_m: float = 20.0  # displace mode: points of one such square share an offset
+    public_mode: str = "displace"
+    grid_m: float = 250.0
+    region: Region = SCOTLAND
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The publication rules of one deployment."""
+
+    threshold: int = 5      # public counts below this (0 included) are withheld as "<5"
+    round_to: int = 5       # other public counts: to the nearest multiple of this
+    gap_ratio: float = 0.5  # an engagement gap: a rate below this share of its council's
+    rules: PlanGapRules = field(default_factory=PlanGapRules)
+    pins: PinRules = field(default_factory=PinRules)
+    region: Region = SCOTLAND
+    public_statuses: tuple[str, ...] = PUBLIC_PIN_STATUSES
+    exact_roles: frozenset[str] = EXACT_ROLES
+
+    def sees_exact(self, roles: Iterable[str]) -> bool:
+        """True when one of `roles` sees exact figures and points."""
+        return bool(self.exact_roles & set(roles))
+
+    def suppression(self) -> dict:
+        """The keyword arguments of capmap.coverage.engagement_coverage for public figures."""
+        return {"gap_ratio": self.gap_ratio, "threshold": self.threshold,
+                "round_to": self.round_to}
+
+
+DEFAULT_POLICY = Policy()
+
+
+def region_of(values: Mapping) -> Region:
+    """REGION_BOUNDS named REGION_NAME, or capmap.crs.SCOTLAND when not set."""
+    bounds = values.get("REGION_BOUNDS")
+    if bounds is None:
+        return SCOTLAND
+    try:
+        minx, miny, maxx, maxy = (float(v) for v in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"REGION_BOUNDS is {bounds!r}; expected [minlon, minlat, maxlon, maxlat]"
+                         ) from None
+    if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
+        raise ValueError(f"REGION_BOUNDS is {bounds!r}; expected lon/lat minimums below maximums")
+    return Region(minx, miny, maxx, maxy, str(values.get("REGION_NAME") or "the region"))
+
+
+def pin_rules(values: Mapping, region: Region) -> PinRules:
+    """The PIN_* settings as rules; an unknown PIN_PUBLIC_MODE is refused here, at start-up."""
+    mode = values["PIN_PUBLIC_MODE"]
+    if mode not in PIN_PUBLIC_MODES:
+        raise ValueError(f"PIN_PUBLIC_MODE is {mode!r}; expected one of {', '.join(PIN_PUBLIC_MODES)}")
+    return PinRules(description_max=int(values["PIN_DESCRIPTION_MAX"]),
+                    contact_max=int(values["PIN_CONTACT_MAX"]),
+                    offset_min_m=float(values["PIN_OFFSET_MIN_M"]),
+                    offset_max_m=float(values["PIN_OFFSET_MAX_M"]),
+                    snap_m=float(values["PIN_SNAP_M"]), public_mode=mode,
+                    grid_m=float(values["PIN_GRID_M"]), region=region)
+
+
+def from_settings(values: Mapping) -> Policy:
+    """The policy a settings mapping (capmap.settings.load(), or a Flask app's config) sets."""
+    region = region_of(values)
+    return Policy(threshold=int(values["SUPPRESS_BELOW"]), round_to=int(values["PUBLIC_ROUND_TO"]),
+                  gap_ratio=float(values["GAP_RATIO"]),
+                  rules=PlanGapRules(quintile=int(values["DEPRIVED_QUINTILE"]),
+                                     locality_share=float(values["LOCALITY_SHARE"])),
+                  pins=pin_rules(values, region), region=region)
