@@ -79,7 +79,7 @@ def scope_arg() -> ScopeRequest:
 def api_lookup():
     """Areas of every layer and the plans at ?lon=&lat=."""
     # The text jsonify would send, joined from pieces the engine encoded once (the hot route).
-    text = lookup_json(get_engine(), number_arg("lon"), number_arg("lat"))
+    text = lookup_json(get_engine(), number_arg("lon"), number_arg("lat"), get_policy().region)
     return current_app.response_class(f"{text}\n", mimetype="application/json")
 
 
@@ -101,7 +101,7 @@ def query_from_args(engine) -> Query:
             raise InputError("layer is required with codes, e.g. ?layer=dz11&codes=S01006506")
         return codes_query(engine, layer, request.args.get("codes", "").split(","),
                            max_km2=current_app.config["PLANSCAPE_MAX_KM2"])
-    return point_query(engine, number_arg("lon"), number_arg("lat"))
+    return point_query(engine, number_arg("lon"), number_arg("lat"), get_policy().region)
 
 
 @bp.post("/planscape")
@@ -116,7 +116,7 @@ def api_planscape_polygon():
     engine = get_engine()
     query = posted_query(engine, request.get_data(cache=False),
                          max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
-                         crs=request.args.get("crs"))
+                         region=get_policy().region, crs=request.args.get("crs"))
     return jsonify(_with_outcomes(engine, query))
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from capmap.crs import SCOTLAND, Region
+from capmap.models import PIN_STATUSES
 
 # Resolved pins stay on the public map (shown as resolved): residents see that an issue was
 # reported and dealt with, and do not report it again. Pending and hidden pins never show.
@@ -23,6 +24,7 @@ EXACT_ROLES = frozenset({"officer", "planner", "admin"})
 # Routes under these prefixes answer errors and refused logins in JSON, not HTML pages.
 JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
 PIN_PUBLIC_MODES = ("displace", "grid")
+ROLES_SEEING_EXACT = ("officer", "planner", "admin")  # those that may be given exact data
 
 
 @dataclass(frozen=True)
@@ -102,11 +104,26 @@ def pin_rules(values: Mapping, region: Region) -> PinRules:
                     grid_m=float(values["PIN_GRID_M"]), region=region)
 
 
+def _subset(values: Mapping, name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    given = values[name]
+    chosen = (given.split(",") if isinstance(given, str) else list(given or ()))
+    chosen = tuple(dict.fromkeys(str(v).strip() for v in chosen if str(v).strip()))
+    wrong = [v for v in chosen if v not in allowed]
+    if wrong or not chosen:
+        raise ValueError(f"{name} is {given!r}; expected one or more of {', '.join(allowed)}")
+    return chosen
+
+
 def from_settings(values: Mapping) -> Policy:
     """The policy a settings mapping (capmap.settings.load(), or a Flask app's config) sets."""
     region = region_of(values)
+    statuses = _subset(values, "PIN_PUBLIC_STATUSES", PIN_STATUSES)
+    if set(statuses) & {"pending", "hidden"}:
+        raise ValueError(f"PIN_PUBLIC_STATUSES is {statuses!r}: pending and hidden pins are never "
+                         "public; expected published, resolved or both")
     return Policy(threshold=int(values["SUPPRESS_BELOW"]), round_to=int(values["PUBLIC_ROUND_TO"]),
                   gap_ratio=float(values["GAP_RATIO"]),
                   rules=PlanGapRules(quintile=int(values["DEPRIVED_QUINTILE"]),
                                      locality_share=float(values["LOCALITY_SHARE"])),
-                  pins=pin_rules(values, region), region=region)
+                  pins=pin_rules(values, region), region=region, public_statuses=statuses,
+                  exact_roles=frozenset(_subset(values, "EXACT_DATA_ROLES", ROLES_SEEING_EXACT)))

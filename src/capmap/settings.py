@@ -67,6 +67,9 @@ DEFAULTS.update({
     # (capmap.spatial.disclosure). Officers, planners and admins see exact figures.
     "SUPPRESS_BELOW": 5,
     "PUBLIC_ROUND_TO": 5,
+    # The roles that see exact figures, response points and pins of every status at their exact
+    # points (capmap.policy; an account limited to councils only in views confined to them).
+    "EXACT_DATA_ROLES": ["officer", "planner", "admin"],
     # An area is an engagement gap when its rate is below this share of its council's rate.
     "GAP_RATIO": 0.5,
     # Plan coverage gaps: SIMD quintiles up to this count as deprived, and need a Locality Plan
@@ -108,6 +111,9 @@ DEFAULTS.update({
     # Residents' pins.
     "PIN_DESCRIPTION_MAX": 1000,        # characters
     "PIN_CONTACT_MAX": 200,             # characters
+    # The statuses of pins shown to the public: on the pin map, in exports, the OGC API and the
+    # planscape alike. Resolved pins stay so residents see an issue was dealt with.
+    "PIN_PUBLIC_STATUSES": ["published", "resolved"],
     "PIN_PUBLIC_MODE": "displace",      # "displace": moved PIN_OFFSET_MIN_M..MAX_M; "grid"
     "PIN_OFFSET_MIN_M": 75.0,           # metres (EPSG:27700), a guaranteed minimum
     "PIN_OFFSET_MAX_M": 150.0,
