@@ -213,6 +213,9 @@ def _config_file(path: Path) -> dict:
     except SyntaxError as exc:
         raise InputError(f"{path}: line {exc.lineno}: {exc.msg}; expected Python assignments "
                          "such as GAP_RATIO = 0.4") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the file does wrong, say where
+        raise InputError(f"{path}: {type(exc).__name__}: {exc}; expected Python assignments "
+                         "such as GAP_RATIO = 0.4") from None
     return {k: v for k, v in scope.items() if k.isupper()}
 
 
