@@ -27,11 +27,11 @@ from app.editing import sees_register_history
 from app.http_cache import cacheable_response
 from app.imports import reader_limits
 from app.store import get_engine, get_policy, get_store
+from capmap import parse
 from capmap.crs import STORAGE_CRS
 from capmap.dashboards import STATUS_COLOURS, csv_text
 from capmap.engine import Engine
 from capmap.errors import InputError
-from capmap.folding import partial_postcode
 from capmap.gaprules import review_date
 from capmap.io import isolated
 from capmap.io.writers import FORMATS as FILE_FORMATS
@@ -48,7 +48,6 @@ from capmap.search import (
     compact_geojson,
     drawn_query,
     neighbourhood_choices,
-    normalise_postcode,
     plan_page,
     postcode_query,
     search_places,
@@ -86,7 +85,7 @@ def search():
         return redirect(_match_url(matches[0]))
     message = None
     if not matches:
-        postcode = normalise_postcode(text) or (partial_postcode(text) or (None, None))[1]
+        postcode = parse.postcode(text) or (parse.partial_postcode(text) or (None, None))[1]
         message = (f"Postcode {postcode} is not in our postcode list." if postcode else
                    f"No postcode, place or area matches “{text.strip()[:100]}”.")
     for match in matches:
@@ -171,7 +170,7 @@ def _query(engine: Engine, store) -> Query:
 def _codes(engine: Engine, fields, max_km2: float) -> Query:
     """A codes query from ?layer=&codes= or the same posted fields (codes repeated or
     comma-separated); without a layer, codes are neighbourhood codes."""
-    codes = [c for value in fields.getlist("codes") for c in value.split(",")]
+    codes = parse.codes(fields.getlist("codes"))
     hoods = engine.neighbourhoods()
     layer = fields.get("layer", "").strip() or (hoods.layer.id if hoods else "")
     return codes_query(engine, layer, codes, max_km2=max_km2)

@@ -120,5 +120,6 @@ def item(collection_id: str, feature_id: str):
 @api_docs_bp.get("/api/openapi.json")
 def json_api_definition():
     """The OpenAPI 3.0 definition of the JSON API under /api."""
-    body = api_document(url_for("public.home", _external=True).rstrip("/"), sorted(get_engine().layers()))
+    body = api_document(url_for("public.home", _external=True).rstrip("/"), sorted(get_engine().layers()),
+                        get_policy().region)
     return Response(json.dumps(body), content_type=ogc.OPENAPI_TYPE)

@@ -28,6 +28,7 @@ from app import follow, maps
 from app.auth import role_required
 from app.store import get_engine, get_policy, get_store
 from capmap import follow as F
+from capmap import parse
 from capmap import pins as P
 from capmap.errors import CapmapError, ValidationError
 from capmap.models import PIN_STATUSES
@@ -106,7 +107,8 @@ def data():
     """Shown pins in ?bbox=minlon,minlat,maxlon,maxlat at their public points; counts per grid
     cell when there are more than PIN_MAX_POINTS."""
     try:
-        bbox = P.parse_bbox(request.args.get("bbox"), _rules().region)
+        raw = request.args.get("bbox")
+        bbox = parse.bbox(raw) if raw else _rules().region.bounds  # blank: the whole region
     except CapmapError as exc:
         return jsonify(exc.to_dict()), exc.status
     payload = P.pins_payload(_public_pins(), bbox, int(current_app.config["PIN_MAX_POINTS"]))

@@ -5,14 +5,15 @@ tests/test_openapi_fuzz.py holds the app to both documents."""
 
 from __future__ import annotations
 
+from capmap import __version__
 from capmap.codes import CODE_RULE
 from capmap.crs import SCOTLAND, Region
 from capmap.mapdata import FORMATS, MAX_ZOOM, MIN_ZOOM
-from capmap.ogc import CRS84, DATE_PATTERN, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, MAX_OFFSET, TIME_PATTERN
+from capmap.ogc import CRS84, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, MAX_OFFSET
 from capmap.openapi_schemas import api_schemas, ogc_schemas
+from capmap.parse import DATE_PATTERN, TIME_PATTERN
 from capmap.planscape import MAX_CODES
 
-VERSION = "0.1.0"
 _LICENCE = {"name": "AGPL-3.0-or-later"}
 
 
@@ -123,8 +124,8 @@ def ogc_document(root: str, collection_ids: list[str]) -> dict:
     responses = {c: r for c, r in _responses().items() if c in ("400", "404")}
     return {
         "openapi": "3.0.3",
-        "info": {"title": "capmap OGC API - Features", "version": VERSION, "license": _LICENCE,
-                 "description": "Boundary layers, plans, actions and published pins, in CRS84. "
+        "info": {"title": "capmap OGC API - Features", "version": __version__, "license": _LICENCE,
+                 "description": "Boundary layers, plans, actions and public pins, in CRS84. "
                                 "Query parameters not named here are ignored."},
         "servers": [{"url": root}],
         "paths": paths,
@@ -200,7 +201,9 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
     post["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
         "description": f"either {_codes_body(layer)['description']}, or {polygon['description']}",
         "oneOf": [_codes_body(layer), *polygon["oneOf"]]}}}}
-    day = {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
+    # capmap.parse.iso_date: YYYY-MM-DD only (not 20250101 nor 2025-W01-1), or empty.
+    day = {"oneOf": [{"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$",
+                      "description": "a date as YYYY-MM-DD"}, {"type": "string", "maxLength": 0}]}
     text = {"type": "string"}
     engagement = [_param("layer", "query", "a layer id (empty or absent: the neighbourhood layer)",
                          {"type": "string", "enum": [*layer_ids, ""]}),
@@ -238,7 +241,7 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
     }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "capmap JSON API", "version": VERSION, "license": _LICENCE,
+        "info": {"title": "capmap JSON API", "version": __version__, "license": _LICENCE,
                  "description": "Lookups, the planscape and coverage. Bad input is answered with "
                                 "400 or 422 and a JSON message."},
         "servers": [{"url": root}],

@@ -18,7 +18,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from capmap.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat, lonlat_to_bng, parse_lonlat_bbox
+from capmap import parse
+from capmap.crs import STORAGE_CRS, bng_to_lonlat, lonlat_to_bng
 from capmap.engine import Engine, StoreVersions
 from capmap.errors import InputError, NotFound, ValidationError
 from capmap.io.prepare import prepare_pins
@@ -51,13 +52,10 @@ class NewPin:
 
 
 def _number(value: str | None, name: str, problems: list[str]) -> float | None:
-    value = (value or "").strip()
-    if not value:
-        return None
     try:
-        return float(value)
-    except ValueError:
-        problems.append(f"{name} {value[:20]!r} is not a number")
+        return parse.number(value, name)
+    except InputError as exc:
+        problems.append(exc.message)
         return None
 
 
@@ -87,17 +85,9 @@ def read_pin_form(form: Mapping[str, str], rules: PinRules = DEFAULT_POLICY.pins
     return NewPin(lon, lat, category, description, contact)
 
 
-def normalise_postcode(value: str) -> str:
-    """A postcode in upper case with one space before the last three characters."""
-    code = "".join(value.split()).upper()
-    if not 5 <= len(code) <= 7 or not code.isalnum():
-        raise InputError(f"{value.strip()[:12]!r} does not look like a postcode (like EH1 1AA)")
-    return f"{code[:-3]} {code[-3:]}"
-
-
 def postcode_place(store: Store, value: str) -> tuple[float, float, str]:
     """Lon, lat and normalised postcode of a stored postcode."""
-    postcode = normalise_postcode(value)
+    postcode = parse.required_postcode(value)
     point = store.postcode_point(postcode)
     if point is None:
         raise NotFound(f"postcode {postcode} is not in our list; try a neighbourhood instead")
@@ -230,13 +220,6 @@ class PublicPinCache:
                 self._pins = PublicPins(store.public_pin_points(self.statuses), self.statuses)
                 self._version = version
             return self._pins
-
-
-def parse_bbox(value: str | None, region: Region = SCOTLAND) -> tuple[float, float, float, float]:
-    """A `minlon,minlat,maxlon,maxlat` box; the whole region when blank."""
-    if not value:
-        return (region.min_lon, region.min_lat, region.max_lon, region.max_lat)
-    return parse_lonlat_bbox(value)
 
 
 def cell_size(bbox: tuple[float, float, float, float]) -> tuple[float, float]:

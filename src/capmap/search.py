@@ -26,7 +26,6 @@ from capmap.models import ACTION_STATUSES
 from capmap.places import (  # noqa: F401  (the finder's search, re-exported)
     KIND_ORDER,
     label_duplicates,
-    normalise_postcode,
     postcode_query,
     search_places,
 )

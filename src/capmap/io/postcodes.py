@@ -34,9 +34,9 @@ import shapely
 
 from capmap.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat
 from capmap.errors import InputError, TooLarge, ValidationError
-from capmap.folding import POSTCODE
 from capmap.io import sniff
 from capmap.io.readers import DEFAULT_LIMITS, ReadLimits
+from capmap.parse import POSTCODE
 
 BATCH_ROWS = 50_000
 # Code-Point Open holds some 120 area files beside its documents.
