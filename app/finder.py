@@ -32,7 +32,6 @@ from capmap.crs import STORAGE_CRS
 from capmap.dashboards import STATUS_COLOURS, csv_text
 from capmap.engine import Engine
 from capmap.errors import InputError
-from capmap.gaprules import review_date
 from capmap.io import isolated
 from capmap.io.writers import FORMATS as FILE_FORMATS
 from capmap.io.writers import Part, write_export
@@ -40,7 +39,7 @@ from capmap.maps.style import PLAN_LABELS
 from capmap.models import ACTION_STATUSES
 from capmap.outcomes import plan_outcomes, query_outcomes
 from capmap.planscape import Query, codes_query, point_query
-from capmap.progress import overdue
+from capmap.progress import flag_overdue
 from capmap.search import (
     KIND_ORDER,
     QUERY_MAX_VERTICES,
@@ -53,7 +52,7 @@ from capmap.search import (
     search_places,
     upload_query,
 )
-from capmap.serialise import json_text, plain, point_features
+from capmap.serialise import json_text, point_features
 from capmap.uploads import web_limits
 
 bp = Blueprint("finder", __name__)
@@ -249,21 +248,8 @@ def _links(query: Query) -> dict:
             "downloads": {f: url_for("finder.result", format=f, **params) for f in OUTPUTS[1:]}}
 
 
-def _flag_overdue(engine: Engine, answer: dict, today: date) -> None:
-    """Review and action overdue flags by the rules the plan pages and dashboards use
-    (capmap.gaprules.review_date, capmap.progress.overdue), on dates rather than text."""
-    plans = engine.plans().plans.set_index("id", drop=False)
-    for plan in answer["plans"]:
-        due, _ = review_date(plans.loc[plan["id"]])
-        plan.update(review_date=plain(due), review_overdue=due is not None and due < today)
-    for action in answer["actions"]:
-        target = action["target_date"]
-        action["overdue"] = overdue(date.fromisoformat(target[:10]) if target else None,
-                                    action["status"], today)
-
-
 def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
-    _flag_overdue(engine, answer, date.today())
+    flag_overdue(engine.plans().plans, answer, date.today())
     layers = engine.layers()
     touched = [{"layer": layers[k].layer, "areas": v} for k, v in answer["areas"].items() if v]
     touched.sort(key=lambda t: (_kind_rank(t["layer"].kind), t["layer"].id))

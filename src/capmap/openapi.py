@@ -181,6 +181,11 @@ def _codes_body(layer: dict) -> dict:
                                                                f"^ *[{_CODE_CHARS}]* *$"}}}}
 
 
+# capmap.parse.iso_date: YYYY-MM-DD only (not 20250101 nor 2025-W01-1), or empty.
+_DAY = {"oneOf": [{"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$",
+                   "description": "a date as YYYY-MM-DD"}, {"type": "string", "maxLength": 0}]}
+
+
 def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> dict:
     """The OpenAPI 3.0 definition of the JSON API under `root`/api, for the current layers."""
     lonlat = _lonlat(region)
@@ -201,9 +206,7 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
     post["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
         "description": f"either {_codes_body(layer)['description']}, or {polygon['description']}",
         "oneOf": [_codes_body(layer), *polygon["oneOf"]]}}}}
-    # capmap.parse.iso_date: YYYY-MM-DD only (not 20250101 nor 2025-W01-1), or empty.
-    day = {"oneOf": [{"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$",
-                      "description": "a date as YYYY-MM-DD"}, {"type": "string", "maxLength": 0}]}
+    day = _DAY
     text = {"type": "string"}
     engagement = [_param("layer", "query", "a layer id (empty or absent: the neighbourhood layer)",
                          {"type": "string", "enum": [*layer_ids, ""]}),
