@@ -12,13 +12,14 @@ from capmap.policy import JSON_PREFIXES
 RETRY_AFTER = 5
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """Whether the answer to this request is JSON: API routes, .json files, or a client asking."""
     return (request.path.startswith(JSON_PREFIXES) or request.path.endswith(".json")
             or request.accept_mimetypes.best == "application/json")
 
 
 def _answer(status: int, title: str, message: str):
-    if _wants_json():
+    if wants_json():
         return jsonify({"error": title, "message": message}), status
     try:
         if request_ctx.url_adapter is None:  # a refused Host: no link can be built for the page

@@ -26,6 +26,7 @@ from flask_login import current_user
 
 from app import follow, maps
 from app.auth import role_required
+from app.errors import wants_json
 from app.store import get_engine, get_policy, get_store
 from capmap import follow as F
 from capmap import parse
@@ -33,7 +34,7 @@ from capmap import pins as P
 from capmap.errors import CapmapError, ValidationError
 from capmap.models import PIN_STATUSES
 from capmap.planscape import lookup
-from capmap.policy import JSON_PREFIXES, PinRules, from_settings
+from capmap.policy import PinRules, from_settings
 
 bp = Blueprint("pins", __name__)
 moderation = Blueprint("moderation", __name__, url_prefix="/moderate")
@@ -186,8 +187,7 @@ def decide(pin_id: int):
 
 
 def _too_many(exc):
-    if request.path.endswith(".json") or request.path.startswith(JSON_PREFIXES) \
-            or request.accept_mimetypes.best == "application/json":
+    if wants_json():
         return jsonify({"error": "Too Many Requests", "message": "too many reports from your "
                         "connection; please wait a little and try again"}), 429
     return render_template("pins_limited.html", limit=getattr(exc, "description", "")), 429
