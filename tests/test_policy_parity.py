@@ -184,3 +184,13 @@ def test_pin_privacy(both, tmp_path):
     e, n = lonlat_to_bng(np.array([expected.x]), np.array([expected.y]))
     assert abs((e[0] % 500) - 250) < 1 and abs((n[0] % 500) - 250) < 1
 
+
+
+def test_the_default_policy_is_the_default_settings():
+    assert from_settings(S.DEFAULTS) == DEFAULT_POLICY
+    with pytest.raises(ValueError, match="PIN_PUBLIC_STATUSES"):
+        from_settings({**S.DEFAULTS, "PIN_PUBLIC_STATUSES": ["published", "pending"]})
+    with pytest.raises(ValueError, match="PIN_PUBLIC_MODE is 'blur'; expected one of displace, grid"):
+        from_settings({**S.DEFAULTS, "PIN_PUBLIC_MODE": "blur"})
+    with pytest.raises(ValueError, match="REGION_BOUNDS"):
+        from_settings({**S.DEFAULTS, "REGION_BOUNDS": [1, 2, 3]})

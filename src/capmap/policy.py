@@ -3,7 +3,8 @@ suppression of small counts, the gap rules, the region coordinates must fall in,
 points are made, and which routes answer in JSON.
 
 The web app, the command line and the pipeline all build their Policy with `from_settings` from
-one capmap.settings object, so a setting changes every one of them alike.
+one capmap.settings object, so a setting changes every one of them alike. The defaults here are
+the settings' defaults (capmap.settings.DEFAULTS), written once there.
 """
 
 from __future__ import annotations
@@ -13,26 +14,27 @@ from dataclasses import dataclass, field
 
 from capmap.crs import SCOTLAND, Region
 from capmap.models import PIN_STATUSES
+from capmap.settings import DEFAULTS
 
 # Resolved pins stay on the public map (shown as resolved): residents see that an issue was
 # reported and dealt with, and do not report it again. Pending and hidden pins never show.
 # The pin map, the exports (and so the OGC API) and the planscape all list these.
-PUBLIC_PIN_STATUSES = ("published", "resolved")
+PUBLIC_PIN_STATUSES = tuple(DEFAULTS["PIN_PUBLIC_STATUSES"])
 # Exact response points, pins of every status at their exact points, unsuppressed engagement
 # (for an account limited to councils, only in views confined to them: capmap.access).
-EXACT_ROLES = frozenset({"officer", "planner", "admin"})
+EXACT_ROLES = frozenset(DEFAULTS["EXACT_DATA_ROLES"])
 # Routes under these prefixes answer errors and refused logins in JSON, not HTML pages.
 JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
 PIN_PUBLIC_MODES = ("displace", "grid")
-ROLES_SEEING_EXACT = ("officer", "planner", "admin")  # those that may be given exact data
+ROLES_SEEING_EXACT = ("officer", "planner", "admin")  # the roles exact data may be given to
 
 
 @dataclass(frozen=True)
 class PlanGapRules:
     """What counts as a gap in plan coverage."""
 
-    quintile: int = 1               # SIMD quintiles up to this one count as deprived
-    locality_share: float = 0.5     # a Locality Plan must cover at least this share of the area
+    quintile: int = DEFAULTS["DEPRIVED_QUINTILE"]  # SIMD quintiles up to this count as deprived
+    locality_share: float = DEFAULTS["LOCALITY_SHARE"]  # a Locality Plan must cover this share
     min_share: float = 0.01         # below this share, a plan's overlap is a drawing sliver
 
 
@@ -40,13 +42,13 @@ class PlanGapRules:
 class PinRules:
     """The limits of the pin form and how public points are made (capmap.pins.public_points)."""
 
-    description_max: int = 1000
-    contact_max: int = 200
-    offset_min_m: float = 75.0
-    offset_max_m: float = 150.0
-    snap_m: float = 20.0  # displace mode: points of one such square share an offset
-    public_mode: str = "displace"
-    grid_m: float = 250.0
+    description_max: int = DEFAULTS["PIN_DESCRIPTION_MAX"]
+    contact_max: int = DEFAULTS["PIN_CONTACT_MAX"]
+    offset_min_m: float = DEFAULTS["PIN_OFFSET_MIN_M"]
+    offset_max_m: float = DEFAULTS["PIN_OFFSET_MAX_M"]
+    snap_m: float = DEFAULTS["PIN_SNAP_M"]  # displace mode: points of one square share an offset
+    public_mode: str = DEFAULTS["PIN_PUBLIC_MODE"]
+    grid_m: float = DEFAULTS["PIN_GRID_M"]
     region: Region = SCOTLAND
 
 
@@ -54,9 +56,9 @@ class PinRules:
 class Policy:
     """The publication rules of one deployment."""
 
-    threshold: int = 5      # public counts below this (0 included) are withheld as "<5"
-    round_to: int = 5       # other public counts: to the nearest multiple of this
-    gap_ratio: float = 0.5  # an engagement gap: a rate below this share of its council's
+    threshold: int = DEFAULTS["SUPPRESS_BELOW"]  # public counts below this are withheld ("<5")
+    round_to: int = DEFAULTS["PUBLIC_ROUND_TO"]  # other public counts: to the nearest multiple
+    gap_ratio: float = DEFAULTS["GAP_RATIO"]  # a gap: a rate below this share of its council's
     rules: PlanGapRules = field(default_factory=PlanGapRules)
     pins: PinRules = field(default_factory=PinRules)
     region: Region = SCOTLAND
