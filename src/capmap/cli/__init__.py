@@ -122,14 +122,14 @@ def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by:
     what it is: csv and csv-lonlat as a plain .csv, or a .zip with README.txt (licence,
     attribution); shp as a .zip."""
     check_output_name(fmt, output)
-    found = exports.ExportSettings.of(ctx.obj["settings"])
-    found = replace(found, licence=licence or found.licence)
-    roles = frozenset() if public else found.policy.exact_roles
+    configured = exports.ExportSettings.of(ctx.obj["settings"])
+    configured = replace(configured, licence=licence or configured.licence)
+    roles = frozenset() if public else configured.policy.exact_roles
     request = exports.ExportRequest(tuple(layers.split(",")), fmt, crs,
                                     parse_filters(**filters), by=by, roles=roles)
     store = store_of(ctx)
     try:
-        about = exports.export(store, request, Path(output), found)
+        about = exports.export(store, request, Path(output), configured)
     finally:
         store.close()
     for name, layer in about["layers"].items():
