@@ -37,6 +37,7 @@ from app import (
 )
 from capmap import settings
 from capmap.io import isolated
+from capmap.policy import from_settings
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -48,6 +49,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     # The same object the command line and the pipeline read (capmap.settings.load); views read
     # it back from app.config, and its rules through app.store.get_policy().
     app.config.from_mapping(loaded)
+    # The rules, checked at start-up: a bad PIN_PUBLIC_MODE or REGION_BOUNDS stops the app here.
+    app.extensions["capmap_policy"] = from_settings(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _trust_proxy(app)

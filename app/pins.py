@@ -34,7 +34,7 @@ from capmap import pins as P
 from capmap.errors import CapmapError, ValidationError
 from capmap.models import PIN_STATUSES
 from capmap.planscape import lookup
-from capmap.policy import PinRules, from_settings
+from capmap.policy import PinRules
 
 bp = Blueprint("pins", __name__)
 moderation = Blueprint("moderation", __name__, url_prefix="/moderate")
@@ -199,7 +199,7 @@ def init_app(app: Flask) -> None:
     limiter.limit(lambda: current_app.config["PIN_RATE_LIMIT"], methods=["POST"])(bp)
     app.extensions["capmap_pin_limiter"] = limiter
     app.extensions["capmap_pin_cache"] = P.PublicPinCache(
-        float(app.config["VERSION_CHECK_MS"]) / 1000, from_settings(app.config).public_statuses)
+        float(app.config["VERSION_CHECK_MS"]) / 1000, app.extensions["capmap_policy"].public_statuses)
     app.register_blueprint(bp)
     app.register_blueprint(moderation)
     app.register_error_handler(429, _too_many)

@@ -18,8 +18,12 @@ def get_store() -> Store:
 
 
 def get_policy() -> Policy:
-    """The publication rules of this app's settings (capmap.policy), as the CLI reads them."""
-    return from_settings(current_app.config)
+    """The publication rules of this app's settings (capmap.policy), as the CLI reads them;
+    made once, when the app is (settings do not change while it runs)."""
+    policy = current_app.extensions.get("capmap_policy")
+    if policy is None:
+        policy = current_app.extensions["capmap_policy"] = from_settings(current_app.config)
+    return policy
 
 
 def get_engine() -> Engine:
