@@ -37,7 +37,8 @@ from app import (
     security,
     tiles,
 )
-from app.config import DEFAULTS
+from capmap.core import settings
+from capmap.core.policy import from_settings
 from capmap.io import isolated
 
 
@@ -45,14 +46,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: defaults, then instance/capmap.cfg, then CAPMAP_* variables, then
     `test_config`. The instance folder (uploads, secret key) is ./instance unless
     CAPMAP_INSTANCE_PATH says otherwise. Nothing touches the database until a request needs it."""
-    instance = ((test_config or {}).get("INSTANCE_PATH") or os.environ.get("CAPMAP_INSTANCE_PATH")
-                or str(Path.cwd() / "instance"))
-    app = Flask(__name__, instance_path=instance, instance_relative_config=True)
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_pyfile("capmap.cfg", silent=True)
-    app.config.from_prefixed_env("CAPMAP")
-    if test_config:
-        app.config.from_mapping(test_config)
+    loaded = settings.load(test_config)
+    app = Flask(__name__, instance_path=str(loaded.instance_path), instance_relative_config=True)
+    # The same object the command line and the pipeline read (capmap.core.settings.load); views read
+    # it back from app.config, and its rules through app.store.get_policy().
+    app.config.from_mapping(loaded)
+    # The rules, checked at start-up: a bad PIN_PUBLIC_MODE or REGION_BOUNDS stops the app here.
+    app.extensions["capmap_policy"] = from_settings(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     _trust_proxy(app)

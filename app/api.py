@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import math
-import re
-from datetime import date
-
 from flask import Blueprint, current_app, jsonify, request
 
 from app.costly import answer_planscape
 from app.http_cache import cacheable_response
-from app.store import get_engine, get_shared_cache, get_store
+from app.store import get_engine, get_policy, get_shared_cache, get_store
+from capmap.core import parse
 from capmap.core.errors import InputError, UnsupportedMediaType
 from capmap.present.mapdata import layer_payload_json
-from capmap.services.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
+from capmap.services.coverage import EngagementFilters, engagement_coverage, plan_coverage
 from capmap.services.outcomes import query_outcomes
 from capmap.services.planscape import (
     Query,
@@ -32,16 +29,7 @@ AREAS_MAX_AGE_S = 300
 
 def number_arg(name: str) -> float:
     """A required finite number from the query string (400 with an example otherwise)."""
-    raw = request.args.get(name)
-    if raw is None or raw.strip() == "":
-        raise InputError(f"{name} is required, e.g. ?lon=-3.19&lat=55.95")
-    try:
-        value = float(raw)
-    except ValueError:
-        raise InputError(f"{name} must be a number, got {raw[:40]!r}") from None
-    if not math.isfinite(value):
-        raise InputError(f"{name} must be a finite number, got {raw[:40]!r}")
-    return value
+    return parse.required_number(request.args.get(name), name)
 
 
 def sliver_tolerance() -> SliverTolerance:
@@ -50,24 +38,13 @@ def sliver_tolerance() -> SliverTolerance:
     return SliverTolerance(float(config["SLIVER_MAX_SHARE"]), float(config["SLIVER_MAX_WIDTH_M"]))
 
 
-def _date(name: str) -> date | None:
-    raw = request.args.get(name, "")
-    if not raw:
-        return None
-    try:
-        # fromisoformat alone would also take 20250101 and 2025-W01-1.
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InputError(f"{name} must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
-
-
 def parse_filters() -> EngagementFilters:
     """Engagement filters from ?campaign=&channel=&theme=&from=&to= (dates as YYYY-MM-DD)."""
     return EngagementFilters(
         campaign=request.args.get("campaign") or None, channel=request.args.get("channel") or None,
-        theme=request.args.get("theme") or None, date_from=_date("from"), date_to=_date("to"))
+        theme=request.args.get("theme") or None,
+        date_from=parse.iso_date(request.args.get("from"), "from"),
+        date_to=parse.iso_date(request.args.get("to"), "to"))
 
 
 def scope_arg() -> ScopeRequest:
@@ -79,7 +56,7 @@ def scope_arg() -> ScopeRequest:
 def api_lookup():
     """Areas of every layer and the plans at ?lon=&lat=."""
     # The text jsonify would send, joined from pieces the engine encoded once (the hot route).
-    text = lookup_json(get_engine(), number_arg("lon"), number_arg("lat"))
+    text = lookup_json(get_engine(), number_arg("lon"), number_arg("lat"), get_policy().region)
     return current_app.response_class(f"{text}\n", mimetype="application/json")
 
 
@@ -99,9 +76,9 @@ def query_from_args(engine) -> Query:
         layer = request.args.get("layer", "").strip()
         if not layer:
             raise InputError("layer is required with codes, e.g. ?layer=dz11&codes=S01006506")
-        return codes_query(engine, layer, request.args.get("codes", "").split(","),
+        return codes_query(engine, layer, parse.codes(request.args.get("codes")),
                            max_km2=current_app.config["PLANSCAPE_MAX_KM2"])
-    return point_query(engine, number_arg("lon"), number_arg("lat"))
+    return point_query(engine, number_arg("lon"), number_arg("lat"), get_policy().region)
 
 
 @bp.post("/planscape")
@@ -116,7 +93,7 @@ def api_planscape_polygon():
     engine = get_engine()
     query = posted_query(engine, request.get_data(cache=False),
                          max_km2=current_app.config["PLANSCAPE_MAX_KM2"],
-                         crs=request.args.get("crs"))
+                         region=get_policy().region, crs=request.args.get("crs"))
     return jsonify(_with_outcomes(engine, query))
 
 
@@ -142,9 +119,7 @@ def api_layer_areas(layer_id: str):
 @bp.get("/coverage/plans")
 def api_plan_coverage():
     """Plan coverage per neighbourhood and type, with the gap lists."""
-    rules = PlanGapRules(quintile=current_app.config["DEPRIVED_QUINTILE"],
-                         locality_share=current_app.config["LOCALITY_SHARE"])
-    return jsonify(plan_coverage(get_engine(), rules))
+    return jsonify(plan_coverage(get_engine(), get_policy().rules))
 
 
 @bp.get("/coverage/engagement")
@@ -158,9 +133,6 @@ def api_engagement_coverage():
         if hoods is None:
             raise InputError("layer is required, e.g. ?layer=dz11")
         layer = hoods.layer.id
-    config = current_app.config
     return jsonify(engagement_coverage(get_store(), engine, layer, parse_filters(),
                                        scope=scope_arg(), exact=False,
-                                       gap_ratio=config["GAP_RATIO"],
-                                       threshold=config["SUPPRESS_BELOW"],
-                                       round_to=int(config["PUBLIC_ROUND_TO"])))
+                                       **get_policy().suppression()))

@@ -18,9 +18,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from app import throttle
-from app.store import get_store
+from app.store import get_policy, get_store
 from capmap.core.errors import NotFound
 from capmap.core.passwords import check_password, hash_password
+from capmap.core.policy import JSON_PREFIXES
 from capmap.services.access import scoped_roles
 from capmap.storage.users import ROLES, User
 
@@ -28,8 +29,6 @@ bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please log in to see that page."
-
-JSON_PREFIXES = ("/api/", "/ogc", "/export")
 
 
 @cache
@@ -97,7 +96,8 @@ def current_councils() -> frozenset[str]:
 def view_roles(view_councils: frozenset[str] | None) -> frozenset[str]:
     """The current roles as they apply to a view reaching `view_councils` (None: unknown):
     an account limited to other councils loses its exact-data roles there."""
-    return scoped_roles(current_roles(), current_councils(), view_councils)
+    return scoped_roles(current_roles(), current_councils(), view_councils,
+                        get_policy().exact_roles)
 
 
 def has_role(*roles: str) -> bool:

@@ -14,6 +14,7 @@ import weakref
 
 from flask import Flask, current_app
 
+from app.store import get_policy
 from capmap.services.engine import Engine
 from capmap.services.planscape import Query, planscape
 from capmap.services.query_process import QueryLimits, QueryProcess
@@ -28,10 +29,11 @@ _start_lock = threading.Lock()
 def answer_planscape(engine: Engine, store: Store, query: Query,
                      slivers: SliverTolerance) -> dict:
     """capmap.services.planscape.planscape for `query`, bounded when it is a polygon."""
+    statuses = get_policy().public_statuses
     child = _child_for(query)
     if child is None:
-        return planscape(engine, store, query, slivers)
-    return child.planscape(query, slivers)
+        return planscape(engine, store, query, slivers, statuses)
+    return child.planscape(query, slivers, statuses)
 
 
 def answer_overlaps(engine: Engine, query: Query, slivers: SliverTolerance):

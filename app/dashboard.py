@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, url_for
 
 from app import maps
 from app.api import parse_filters, scope_arg
 from app.auth import role_required, view_roles
 from app.http_cache import cacheable_response
-from app.store import get_engine, get_store
+from app.store import get_engine, get_policy, get_store
 from capmap.core.errors import InputError, NotFound
+from capmap.core.policy import PlanGapRules
 from capmap.core.serialise import json_text, plain, point_features
 from capmap.present.dashboards import (
     STATUS_COLOURS,
@@ -23,13 +24,14 @@ from capmap.present.dashboards import (
     scope_options,
 )
 from capmap.services.access import layer_councils
-from capmap.services.coverage import PlanGapRules, engagement_coverage
+from capmap.services.coverage import engagement_coverage
 from capmap.services.progress import action_table, located_actions, not_smart_rows
 from capmap.services.scope import ScopeRequest
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 PLAN_GAP_TABLES = ("areas", "deprived_without_locality_plan", "deprived_with_lapsed_locality_plan",
                    "without_any_plan", "past_review", "no_review_date")
+# Who may open the dashboards (what they see exact is capmap.core.policy's exact-data roles).
 STAFF = ("officer", "planner", "admin")
 ENGAGEMENT_TABLES = ("areas", "gaps", "equity", "outreach")
 
@@ -48,7 +50,7 @@ def _engagement_settings(layer_id: str, scope: ScopeRequest) -> dict:
     """Exact figures for staff, unless their account is limited to councils the figures reach
     beyond (a council scope reaches that council only, else the layer's councils): then the
     public figures."""
-    config = current_app.config
+    policy = get_policy()
     if scope.area and scope.area[0] == "council":
         reach = frozenset({scope.area[1]})
     else:
@@ -56,9 +58,7 @@ def _engagement_settings(layer_id: str, scope: ScopeRequest) -> dict:
             reach = layer_councils(get_engine(), layer_id)
         except NotFound:
             reach = None  # engagement_coverage says which layers there are
-    exact = bool(view_roles(reach) & set(STAFF))
-    return {"exact": exact, "gap_ratio": config["GAP_RATIO"],
-            "threshold": config["SUPPRESS_BELOW"]}
+    return {"exact": policy.sees_exact(view_roles(reach)), **policy.suppression()}
 
 
 @bp.get("/engagement")
@@ -102,8 +102,7 @@ def engagement_csv():
 
 
 def _rules() -> PlanGapRules:
-    config = current_app.config
-    return PlanGapRules(quintile=config["DEPRIVED_QUINTILE"], locality_share=config["LOCALITY_SHARE"])
+    return get_policy().rules
 
 
 @bp.get("/plans")

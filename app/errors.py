@@ -6,19 +6,20 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from capmap.core.errors import CapmapError, DiskFull, QueryTooCostly, StoreUnavailable, is_disk_full
+from capmap.core.policy import JSON_PREFIXES
 
-JSON_PREFIXES = ("/api/", "/ogc", "/export", "/health", "/tiles/")
 # Seconds a client (or load balancer) should wait before asking again while the database is away.
 RETRY_AFTER = 5
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
+    """Whether the answer to this request is JSON: API routes, .json files, or a client asking."""
     return (request.path.startswith(JSON_PREFIXES) or request.path.endswith(".json")
             or request.accept_mimetypes.best == "application/json")
 
 
 def _answer(status: int, title: str, message: str):
-    if _wants_json():
+    if wants_json():
         return jsonify({"error": title, "message": message}), status
     try:
         if request_ctx.url_adapter is None:  # a refused Host: no link can be built for the page

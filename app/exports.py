@@ -21,10 +21,8 @@ from capmap.core.diskspace import out_of_room
 from capmap.core.errors import DiskFull, InputError, NotFound, is_disk_full
 from capmap.io.writers import EXPORT_CRS, FORMATS
 from capmap.services.access import layer_councils
-from capmap.services.coverage import PlanGapRules
 from capmap.services.export_filters import parse_crs, parse_filters
 from capmap.services.exports import (
-    DEFAULT_LICENCE,
     RECORD_LAYERS,
     TABLE_LAYERS,
     ExportRequest,
@@ -44,13 +42,7 @@ NO_ROOM = ("the server has no room left on its disk to build this file; nothing 
 
 
 def _settings() -> ExportSettings:
-    config = current_app.config
-    return ExportSettings(
-        licence=config.get("EXPORT_LICENCE", DEFAULT_LICENCE), threshold=config["SUPPRESS_BELOW"],
-        round_to=int(config["PUBLIC_ROUND_TO"]),
-        gap_ratio=config["GAP_RATIO"],
-        rules=PlanGapRules(quintile=config["DEPRIVED_QUINTILE"],
-                           locality_share=config["LOCALITY_SHARE"]))
+    return ExportSettings.of(current_app.config)
 
 
 def _export_request(names: str, fmt: str) -> ExportRequest:
@@ -87,8 +79,10 @@ def form():
     """The export form: layers, format, CRS and filters."""
     layers = [la for la in get_store().layers() if la.is_current]
     names = [la.id for la in layers] + list(RECORD_LAYERS + TABLE_LAYERS)
-    views = {name: export_view(name, view_roles(_reach(parse_filters()))) for name in names}
-    contents = {name: describe(view, _settings()) for name, view in views.items()}
+    settings = _settings()
+    views = {name: export_view(name, view_roles(_reach(parse_filters())), settings.policy)
+             for name in names}
+    contents = {name: describe(view, settings) for name, view in views.items()}
     return render_template("exports.html", layers=layers, views=views, contents=contents,
                            formats=FORMATS, crs_options=EXPORT_CRS)
 
@@ -110,9 +104,9 @@ def download(filename: str):
     names, dot, fmt = filename.rpartition(".")
     if not dot or not names:
         raise InputError(f"give LAYER.FORMAT, e.g. plans.geojson; formats are {', '.join(FORMATS)}")
-    wanted = _export_request(names, fmt)
+    wanted, settings = _export_request(names, fmt), _settings()
     try:
-        check_request(wanted)
+        check_request(wanted, settings.policy)
     except NotPermitted as exc:
         abort(403 if current_user.is_authenticated else 401, exc.message)
     try:
@@ -122,7 +116,7 @@ def download(filename: str):
         raise (DiskFull(NO_ROOM) if is_disk_full(exc) else exc) from exc
     try:
         path = folder / f"export{FORMATS[fmt].suffix}"
-        export(get_store(), wanted, path, _settings(), get_engine())
+        export(get_store(), wanted, path, settings, get_engine())
         response = send_file(SpooledExport(path, folder), mimetype=FORMATS[fmt].media_type,
                              as_attachment=True, download_name=download_name(wanted), max_age=0)
     except Exception as exc:

@@ -26,10 +26,10 @@ from app.costly import answer_overlaps, answer_planscape
 from app.editing import sees_register_history
 from app.http_cache import cacheable_response
 from app.imports import reader_limits
-from app.store import get_engine, get_store
+from app.store import get_engine, get_policy, get_store
+from capmap.core import parse
 from capmap.core.crs import STORAGE_CRS
 from capmap.core.errors import InputError
-from capmap.core.folding import partial_postcode
 from capmap.core.models import ACTION_STATUSES
 from capmap.core.serialise import json_text, point_features
 from capmap.io import isolated
@@ -40,7 +40,7 @@ from capmap.present.maps.style import PLAN_LABELS
 from capmap.services.engine import Engine
 from capmap.services.outcomes import plan_outcomes, query_outcomes
 from capmap.services.planscape import Query, codes_query, point_query
-from capmap.services.progress import CLOSED
+from capmap.services.progress import flag_overdue
 from capmap.services.search import (
     KIND_ORDER,
     QUERY_MAX_VERTICES,
@@ -48,7 +48,6 @@ from capmap.services.search import (
     compact_geojson,
     drawn_query,
     neighbourhood_choices,
-    normalise_postcode,
     plan_page,
     postcode_query,
     search_places,
@@ -85,7 +84,7 @@ def search():
         return redirect(_match_url(matches[0]))
     message = None
     if not matches:
-        postcode = normalise_postcode(text) or (partial_postcode(text) or (None, None))[1]
+        postcode = parse.postcode(text) or (parse.partial_postcode(text) or (None, None))[1]
         message = (f"Postcode {postcode} is not in our postcode list." if postcode else
                    f"No postcode, place or area matches “{text.strip()[:100]}”.")
     for match in matches:
@@ -162,7 +161,7 @@ def request_query(engine: Engine, store) -> Query:
     if "codes" in args or "layer" in args:
         return _codes(engine, args, max_km2)
     if "lon" in args or "lat" in args:
-        return point_query(engine, number_arg("lon"), number_arg("lat"))
+        return point_query(engine, number_arg("lon"), number_arg("lat"), get_policy().region)
     raise InputError("say which area: search for it, click the map, or give ?postcode=, "
                      "?layer=&codes=, ?lon=&lat= or ?geometry=")
 
@@ -170,7 +169,7 @@ def request_query(engine: Engine, store) -> Query:
 def _codes(engine: Engine, fields, max_km2: float) -> Query:
     """A codes query from ?layer=&codes= or the same posted fields (codes repeated or
     comma-separated); without a layer, codes are neighbourhood codes."""
-    codes = [c for value in fields.getlist("codes") for c in value.split(",")]
+    codes = parse.codes(fields.getlist("codes"))
     hoods = engine.neighbourhoods()
     layer = fields.get("layer", "").strip() or (hoods.layer.id if hoods else "")
     return codes_query(engine, layer, codes, max_km2=max_km2)
@@ -252,12 +251,7 @@ def _links(query: Query) -> dict:
 
 
 def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
-    today = date.today().isoformat()
-    for plan in answer["plans"]:
-        plan["review_overdue"] = bool(plan["review_due"] and plan["review_due"] < today)
-    for action in answer["actions"]:
-        action["overdue"] = bool(action["target_date"] and action["target_date"] < today
-                                 and action["status"] not in CLOSED)
+    flag_overdue(engine.plans().plans, answer, date.today())
     layers = engine.layers()
     touched = [{"layer": layers[k].layer, "areas": v} for k, v in answer["areas"].items() if v]
     touched.sort(key=lambda t: (_kind_rank(t["layer"].kind), t["layer"].id))

@@ -14,7 +14,7 @@ from werkzeug.utils import secure_filename
 from app import maps
 from app.auth import role_required
 from app.http_cache import cacheable_response
-from app.store import get_store
+from app.store import get_policy, get_store
 from capmap.core.diskspace import out_of_room
 from capmap.core.errors import DiskFull, InputError, ValidationError
 from capmap.core.models import LAYER_KINDS, PLAN_TYPES
@@ -67,7 +67,7 @@ def purge_stale_uploads(app) -> None:
 
 
 def reader_limits() -> ChildLimits:
-    """The limits on the child process that reads an upload (see app/config.py)."""
+    """The limits on the child process that reads an upload (see capmap/core/settings.py)."""
     config = current_app.config
     return ChildLimits(memory_mb=int(config["UPLOAD_MEMORY_LIMIT_MB"]),
                        cpu_seconds=int(config["UPLOAD_CPU_SECONDS"]),
@@ -91,7 +91,7 @@ def _run(pending: dict, preview: bool, allow_losses: bool = False):
     limits = web_limits(current_app.config["MAX_CONTENT_LENGTH"])
     return import_isolated(get_store(), pending["kind"], path, _settings(pending),
                            limits=limits, child=reader_limits(), preview=preview,
-                           allow_losses=allow_losses, changed_by=who)
+                           allow_losses=allow_losses, changed_by=who, region=get_policy().region)
 
 
 @bp.get("")

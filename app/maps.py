@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import current_app, url_for
 
+from app.store import get_policy
 from app.tiles import layer_tiles_url, plan_tiles_url
-from capmap.core.crs import SCOTLAND
 from capmap.present.maps import spec
 from capmap.services.engine import Engine, LayerState
 from capmap.services.queries import Query
@@ -20,7 +20,6 @@ YOUR_AREA = "Your area"
 ACTIONS = "Actions with a location"
 PREVIEW = "Rows to import"
 ACTION_TIP = [["Action", "title"], ["Status", "status"]]
-SCOTLAND_BOUNDS = (SCOTLAND.min_lon, SCOTLAND.min_lat, SCOTLAND.max_lon, SCOTLAND.max_lat)
 
 
 def basemap() -> dict | None:
@@ -44,7 +43,7 @@ def extent(engine: Engine, states: list[LayerState]) -> tuple[float, float, floa
     boxes = [engine.memo(f"bounds:{s.layer.id}", lambda s=s: tuple(s.areas.total_bounds))
              for s in states if len(s.areas)]
     if not boxes:
-        return SCOTLAND_BOUNDS
+        return get_policy().region.bounds  # nothing loaded: the whole region
     return (min(b[0] for b in boxes), min(b[1] for b in boxes),
             max(b[2] for b in boxes), max(b[3] for b in boxes))
 
@@ -141,7 +140,7 @@ def pins(engine: Engine) -> dict:
     """The public pin map: neighbourhood outlines to place a pin by (pins.js adds the pins)."""
     hoods = engine.neighbourhoods()
     if hoods is None:
-        return _map(SCOTLAND_BOUNDS, [])
+        return _map(get_policy().region.bounds, [])
     layer = spec.quiet_outlines(hoods.layer.title or hoods.layer.id, layer_tiles_url(hoods.layer.id))
     return _map(extent(engine, [hoods]), [layer])
 

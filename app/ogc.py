@@ -12,7 +12,7 @@ import json
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from app.store import get_engine, get_store
+from app.store import get_engine, get_policy, get_store
 from capmap.core.errors import InputError
 from capmap.publish import ogc
 from capmap.publish.openapi import api_document, ogc_document
@@ -21,6 +21,10 @@ bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 api_docs_bp = Blueprint("api_docs", __name__)
 
 _JSON_TYPES = ("application/json", "application/geo+json", ogc.OPENAPI_TYPE)
+
+
+def _statuses() -> tuple[str, ...]:
+    return get_policy().public_statuses
 
 
 def _format() -> str:
@@ -79,7 +83,7 @@ def collections():
     """Every collection."""
     fmt = _format()
     engine, store = get_engine(), get_store()
-    colls = [ogc.get_collection(engine, store, cid) for cid in ogc.collection_ids(engine)]
+    colls = [ogc.get_collection(engine, store, cid, _statuses()) for cid in ogc.collection_ids(engine)]
     return _answer(ogc.collections(colls, _root(), fmt), fmt, "ogc_collections.html")
 
 
@@ -87,7 +91,7 @@ def collections():
 def collection(collection_id: str):
     """One collection's metadata."""
     fmt = _format()
-    coll = ogc.get_collection(get_engine(), get_store(), collection_id)
+    coll = ogc.get_collection(get_engine(), get_store(), collection_id, _statuses())
     return _answer(ogc.collection(coll, _root(), fmt), fmt, "ogc_collection.html")
 
 
@@ -95,7 +99,7 @@ def collection(collection_id: str):
 def items(collection_id: str):
     """A page of a collection's items: ?bbox=, ?datetime=, ?limit=, ?offset=."""
     fmt = _format()
-    coll = ogc.get_collection(get_engine(), get_store(), collection_id)
+    coll = ogc.get_collection(get_engine(), get_store(), collection_id, _statuses())
     query = ogc.parse_query(request.args)
     body = ogc.items(coll, query, _root(), _params(), fmt)
     columns = list(body["features"][0]["properties"]) if body["features"] else []
@@ -108,7 +112,7 @@ def item(collection_id: str, feature_id: str):
     """One feature."""
     fmt = _format()
     swap = ogc.swap_axes(request.args.get("crs"), "crs")
-    coll = ogc.get_collection(get_engine(), get_store(), collection_id)
+    coll = ogc.get_collection(get_engine(), get_store(), collection_id, _statuses())
     body = ogc.item(coll, feature_id, _root(), fmt, swap)
     return _answer(body, fmt, "ogc_item.html", "application/geo+json", coll=coll)
 
@@ -116,5 +120,6 @@ def item(collection_id: str, feature_id: str):
 @api_docs_bp.get("/api/openapi.json")
 def json_api_definition():
     """The OpenAPI 3.0 definition of the JSON API under /api."""
-    body = api_document(url_for("public.home", _external=True).rstrip("/"), sorted(get_engine().layers()))
+    body = api_document(url_for("public.home", _external=True).rstrip("/"), sorted(get_engine().layers()),
+                        get_policy().region)
     return Response(json.dumps(body), content_type=ogc.OPENAPI_TYPE)

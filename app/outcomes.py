@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from app.api import query_from_args, sliver_tolerance
-from app.store import get_engine, get_store
+from app.store import get_engine, get_policy, get_store
 from capmap.present.dashboards import csv_text
 from capmap.services.outcomes import all_plan_outcomes, plan_outcomes, query_outcomes
 from capmap.services.planscape import planscape
@@ -26,7 +26,7 @@ def api_outcomes():
     neighbourhood weighted by its population times the share of it inside the area."""
     engine = get_engine()
     query = query_from_args(engine)
-    answer = planscape(engine, get_store(), query, sliver_tolerance())
+    answer = planscape(engine, get_store(), query, sliver_tolerance(), get_policy().public_statuses)
     return jsonify({"query": answer["query"],
                     "outcomes": query_outcomes(engine, get_store(), answer)})
 

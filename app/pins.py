@@ -25,9 +25,13 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from app import follow, maps
-from app.auth import JSON_PREFIXES, role_required
-from app.store import get_engine, get_store
+from app.auth import role_required
+from app.errors import wants_json
+from app.store import get_engine, get_policy, get_store
+from capmap.core import parse
 from capmap.core.errors import CapmapError, ValidationError
+from capmap.core.models import PIN_STATUSES
+from capmap.core.policy import PinRules
 from capmap.services import follow as F
 from capmap.services import pins as P
 from capmap.services.planscape import lookup
@@ -40,14 +44,8 @@ moderation = Blueprint("moderation", __name__, url_prefix="/moderate")
 HONEYPOT = "website"
 
 
-def _rules() -> P.PinRules:
-    config = current_app.config
-    return P.PinRules(description_max=int(config["PIN_DESCRIPTION_MAX"]),
-                      contact_max=int(config["PIN_CONTACT_MAX"]),
-                      offset_min_m=float(config["PIN_OFFSET_MIN_M"]),
-                      offset_max_m=float(config["PIN_OFFSET_MAX_M"]),
-                      snap_m=float(config["PIN_SNAP_M"]),
-                      public_mode=config["PIN_PUBLIC_MODE"], grid_m=float(config["PIN_GRID_M"]))
+def _rules() -> PinRules:
+    return get_policy().pins
 
 
 def _public_pins() -> P.PublicPins:
@@ -110,7 +108,8 @@ def data():
     """Shown pins in ?bbox=minlon,minlat,maxlon,maxlat at their public points; counts per grid
     cell when there are more than PIN_MAX_POINTS."""
     try:
-        bbox = P.parse_bbox(request.args.get("bbox"))
+        raw = request.args.get("bbox")
+        bbox = parse.bbox(raw) if raw else _rules().region.bounds  # blank: the whole region
     except CapmapError as exc:
         return jsonify(exc.to_dict()), exc.status
     payload = P.pins_payload(_public_pins(), bbox, int(current_app.config["PIN_MAX_POINTS"]))
@@ -132,7 +131,7 @@ def pin_json(pin_id: int):
 
 
 def _queue(status: str, error: str = "", code: int = 200):
-    if status not in ("pending", "published", "hidden", "resolved"):
+    if status not in PIN_STATUSES:
         abort(404)
     page_no = max(request.args.get("page", 1, type=int) or 1, 1)
     size = int(current_app.config["MODERATION_PAGE_SIZE"])
@@ -188,8 +187,7 @@ def decide(pin_id: int):
 
 
 def _too_many(exc):
-    if request.path.endswith(".json") or request.path.startswith(JSON_PREFIXES) \
-            or request.accept_mimetypes.best == "application/json":
+    if wants_json():
         return jsonify({"error": "Too Many Requests", "message": "too many reports from your "
                         "connection; please wait a little and try again"}), 429
     return render_template("pins_limited.html", limit=getattr(exc, "description", "")), 429
@@ -200,7 +198,8 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, storage_uri=app.config["RATELIMIT_STORAGE_URI"])
     limiter.limit(lambda: current_app.config["PIN_RATE_LIMIT"], methods=["POST"])(bp)
     app.extensions["capmap_pin_limiter"] = limiter
-    app.extensions["capmap_pin_cache"] = P.PublicPinCache(float(app.config["VERSION_CHECK_MS"]) / 1000)
+    app.extensions["capmap_pin_cache"] = P.PublicPinCache(
+        float(app.config["VERSION_CHECK_MS"]) / 1000, app.extensions["capmap_policy"].public_statuses)
     app.register_blueprint(bp)
     app.register_blueprint(moderation)
     app.register_error_handler(429, _too_many)

@@ -3,6 +3,7 @@
 from flask import current_app
 
 from capmap.core.cache import SharedCache
+from capmap.core.policy import Policy, from_settings
 from capmap.services.engine import Engine
 from capmap.storage import Store, open_store
 
@@ -14,6 +15,15 @@ def get_store() -> Store:
         store = open_store(current_app.config["DATABASE_URL"])
         current_app.extensions["capmap_store"] = store
     return store
+
+
+def get_policy() -> Policy:
+    """The publication rules of this app's settings (capmap.core.policy), as the CLI reads them;
+    made once, when the app is (settings do not change while it runs)."""
+    policy = current_app.extensions.get("capmap_policy")
+    if policy is None:
+        policy = current_app.extensions["capmap_policy"] = from_settings(current_app.config)
+    return policy
 
 
 def get_engine() -> Engine:

@@ -24,8 +24,9 @@ import pyogrio
 from common import best_of, realdata
 
 from capmap.core.models import CHANNELS
+from capmap.core.policy import EXACT_ROLES
 from capmap.io.writers import Part, write_export
-from capmap.services.exports import FULL_ACCESS, ExportRequest, export
+from capmap.services.exports import ExportRequest, export
 from capmap.services.layers import load_layer_def
 from capmap.services.pipeline import import_boundaries
 from capmap.spatial.assign import AreaIndex
@@ -109,7 +110,7 @@ def main() -> None:
               "pyogrio writing the frame already read")
         for fmt in DRIVERS:
             ours, theirs = work / f"dz-ours.{fmt}", work / f"dz-theirs.{fmt}"
-            request = ExportRequest(("dz11",), fmt, "EPSG:4326", roles=FULL_ACCESS)
+            request = ExportRequest(("dz11",), fmt, "EPSG:4326", roles=EXACT_ROLES)
             compare(f"{fmt} EPSG:4326", lambda r=request, p=ours: export(store, r, p),
                     lambda f=fmt, p=theirs: plain_write(zones, p, f, "EPSG:4326"),
                     (ours, theirs), repeat=3)

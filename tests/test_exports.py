@@ -20,12 +20,12 @@ from click.testing import CliRunner
 from capmap.cli import cli
 from capmap.core.crs import STORAGE_CRS
 from capmap.core.errors import InputError, NotFound, ValidationError
+from capmap.core.policy import EXACT_ROLES
 from capmap.io.writers import FORMATS, check_format, short_names
 from capmap.services.coverage import engagement_coverage
 from capmap.services.engine import Engine
 from capmap.services.export_filters import parse_filters
 from capmap.services.exports import (
-    FULL_ACCESS,
     ExportRequest,
     NotPermitted,
     export,
@@ -57,7 +57,7 @@ def readme(path: Path) -> str:
 
 def _write(store, tmp_path: Path, names, fmt="geojson", crs=STORAGE_CRS, **filters) -> tuple:
     path = tmp_path / f"out{FORMATS[fmt].suffix}"
-    request = ExportRequest(tuple(names), fmt, crs, parse_filters(**filters), roles=FULL_ACCESS)
+    request = ExportRequest(tuple(names), fmt, crs, parse_filters(**filters), roles=EXACT_ROLES)
     return path, export(store, request, path)
 
 
@@ -207,19 +207,21 @@ def _features(client, url: str) -> list[dict]:
     return json.loads(body)["features"]
 
 
-def test_anonymous_pins_are_published_at_public_points_without_contact(app, client):
+def test_anonymous_pins_are_the_public_ones_at_public_points_without_contact(app, client):
     text = fetch(client, "/export/pins.geojson")[1].decode()
     features = json.loads(text)["features"]
     store = open_store(app.config["DATABASE_URL"])
     pins = store.pins().set_index("id")
     store.close()
-    published = pins[pins["status"] == "published"]
-    assert len(features) == len(published)
+    # Resolved pins are public on the pin map, and so in the export too (capmap.core.policy).
+    public = pins[pins["status"].isin(["published", "resolved"])]
+    assert (pins["status"] == "resolved").any()
+    assert sorted(f["properties"]["id"] for f in features) == sorted(public.index)
     assert "contact" not in text and "@example.org" not in text
     for feature in features:
         point = shapely.geometry.shape(feature["geometry"])
         pin = pins.loc[feature["properties"]["id"]]
-        assert feature["properties"]["status"] == "published"
+        assert feature["properties"]["status"] in ("published", "resolved")
         assert point.distance(pin["public_geom"]) < 1e-6
         assert point.distance(pin["geom"]) > 1e-4  # degrees: tens of metres away
 
@@ -332,16 +334,18 @@ def test_plan_and_date_filters_on_plans_and_actions(app, client):
     ("plans.kml?crs=27700", 400, "lon/lat"),
     ("plans.xls", 400, "not offered"),
     ("plans.geojson?crs=EPSG:3857", 400, "not offered"),
-    ("plans.geojson?bbox=1,2,3", 400, "four numbers"),
-    ("plans.geojson?bbox=310000,720000,311000,721000", 422, "lon/lat"),
-    ("plans.geojson?bbox=-3,57,-4,56", 422, "minimum"),
+    ("plans.geojson?bbox=1,2,3", 400, "4 numbers"),
+    ("plans.geojson?bbox=310000,720000,311000,721000", 400, "lon/lat"),
+    ("plans.geojson?bbox=-3,57,-4,56", 400, "minimum"),
     ("plans.geojson?from=2025-13-01", 400, "YYYY-MM-DD"),
+    ("plans.geojson?from=20250101", 400, "'20250101' is not a date; expected YYYY-MM-DD"),
+    ("plans.geojson?to=2025-W01-1", 400, "YYYY-MM-DD"),
     ("plans.geojson?from=2025-02-01&to=2025-01-01", 422, "after"),
     ("plans.geojson?area=nowhere", 400, "LAYER:CODE"),
     ("plans.geojson?area=sample_dz:NOPE", 422, "NOPE"),
     ("plans.geojson?area=nolayer:X", 422, "nolayer"),
-    ("plans.geojson?plan=abc", 400, "plan ids"),
-    ("plans.geojson?plan=%C2%B2", 400, "plan ids"),
+    ("plans.geojson?plan=abc", 400, "plan must be ids"),
+    ("plans.geojson?plan=%C2%B2", 400, "plan must be ids"),
     ("plans.geojson?plan=9999", 422, "9999"),
     ("sample_dz.geojson?theme=health", 422, "does not apply"),
     ("pins.geojson?theme=health", 422, "does not apply"),

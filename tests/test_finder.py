@@ -426,3 +426,39 @@ def test_the_posting_forms_carry_a_working_csrf_token(app, tmp_path):
     answer = client.post("/planscape/result", data={"geometry": polygon, "csrf_token": token})
     assert answer.status_code == 200, answer.get_data(as_text=True)[-800:]
     guarded.extensions["capmap_store"].close()
+
+
+def test_the_finders_overdue_flags_are_the_plan_pages(sample_db):
+    # The finder compared date strings and took review_due alone; a community-led plan with no
+    # review date is due five years after its start on its own page. Both now ask the same rules.
+    from datetime import date
+
+    from capmap.core.serialise import actions_json, plan_json
+    from capmap.services.engine import Engine
+    from capmap.services.progress import flag_overdue
+    from capmap.services.search import plan_page
+    from capmap.storage import open_store
+
+    store = open_store(f"sqlite:///{sample_db}")
+    engine = Engine(store)
+    plans = engine.plans().plans
+    today = date(2027, 6, 1)
+    answer = {"plans": [plan_json(row) for _, row in plans.iterrows()],
+              "actions": actions_json(store.actions(), dict(zip(plans["id"], plans["title"],
+                                                                strict=True)))}
+    flag_overdue(plans, answer, today)
+    by_action = {a["id"]: a["overdue"] for a in answer["actions"]}
+    for plan in answer["plans"]:
+        page = plan_page(engine, store, plan["id"], today)
+        assert plan["review_overdue"] == page["plan"]["review_overdue"], plan["ref"]
+        for _, actions in page["groups"]:
+            assert all(by_action[a["id"]] == a["overdue"] for a in actions)
+    store.close()
+    assert any(by_action.values()) and not all(by_action.values())
+    # No review date written down: a community-led plan is due five years after its start.
+    old = plans.assign(type="community_action_plan", review_due=None,
+                       period_start=date(2020, 4, 1), period_end=None).head(1)
+    unwritten = {"plans": [plan_json(old.iloc[0])], "actions": []}
+    flag_overdue(old, unwritten, today)
+    assert unwritten["plans"][0]["review_overdue"] and unwritten["plans"][0]["review_date"] == \
+        "2025-04-01"

@@ -28,10 +28,11 @@ import sqlalchemy as sa
 
 from capmap.core.crs import geoms_bng_to_lonlat
 from capmap.core.models import LayerDef
+from capmap.core.policy import PlanGapRules
 from capmap.io.prepare import PlanFields
 from capmap.present.dashboards import plans_tables
 from capmap.services import gaprules, pipeline
-from capmap.services.coverage import PlanGapRules, plan_coverage
+from capmap.services.coverage import plan_coverage
 from capmap.services.engine import Engine
 from capmap.storage import schema as s
 from tests.conftest import X0, Y0, bng_square

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capmap.core.models import EngagementFilters, normalise_themes
+from capmap.core.policy import PlanGapRules
 from capmap.services import pipeline
-from capmap.services.coverage import PlanGapRules, engagement_coverage, plan_coverage
+from capmap.services.coverage import engagement_coverage, plan_coverage
 from capmap.services.engine import Engine
 from capmap.spatial import engagement
 from capmap.storage import open_store

@@ -17,6 +17,7 @@ import shapely
 import sqlalchemy as sa
 
 from capmap.core.crs import bng_to_lonlat, lonlat_to_bng
+from capmap.core.policy import DEFAULT_POLICY, PinRules
 from capmap.services import pins as P
 from capmap.services.engine import Engine
 from capmap.storage import schema as s
@@ -27,7 +28,7 @@ DOOR = (X0 + 410.0, Y0 + 610.0)
 N = 50
 
 
-def _submit(store, spots_bng, rules=P.DEFAULT_RULES) -> np.ndarray:
+def _submit(store, spots_bng, rules=DEFAULT_POLICY.pins) -> np.ndarray:
     """Pins at the BNG spots through the resident's path; their public points in BNG (n x 2)."""
     engine = Engine(store)
     lon, lat = bng_to_lonlat(np.array([x for x, _ in spots_bng]), np.array([y for _, y in spots_bng]))
@@ -80,7 +81,7 @@ def test_one_known_pin_does_not_undo_its_neighbours(loaded):
 
 
 def test_grid_mode_gives_repeated_pins_one_public_point(loaded):
-    public = _submit(loaded, [DOOR] * 10, P.PinRules(public_mode="grid", grid_m=250))
+    public = _submit(loaded, [DOOR] * 10, PinRules(public_mode="grid", grid_m=250))
     # DOOR lies in the 250 m square from X0+250, Y0+500: its centre is X0+375, Y0+625.
     assert np.allclose(public, [(X0 + 375, Y0 + 625)] * 10, atol=0.2)
 
@@ -130,4 +131,4 @@ def test_the_snapping_square_comes_from_the_settings(sample_db, tmp_path):
     # A 100 m square does not fit between 75 and 150 m: its half diagonal (70.7 m) added inside
     # and taken off outside leaves 146.2 > 79.3.
     with pytest.raises(ValueError, match="100 m snapping square does not fit"):
-        P.public_points(shapely.points([-3.2], [55.9]), P.PinRules(snap_m=100.0), b"k")
+        P.public_points(shapely.points([-3.2], [55.9]), PinRules(snap_m=100.0), b"k")

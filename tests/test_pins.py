@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from capmap.core.crs import lonlat_to_bng
 from capmap.core.errors import ValidationError
+from capmap.core.policy import PUBLIC_PIN_STATUSES, PinRules
 from capmap.services import pins as P
 from capmap.storage import open_store
 from capmap.storage import schema as s
@@ -146,8 +147,8 @@ def test_the_honeypot_answers_as_accepted_but_stores_nothing(app, client, spot):
     ({"category": "aliens"}, "choose a category"),
     ({"category": None}, "choose a category"),
     ({"lon": None, "lat": None}, "no place given"),
-    ({"lon": "west"}, "is not a number"),
-    ({"lon": "nan"}, "NaN"),
+    ({"lon": "west"}, "lon must be a number, got &#39;west&#39;"),
+    ({"lon": "nan"}, "lon must be a finite number"),  # as on /api (capmap.core.parse)
     ({"contact": "c" * 201}, "contact details have 201 characters"),
 ])
 def test_bad_forms_are_refused_with_422_and_a_message(app, client, spot, fields, message):
@@ -390,7 +391,7 @@ def test_grid_mode_snaps_public_points_to_cell_centres(sample_db, tmp_path, spot
 
 def test_displaced_points_keep_the_minimum_distance():
     points = shapely.points(np.full(200, -3.8), np.full(200, 56.4))
-    moved = P.public_points(points, P.PinRules(offset_min_m=75, offset_max_m=150),
+    moved = P.public_points(points, PinRules(offset_min_m=75, offset_max_m=150),
                             b"a test key")
     distances = [metres_apart(a, b) for a, b in zip(points, moved, strict=True)]
     assert min(distances) >= 75 and max(distances) <= 150.6
@@ -444,12 +445,12 @@ def test_moderation_store_methods_on_each_backend(store):
     pins["public_geom"] = shapely.points([-3.801, -3.701], [56.401, 56.301])
     first, second = store.put_pins(pins)
     assert list(store.pins_with_status("pending")["id"]) == [second, first]  # oldest first
-    assert store.public_pin_points(P.PUBLIC_STATUSES).empty
+    assert store.public_pin_points(PUBLIC_PIN_STATUSES).empty
     store.decide_pin(first, "publish", "morag")
     with pytest.raises(ValidationError, match="needs a reason"):
         store.decide_pin(second, "hide", "morag", "  ")
     store.decide_pin(second, "hide", "morag", "names a neighbour")
-    shown = store.public_pin_points(P.PUBLIC_STATUSES)
+    shown = store.public_pin_points(PUBLIC_PIN_STATUSES)
     assert list(shown["id"]) == [first] and "contact" not in shown and "geom" not in shown
     assert shown.geometry.iloc[0].equals(shapely.Point(-3.801, 56.401))
     assert store.pin_status_counts() == {"published": 1, "hidden": 1}

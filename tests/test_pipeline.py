@@ -10,6 +10,7 @@ import shapely
 from capmap.core.crs import lonlat_to_bng
 from capmap.core.errors import ValidationError
 from capmap.core.models import LayerDef
+from capmap.core.policy import PinRules
 from capmap.io.prepare import PlanFields
 from capmap.services import pipeline
 from tests.conftest import GRID_ORIGIN, lonlat_of
@@ -147,7 +148,7 @@ def test_pins_get_a_public_point_at_least_the_minimum_away(store, tmp_path):
                             geometry=[shapely.Point(lon, lat)] * 50, crs=4326)
     path = tmp_path / "pins.geojson"
     pins.to_file(path, driver="GeoJSON")
-    options = pipeline.ImportOptions(pin_offset_m=(100.0, 200.0))
+    options = pipeline.ImportOptions(pins=PinRules(offset_min_m=100.0, offset_max_m=200.0))
     assert pipeline.import_pins(store, path, options=options).stored == 50
     stored = store.pins()
     exact = shapely.get_coordinates(stored["geom"].values)

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from app.auth import JSON_PREFIXES
+from capmap.core.policy import JSON_PREFIXES
 from capmap.storage import open_store
 from capmap.storage.users import ROLES
 from tests.conftest import logged_in

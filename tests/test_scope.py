@@ -134,7 +134,7 @@ def test_colour_classes_are_cut_around_the_scope_rate(two_councils):
 
     def bands(scope):
         view = engagement_view(two_councils, engine, "zones", GLA, scope=scope, exact=True,
-                               gap_ratio=0.5, threshold=5)
+                               gap_ratio=0.5, threshold=5, round_to=5)
         return {code: v[0] for code, v in view["map"]["values"].items()}
 
     national = bands(ScopeRequest(whole=True))

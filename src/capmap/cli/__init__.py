@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from capmap.cli.lpp import lpp
 from capmap.cli.outcomes import outcomes
 from capmap.cli.reports import report_group
 from capmap.cli.users import users
+from capmap.core import settings
 from capmap.core.passwords import hash_password, new_password
 from capmap.io.outputs import check_output_name, is_plain_csv
 from capmap.io.writers import EXPORT_CRS, FORMATS
@@ -29,7 +31,9 @@ from capmap.storage import database_url
 @click.pass_context
 def cli(ctx: click.Context, db: str | None) -> None:
     """capmap: plans, actions, engagement and pins over Scottish boundary layers."""
-    ctx.obj = {"db": database_url(db)}
+    # The settings the web app reads too: instance/capmap.cfg, then CAPMAP_* variables.
+    loaded = settings.load()
+    ctx.obj = {"db": database_url(db or loaded["DATABASE_URL"]), "settings": loaded}
 
 
 cli.add_command(import_group)
@@ -105,23 +109,28 @@ def list_layers(ctx: click.Context) -> None:
 @click.option("--from", "date_from", help="From this date (YYYY-MM-DD).")
 @click.option("--to", "date_to", help="To this date (YYYY-MM-DD).")
 @click.option("--by", help="The layer engagement is counted by (default: the neighbourhoods).")
-@click.option("--licence", envvar="CAPMAP_EXPORT_LICENCE", default=exports.DEFAULT_LICENCE,
-              show_default=True, help="Licence of this deployment's own data.")
+@click.option("--licence", help="Licence of this deployment's own data (default: the "
+              "EXPORT_LICENCE setting, also CAPMAP_EXPORT_LICENCE).")
+@click.option("--public", is_flag=True, help="What the public gets: public pins at their public "
+              "points, small engagement counts withheld, no response points.")
 @click.pass_context
 def export(ctx: click.Context, layers: str, fmt: str, output: str, crs: str, by: str | None,
-           licence: str, **filters) -> None:
+           licence: str | None, public: bool, **filters) -> None:
     """Export LAYERS to a file: boundary layer ids, plans, actions, responses, pins,
     plan_coverage or engagement (several, joined by commas, into one gpkg). Operators get exact
-    points and figures; contact details are never exported. The output's name must say what
-    it is: csv and csv-lonlat as a plain .csv, or a .zip with README.txt (licence, attribution);
-    shp as a .zip."""
+    points and figures unless --public; contact details are never exported. Gap rules,
+    suppression and public pins follow the settings, as on the web. The output's name must say
+    what it is: csv and csv-lonlat as a plain .csv, or a .zip with README.txt (licence,
+    attribution); shp as a .zip."""
     check_output_name(fmt, output)
+    configured = exports.ExportSettings.of(ctx.obj["settings"])
+    configured = replace(configured, licence=licence or configured.licence)
+    roles = frozenset() if public else configured.policy.exact_roles
     request = exports.ExportRequest(tuple(layers.split(",")), fmt, crs,
-                                    parse_filters(**filters), by=by,
-                                    roles=exports.FULL_ACCESS)
+                                    parse_filters(**filters), by=by, roles=roles)
     store = store_of(ctx)
     try:
-        about = exports.export(store, request, Path(output), exports.ExportSettings(licence=licence))
+        about = exports.export(store, request, Path(output), configured)
     finally:
         store.close()
     for name, layer in about["layers"].items():

@@ -9,6 +9,7 @@ import click
 
 from capmap.core.errors import CapmapError
 from capmap.core.models import ImportReport
+from capmap.core.policy import Policy, from_settings
 from capmap.services import pipeline
 from capmap.storage import open_store
 
@@ -58,10 +59,18 @@ class ProgressBar:
             self.bar, self.done = None, 0
 
 
+def policy_of(ctx: click.Context | None = None) -> Policy:
+    """The rules of the command's settings (capmap.core.settings.load(), as the web app reads)."""
+    ctx = ctx or click.get_current_context()
+    return from_settings(ctx.find_root().obj["settings"])
+
+
 def import_options(**settings) -> pipeline.ImportOptions:
-    """Import settings for the command line: the defaults with a progress bar, and `settings`
-    (ImportOptions fields such as batch_rows) given as options."""
-    return pipeline.ImportOptions(progress=ProgressBar(), **settings)
+    """Import settings for the command line: the region and pin rules of the settings, a
+    progress bar, and `settings` (ImportOptions fields such as batch_rows) given as options."""
+    policy = policy_of()
+    return pipeline.ImportOptions(progress=ProgressBar(), region=policy.region, pins=policy.pins,
+                                  **settings)
 
 
 class CapmapGroup(click.Group):

@@ -15,7 +15,7 @@ import shapely
 from convertbng.cutil import convert_bng, convert_lonlat
 from pyproj import CRS, Transformer
 
-from capmap.core.errors import InputError, ValidationError
+from capmap.core.errors import ValidationError
 
 STORAGE_CRS = "EPSG:4326"
 AREA_CRS = "EPSG:27700"
@@ -32,6 +32,11 @@ class Region:
     max_lon: float = -0.4
     max_lat: float = 61.1
     name: str = "Scotland"
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(min_lon, min_lat, max_lon, max_lat)."""
+        return self.min_lon, self.min_lat, self.max_lon, self.max_lat
 
     def contains(self, bounds: tuple[float, float, float, float]) -> bool:
         """True when a (minx, miny, maxx, maxy) lon/lat box lies inside the region."""
@@ -152,22 +157,3 @@ def check_lonlat(bounds: tuple[float, float, float, float], region: Region = SCO
             f"lat {region.min_lat} to {region.max_lat})"
         )
 
-
-def parse_lonlat_bbox(raw: str) -> tuple[float, float, float, float]:
-    """A "minlon,minlat,maxlon,maxlat" box in degrees: 400 if not four numbers, 422 if out of
-    range or inside out."""
-    try:
-        values = tuple(float(part) for part in raw.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise InputError("bbox must be four numbers minlon,minlat,maxlon,maxlat, e.g. "
-                         f"-3.6,56.1,-3.4,56.3; got {raw[:60]!r}")
-    minx, miny, maxx, maxy = values
-    if max(abs(minx), abs(maxx)) > 180 or max(abs(miny), abs(maxy)) > 90:
-        raise ValidationError(f"bbox is lon/lat (EPSG:4326) but {raw[:60]!r} is outside "
-                              "-180..180, -90..90; British National Grid metres are not taken")
-    if minx > maxx or miny > maxy:
-        raise ValidationError(f"bbox gives a minimum above its maximum: {raw[:60]!r}; expected "
-                              "minlon,minlat,maxlon,maxlat")
-    return minx, miny, maxx, maxy

@@ -34,7 +34,7 @@ import shapely
 
 from capmap.core.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat
 from capmap.core.errors import InputError, TooLarge, ValidationError
-from capmap.core.folding import POSTCODE
+from capmap.core.parse import POSTCODE
 from capmap.io import sniff
 from capmap.io.readers import DEFAULT_LIMITS, ReadLimits
 

@@ -9,8 +9,9 @@ import io
 from datetime import date
 
 from capmap.core.csvsafe import safe_cell
+from capmap.core.policy import PlanGapRules
 from capmap.present.charts import paired_bars
-from capmap.services.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
+from capmap.services.coverage import EngagementFilters, engagement_coverage, plan_coverage
 from capmap.services.engine import Engine
 from capmap.services.progress import action_table, per_plan, progress_summary
 from capmap.services.scope import DEFAULT_SCOPE, ScopeRequest
@@ -42,11 +43,11 @@ def scope_options(engine: Engine) -> list[tuple[str, str]]:
 
 def engagement_view(store: Store, engine: Engine, layer_id: str, filters: EngagementFilters, *,
                     scope: ScopeRequest = DEFAULT_SCOPE, exact: bool, gap_ratio: float,
-                    threshold: int) -> dict:
+                    threshold: int, round_to: int) -> dict:
     """The engagement dashboard: report tables, the equity chart, and the values of a map of
     rates per area code of the scope's areas (see choropleth), banded around the scope's rate."""
     report = engagement_coverage(store, engine, layer_id, filters, scope=scope, exact=exact,
-                                 gap_ratio=gap_ratio, threshold=threshold)
+                                 gap_ratio=gap_ratio, threshold=threshold, round_to=round_to)
     overall = _overall_rate(report)
     bins = [0.0] + [overall * m for m in (0.5, 0.75, 1.0, 1.5)]
     equity = report["equity"]

@@ -10,8 +10,6 @@ query parameters in and sends the dicts out, so nothing here knows about a web f
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +20,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from capmap.core import parse
 from capmap.core.errors import InputError, NotFound
+from capmap.core.policy import PUBLIC_PIN_STATUSES
 from capmap.core.serialise import plain
 from capmap.services.engine import Engine, LayerState
 from capmap.services.exports import public_pins
@@ -42,12 +42,7 @@ _LONLAT = {CRS84, CRS84.replace("http:", "https:"), "OGC:CRS84", "[OGC:CRS84]",
 EPSG4326 = "http://www.opengis.net/def/crs/EPSG/0/4326"
 _LATLON = {EPSG4326, EPSG4326.replace("http:", "https:"), "EPSG:4326", "[EPSG:4326]",
            "urn:ogc:def:crs:EPSG::4326"}
-# RFC 3339 dates and date-times as the datetime parameter takes them (no offset: UTC). The OpenAPI
-# document publishes these patterns, so they are written in the subset of regex both speak.
-DATE_PATTERN = (r"([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)-(0[1-9]|1[0-2])"
-                r"-(0[1-9]|[12][0-9]|3[01])")
-TIME_PATTERN = (DATE_PATTERN + r"[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
-                r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?")
+
 
 
 @dataclass(frozen=True)
@@ -69,8 +64,9 @@ def collection_ids(engine: Engine) -> list[str]:
     return [*sorted(i for i in engine.layers() if i not in RECORDS), *RECORDS]
 
 
-def get_collection(engine: Engine, store: Store, collection_id: str) -> Collection:
-    """One collection, or NotFound naming the collections there are."""
+def get_collection(engine: Engine, store: Store, collection_id: str,
+                   pin_statuses: tuple[str, ...] = PUBLIC_PIN_STATUSES) -> Collection:
+    """One collection (pins of `pin_statuses` only), or NotFound naming the collections there are."""
     if collection_id == "plans":
         return Collection("plans", "Plans", "Community plans: LOIPs, Locality Plans, community-led "
                           "action plans, Local Place Plans and service plans, each with its area.",
@@ -79,9 +75,9 @@ def get_collection(engine: Engine, store: Store, collection_id: str) -> Collecti
         return Collection("actions", "Actions", "Actions of the plans. Only actions with a location "
                           "of their own have a geometry; the others are null.", store.actions(), "id")
     if collection_id == "pins":
-        return Collection("pins", "Residents' pins", "Published pins at their public point, moved "
-                          "from the exact one; no contact details.", public_pins(store.pins()), "id",
-                          ("created", "created"))
+        return Collection("pins", "Residents' pins", f"Pins ({', '.join(pin_statuses)}) at their "
+                          "public point, moved from the exact one; no contact details.",
+                          public_pins(store.pins(), pin_statuses), "id", ("created", "created"))
     layers = engine.layers()
     if collection_id in layers:
         return _layer_collection(layers[collection_id])
@@ -117,8 +113,8 @@ def parse_query(params: Mapping[str, str]) -> ItemQuery:
     parameters are ignored; crs and bbox-crs may only name CRS84 or EPSG:4326."""
     limit = min(_whole(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
     return ItemQuery(limit=limit, offset=_whole(params, "offset", 0, 0),
-                     bbox=_bbox(params.get("bbox"), swap_axes(params.get("bbox-crs"), "bbox-crs")),
-                     interval=_interval(params.get("datetime")),
+                     bbox=_bbox(params.get("bbox"), params.get("bbox-crs")),
+                     interval=parse.interval(params.get("datetime")),
                      swap=swap_axes(params.get("crs"), "crs"))
 
 
@@ -144,62 +140,11 @@ def _whole(params: Mapping[str, str], name: str, default: int, least: int) -> in
     return int(text)
 
 
-def _bbox(raw: str | None, swap: bool) -> tuple[float, float, float, float] | None:
-    if raw is None:
-        return None
-    parts = raw.split(",")
-    if len(parts) not in (4, 6):
-        raise InputError(f"bbox must be 4 numbers minx,miny,maxx,maxy in lon/lat, got "
-                         f"{len(parts)} values: {raw[:80]!r}")
-    try:
-        nums = [float(p) for p in parts]
-    except ValueError:
-        raise InputError(f"bbox must be numbers, got {raw[:80]!r}") from None
-    if not all(math.isfinite(n) for n in nums):
-        raise InputError(f"bbox must be finite numbers, got {raw[:80]!r}")
-    minx, miny, maxx, maxy = nums if len(nums) == 4 else nums[:2] + nums[3:5]
-    if swap:
-        minx, miny, maxx, maxy = miny, minx, maxy, maxx
-    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise InputError(f"bbox {raw[:80]!r} is out of range: longitude is -180 to 180, "
-                         "latitude -90 to 90")
-    if miny > maxy:
-        raise InputError(f"bbox {raw[:80]!r} has miny above maxy; expected minx,miny,maxx,maxy")
-    return minx, miny, maxx, maxy
-
-
-def _interval(raw: str | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None] | None:
-    if raw is None:
-        return None
-    text = raw.strip()
-    if "/" not in text:
-        return _moment(text, end=False), _moment(text, end=True)
-    parts = text.split("/")
-    if len(parts) != 2:
-        raise InputError(f"datetime must be an instant or an interval a/b, got {raw[:60]!r}")
-    low, high = (None if p in ("", "..") else _moment(p, end=i == 1) for i, p in enumerate(parts))
-    if low is not None and high is not None and low > high:
-        raise InputError(f"datetime interval {raw[:60]!r} ends before it starts")
-    return None if low is None and high is None else (low, high)
-
-
-def _moment(text: str, end: bool) -> pd.Timestamp:
-    """An RFC 3339 date-time (UTC when it has no offset), or a date: its first or last instant."""
-    whole_day = re.fullmatch(DATE_PATTERN, text) is not None
-    if not whole_day and re.fullmatch(TIME_PATTERN, text) is None:
-        raise InputError(f"datetime {text[:60]!r} is not an RFC 3339 date-time such as "
-                         "2024-05-01T12:00:00Z or a date such as 2024-05-01")
-    try:
-        moment = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-        stamp = pd.Timestamp(moment)
-        if whole_day and end:
-            stamp += pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-    except ValueError:
-        raise InputError(f"datetime {text[:60]!r} is not a real date or time") from None
-    except OverflowError:
-        raise InputError(f"datetime {text[:60]!r} is outside the years 1 to 9999 in UTC") from None
-    return stamp
+def _bbox(raw: str | None, crs: str | None) -> tuple[float, float, float, float] | None:
+    """OGC API - Features' bbox: 4 or 6 numbers, lat first in EPSG:4326, across the antimeridian
+    when minx is above maxx."""
+    swap = swap_axes(crs, "bbox-crs")
+    return None if raw is None else parse.bbox(raw, swap=swap, heights=True, wrap=True)
 
 
 # -- documents --------------------------------------------------------------------------------

@@ -5,22 +5,15 @@ tests/test_openapi_fuzz.py holds the app to both documents."""
 
 from __future__ import annotations
 
+from capmap import __version__
 from capmap.core.codes import CODE_RULE
 from capmap.core.crs import SCOTLAND, Region
+from capmap.core.parse import DATE_PATTERN, TIME_PATTERN
 from capmap.present.mapdata import FORMATS, MAX_ZOOM, MIN_ZOOM
-from capmap.publish.ogc import (
-    CRS84,
-    DATE_PATTERN,
-    DEFAULT_LIMIT,
-    EPSG4326,
-    MAX_LIMIT,
-    MAX_OFFSET,
-    TIME_PATTERN,
-)
+from capmap.publish.ogc import CRS84, DEFAULT_LIMIT, EPSG4326, MAX_LIMIT, MAX_OFFSET
 from capmap.publish.openapi_schemas import api_schemas, ogc_schemas
 from capmap.services.planscape import MAX_CODES
 
-VERSION = "0.1.0"
 _LICENCE = {"name": "AGPL-3.0-or-later"}
 
 
@@ -131,8 +124,8 @@ def ogc_document(root: str, collection_ids: list[str]) -> dict:
     responses = {c: r for c, r in _responses().items() if c in ("400", "404")}
     return {
         "openapi": "3.0.3",
-        "info": {"title": "capmap OGC API - Features", "version": VERSION, "license": _LICENCE,
-                 "description": "Boundary layers, plans, actions and published pins, in CRS84. "
+        "info": {"title": "capmap OGC API - Features", "version": __version__, "license": _LICENCE,
+                 "description": "Boundary layers, plans, actions and public pins, in CRS84. "
                                 "Query parameters not named here are ignored."},
         "servers": [{"url": root}],
         "paths": paths,
@@ -188,6 +181,11 @@ def _codes_body(layer: dict) -> dict:
                                                                f"^ *[{_CODE_CHARS}]* *$"}}}}
 
 
+# capmap.core.parse.iso_date: YYYY-MM-DD only (not 20250101 nor 2025-W01-1), or empty.
+_DAY = {"oneOf": [{"type": "string", "format": "date", "pattern": f"^{DATE_PATTERN}$",
+                   "description": "a date as YYYY-MM-DD"}, {"type": "string", "maxLength": 0}]}
+
+
 def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> dict:
     """The OpenAPI 3.0 definition of the JSON API under `root`/api, for the current layers."""
     lonlat = _lonlat(region)
@@ -208,7 +206,7 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
     post["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
         "description": f"either {_codes_body(layer)['description']}, or {polygon['description']}",
         "oneOf": [_codes_body(layer), *polygon["oneOf"]]}}}}
-    day = {"oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]}
+    day = _DAY
     text = {"type": "string"}
     engagement = [_param("layer", "query", "a layer id (empty or absent: the neighbourhood layer)",
                          {"type": "string", "enum": [*layer_ids, ""]}),
@@ -246,7 +244,7 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
     }
     return {
         "openapi": "3.0.3",
-        "info": {"title": "capmap JSON API", "version": VERSION, "license": _LICENCE,
+        "info": {"title": "capmap JSON API", "version": __version__, "license": _LICENCE,
                  "description": "Lookups, the planscape and coverage. Bad input is answered with "
                                 "400 or 422 and a JSON message."},
         "servers": [{"url": root}],

@@ -1,7 +1,7 @@
 """Who may change what, and whose figures are exact to whom, for accounts limited to councils.
 
 An account's `councils` (empty: every council) limit it: it edits only plans of those councils,
-and its exact-data roles (capmap.services.exports.EXACT_ROLES) apply only to views that reach no other
+and its exact-data roles (capmap.core.policy: Policy.exact_roles) apply only to views that reach no other
 council. Anywhere else it sees what the public sees.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from capmap.core.policy import EXACT_ROLES
 from capmap.services.engine import Engine
-from capmap.services.exports import EXACT_ROLES
 
 EDIT_ROLES = ("officer", "planner", "admin")
 REMOVE_ROLES = ("planner", "admin")
@@ -29,13 +29,14 @@ def may_edit(roles: Iterable[str], councils: frozenset[str], council_code: str |
 
 
 def scoped_roles(roles: frozenset[str], councils: frozenset[str],
-                 view_councils: frozenset[str] | None) -> frozenset[str]:
+                 view_councils: frozenset[str] | None,
+                 exact_roles: frozenset[str] = EXACT_ROLES) -> frozenset[str]:
     """The roles that apply to one view: all of them for an account of every council, or when
     every council the view reaches is the account's; otherwise none that see exact data.
     `view_councils` None: the view's reach is not known (a box), so it is not confined."""
     if not councils or (view_councils and view_councils <= councils):
         return roles
-    return roles - EXACT_ROLES
+    return roles - exact_roles
 
 
 def layer_councils(engine: Engine, layer_id: str, code: str | None = None) -> frozenset[str]:

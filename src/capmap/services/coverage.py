@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
 from capmap.core.errors import NotFound, ValidationError
 from capmap.core.models import ALL_RESPONSES, ANY_LOCAL, PLAN_TYPES, EngagementFilters
+from capmap.core.policy import DEFAULT_POLICY, PlanGapRules
 from capmap.core.serialise import plain, plan_json, records
 from capmap.services import gaprules
 from capmap.services.engine import Engine, LayerState
@@ -17,19 +17,10 @@ from capmap.services.scope import DEFAULT_SCOPE, ScopeRequest, resolve_scope
 from capmap.spatial import disclosure, engagement
 from capmap.storage import Store
 
-__all__ = ["EngagementFilters", "PlanGapRules", "engagement_coverage", "plan_coverage"]
+__all__ = ["EngagementFilters", "engagement_coverage", "plan_coverage"]
 
 
-@dataclass(frozen=True)
-class PlanGapRules:
-    """What counts as a gap in plan coverage."""
-
-    quintile: int = 1               # SIMD quintiles up to this one count as deprived
-    locality_share: float = 0.5     # a Locality Plan must cover at least this share of the area
-    min_share: float = 0.01         # below this share, a plan's overlap is a drawing sliver
-
-
-def plan_coverage(engine: Engine, rules: PlanGapRules = PlanGapRules(),
+def plan_coverage(engine: Engine, rules: PlanGapRules = DEFAULT_POLICY.rules,
                   today: date | None = None) -> dict:
     """Per neighbourhood and plan type, the share of area (and so, apportioning by area, of
     population) covered by the plans on record (the derived coverage table, written when plans or

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from capmap.core import parse
 from capmap.core.errors import CapmapError, InputError, ValidationError
 from capmap.core.models import ACTION_STATUSES
 from capmap.services.engine import Engine
@@ -40,13 +41,7 @@ def _required(name: str, value: str) -> str:
 
 
 def _date(name: str, value: str) -> date | None:
-    if not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"{name}: {value.strip()[:40]!r} is not a date; expected YYYY-MM-DD, "
-                         "e.g. 2027-03-31, or nothing") from None
+    return parse.iso_date(value, name)
 
 
 def _percent(name: str, value: str) -> int | None:

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from capmap.core.codes import code_problem
-from capmap.core.crs import STORAGE_CRS, parse_lonlat_bbox
-from capmap.core.errors import InputError, NotFound, ValidationError
+from capmap.core import parse
+from capmap.core.crs import STORAGE_CRS
+from capmap.core.errors import NotFound, ValidationError
 from capmap.services.engine import Engine
 
 
@@ -51,11 +51,12 @@ def parse_filters(*, bbox: str | None = None, area: str | None = None, plan: str
                   theme: str | None = None, date_from: str | None = None,
                   date_to: str | None = None) -> ExportFilters:
     """Filters from text as typed on a command line or in a URL; 400 or 422 when malformed."""
-    start, end = _date("from", date_from), _date("to", date_to)
+    start, end = parse.iso_date(date_from, "from"), parse.iso_date(date_to, "to")
     if start and end and start > end:
         raise ValidationError(f"from {start} is after to {end}; give from on or before to")
-    return ExportFilters(bbox=parse_lonlat_bbox(bbox) if bbox else None, area=_area(area) if area else None,
-                         plans=_plan_ids(plan) if plan else (), theme=(theme or "").strip() or None,
+    return ExportFilters(bbox=parse.bbox(bbox) if bbox else None,
+                         area=parse.layer_code(area) if area else None,
+                         plans=parse.ids(plan, "plan") if plan else (), theme=(theme or "").strip() or None,
                          date_from=start, date_to=end)
 
 
@@ -63,32 +64,6 @@ def parse_crs(raw: str | None) -> str:
     """EPSG:4326 or EPSG:27700 from "4326", "epsg:27700" and the like (default EPSG:4326)."""
     text = (raw or "").strip().upper().removeprefix("EPSG:")
     return f"EPSG:{text}" if text else STORAGE_CRS
-
-
-def _area(raw: str) -> tuple[str, str]:
-    layer, _, code = raw.partition(":")
-    if not layer.strip() or not code.strip():
-        raise InputError(f"area must be LAYER:CODE, e.g. dz11:S01006506; got {raw[:60]!r}")
-    problem = code_problem(code.strip(), "area code")
-    if problem:
-        raise InputError(problem)
-    return layer.strip(), code.strip()
-
-
-def _plan_ids(raw: str) -> tuple[int, ...]:
-    parts = [p.strip() for p in raw.split(",")]
-    if not all(p.isascii() and p.isdigit() for p in parts):
-        raise InputError(f"plan must be plan ids separated by commas, e.g. 3,7; got {raw[:60]!r}")
-    return tuple(int(p) for p in parts)
-
-
-def _date(name: str, raw: str | None) -> date | None:
-    if not raw or not raw.strip():
-        return None
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InputError(f"{name} must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
 
 
 def filtered(frame: gpd.GeoDataFrame, where: np.ndarray | None, kind: str,

@@ -18,8 +18,10 @@ import shapely
 
 from capmap.core.crs import STORAGE_CRS
 from capmap.core.errors import CapmapError, InputError, ValidationError
+from capmap.core.policy import DEFAULT_POLICY, Policy, from_settings
+from capmap.core.settings import DEFAULTS
 from capmap.io.writers import FORMATS, Part, check_export, write_export
-from capmap.services.coverage import EngagementFilters, PlanGapRules, engagement_coverage, plan_coverage
+from capmap.services.coverage import EngagementFilters, engagement_coverage, plan_coverage
 from capmap.services.engine import Engine
 from capmap.services.export_filters import ExportFilters, filtered
 from capmap.services.scope import DEFAULT_SCOPE, ScopeRequest
@@ -27,10 +29,7 @@ from capmap.storage import Store
 
 RECORD_LAYERS = ("plans", "actions", "responses", "pins")
 TABLE_LAYERS = ("plan_coverage", "engagement")
-# Exact response points, pins of every status at their exact points, unsuppressed engagement.
-EXACT_ROLES = frozenset({"officer", "planner", "admin"})
-FULL_ACCESS = EXACT_ROLES
-DEFAULT_LICENCE = "Open Government Licence v3.0"
+DEFAULT_LICENCE = DEFAULTS["EXPORT_LICENCE"]
 PIN_COLUMNS = ["id", "category", "description", "created", "status"]
 # Per kind of layer: its geometry type, and the filters it takes.
 KINDS: dict[str, tuple[str, frozenset[str]]] = {
@@ -60,11 +59,11 @@ class View:
     refused: str = ""
 
 
-def export_view(name: str, roles: Iterable[str]) -> View:
-    """Who gets what. Officers, planners and admins: everything exact. Everyone else: areas,
-    plans, actions and plan coverage; published pins at their public points; engagement per area
+def export_view(name: str, roles: Iterable[str], policy: Policy = DEFAULT_POLICY) -> View:
+    """Who gets what. The policy's exact-data roles: everything exact. Everyone else: areas,
+    plans, actions and plan coverage; public pins at their public points; engagement per area
     with small counts suppressed; no response points."""
-    exact = bool(EXACT_ROLES & set(roles))
+    exact = policy.sees_exact(roles)
     kind = name if name in RECORD_LAYERS + TABLE_LAYERS else "areas"
     refused = ""
     if kind == "responses" and not exact:
@@ -92,19 +91,21 @@ class ExportSettings:
 
     licence: str = DEFAULT_LICENCE
     source: str = "capmap: community planning data of this deployment"
-    threshold: int = 5
-    round_to: int = 5  # public engagement counts: nearest multiple (capmap.spatial.disclosure)
-    gap_ratio: float = 0.5
-    rules: PlanGapRules = field(default_factory=PlanGapRules)
+    policy: Policy = DEFAULT_POLICY
+
+    @classmethod
+    def of(cls, values) -> ExportSettings:
+        """The export settings of a settings mapping (capmap.core.settings, or the app's config)."""
+        return cls(licence=values["EXPORT_LICENCE"], policy=from_settings(values))
 
 
-def check_request(request: ExportRequest) -> list[View]:
+def check_request(request: ExportRequest, policy: Policy = DEFAULT_POLICY) -> list[View]:
     """The views of a request, refusing bad names, refused views and filters that apply to none
     of its layers."""
     if not request.names or not all(n.strip() for n in request.names):
         raise InputError("name at least one layer: a boundary layer id, "
                          f"{', '.join(RECORD_LAYERS + TABLE_LAYERS)}")
-    views = [export_view(n, request.roles) for n in dict.fromkeys(request.names)]
+    views = [export_view(n, request.roles, policy) for n in dict.fromkeys(request.names)]
     for view in views:
         if view.refused:
             raise NotPermitted(view.refused)
@@ -128,7 +129,7 @@ def download_name(request: ExportRequest) -> str:
 def export(store: Store, request: ExportRequest, path: Path,
            settings: ExportSettings = ExportSettings(), engine: Engine | None = None) -> dict:
     """Write the export to the file `path`; returns its metadata, with feature counts."""
-    views = check_request(request)
+    views = check_request(request, settings.policy)
     engine = engine or Engine(store)
     parts, attribution, stored = [], [], [la for la in store.layers() if la.is_current]
     for view in views:
@@ -156,7 +157,7 @@ def export(store: Store, request: ExportRequest, path: Path,
 
 
 def export_layer(store: Store, name: str, path: Path, fmt: str, crs: str = STORAGE_CRS,
-                 roles: frozenset[str] = FULL_ACCESS) -> int:
+                 roles: frozenset[str] = DEFAULT_POLICY.exact_roles) -> int:
     """Write one layer to a file with its metadata; returns the number of features written."""
     about = export(store, ExportRequest((name,), fmt, crs, roles=roles), path)
     return about["layers"][name]["features"]
@@ -172,12 +173,12 @@ def describe(view: View, settings: ExportSettings) -> str:
         "responses": "engagement responses at their points; those known only by an area code "
                      "have no geometry and carry area_layer and area_code",
         "pins": "residents' pins of every status at their exact points" if view.exact else
-                "published residents' pins at their public points, moved away from the exact "
-                "points, which are never published",
+                f"residents' pins ({', '.join(settings.policy.public_statuses)}) at their public "
+                "points, moved away from the exact points, which are never published",
         "plan_coverage": "per neighbourhood, the share covered by each plan type (0 to 1, by "
                          "area, so also of residents apportioned by area), with gap flags",
         "engagement": "responses per area, rates per 1,000 residents and gaps" + (
-            "" if view.exact else f"; counts of 1 to {settings.threshold - 1} are withheld "
+            "" if view.exact else f"; counts of 1 to {settings.policy.threshold - 1} are withheld "
             "(responses and rates empty, suppressed true)"),
     }[view.kind]
 
@@ -187,9 +188,10 @@ def describe(view: View, settings: ExportSettings) -> str:
 Built = tuple[gpd.GeoDataFrame, np.ndarray | None, set[str]]
 
 
-def public_pins(pins: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Published pins at their moved points, with no contact details and no exact location."""
-    shown = pins[pins["status"] == "published"]
+def public_pins(pins: gpd.GeoDataFrame, statuses: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """Public pins (`statuses`) at their moved points, with no contact details and no exact
+    location."""
+    shown = pins[pins["status"].isin(statuses)]
     return gpd.GeoDataFrame(
         shown[PIN_COLUMNS].copy(),
         geometry=gpd.GeoSeries(shown["public_geom"].values, crs=STORAGE_CRS, index=shown.index),
@@ -199,7 +201,7 @@ def public_pins(pins: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _pins(store: Store, engine: Engine, view: View, request, settings) -> Built:
     pins = store.pins()
     if not view.exact:
-        return public_pins(pins), None, set()
+        return public_pins(pins, settings.policy.public_statuses), None, set()
     return gpd.GeoDataFrame(pins[[*PIN_COLUMNS, "geom"]], geometry="geom"), None, set()
 
 
@@ -234,7 +236,7 @@ def _with_geometry(table: pd.DataFrame, areas: gpd.GeoDataFrame) -> gpd.GeoDataF
 
 
 def _plan_coverage(store: Store, engine: Engine, view: View, request, settings) -> Built:
-    coverage = plan_coverage(engine, settings.rules)
+    coverage = plan_coverage(engine, settings.policy.rules)
     table = pd.DataFrame(coverage["areas"])
     for flag in ("deprived_without_locality_plan", "without_any_plan"):
         table[flag] = table["code"].isin({row["code"] for row in coverage[flag]})
@@ -254,8 +256,7 @@ def _engagement(store: Store, engine: Engine, view: View, request: ExportRequest
         store, engine, layer_id, EngagementFilters(theme=f.theme, date_from=f.date_from,
                                                    date_to=f.date_to),
         scope=ScopeRequest(area=f.area) if f.area else DEFAULT_SCOPE, exact=view.exact,
-        gap_ratio=settings.gap_ratio, threshold=settings.threshold,
-        round_to=settings.round_to)
+        **settings.policy.suppression())
     rows = pd.DataFrame(result["areas"])
     hidden = rows["responses"].map(lambda v: isinstance(v, str)).astype(bool)
     table = rows[["code", "name", "parent_code"]].copy()
@@ -279,11 +280,13 @@ BUILDERS: dict[str, Callable[..., Built]] = {
     "pins": _pins, "plan_coverage": _plan_coverage, "engagement": _engagement}
 
 
-def layer_frame(store: Store, name: str, roles: Iterable[str] = frozenset()) -> gpd.GeoDataFrame:
+def layer_frame(store: Store, name: str, roles: Iterable[str] = frozenset(),
+                policy: Policy = DEFAULT_POLICY) -> gpd.GeoDataFrame:
     """The frame behind an export name as `roles` may have it (anonymous by default), unfiltered."""
     request = ExportRequest((name,), roles=frozenset(roles))
-    view = check_request(request)[0]
-    return BUILDERS[view.kind](store, Engine(store), view, request, ExportSettings())[0]
+    view = check_request(request, policy)[0]
+    settings = ExportSettings(policy=policy)
+    return BUILDERS[view.kind](store, Engine(store), view, request, settings)[0]
 
 
 # -- filters -----------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+from capmap.core import parse
 from capmap.core.errors import CapmapError, InputError, NotFound, ValidationError
 from capmap.storage import Store
 from capmap.storage.edits import Change
@@ -148,12 +149,7 @@ def _community_body(plan: Mapping, step: Step) -> str:
 def read_step(form: Mapping[str, str], today: date) -> Step:
     """A step from a form's or a file's text: to, on (YYYY-MM-DD; empty: today), reason,
     community_body."""
-    raw_on = (form.get("on") or "").strip()
-    try:
-        on = date.fromisoformat(raw_on) if raw_on else today
-    except ValueError:
-        raise InputError(f"on: {raw_on[:40]!r} is not a date; expected YYYY-MM-DD, e.g. "
-                         f"{today.isoformat()}, or nothing for today") from None
+    on = parse.iso_date(form.get("on"), "on") or today
     return Step((form.get("to") or "").strip(), on, form.get("reason") or "",
                 form.get("community_body") or "")
 

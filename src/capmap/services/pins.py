@@ -18,9 +18,11 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from capmap.core.crs import SCOTLAND, STORAGE_CRS, Region, bng_to_lonlat, lonlat_to_bng, parse_lonlat_bbox
+from capmap.core import parse
+from capmap.core.crs import STORAGE_CRS, bng_to_lonlat, lonlat_to_bng
 from capmap.core.errors import InputError, NotFound, ValidationError
 from capmap.core.models import PIN_CATEGORIES
+from capmap.core.policy import DEFAULT_POLICY, PIN_PUBLIC_MODES, PUBLIC_PIN_STATUSES, PinRules
 from capmap.core.serialise import actions_json
 from capmap.io.prepare import prepare_pins
 from capmap.services.engine import Engine, StoreVersions
@@ -35,28 +37,7 @@ CATEGORY_THEMES = {"potholes_roads": "transport", "street_lighting": "community_
                    "litter_flytipping": "environment", "antisocial_behaviour": "community_safety",
                    "green_space": "greenspace", "housing_repairs": "housing",
                    "transport": "transport"}
-# Resolved pins stay on the public map (shown as resolved): residents see that an issue was
-# reported and dealt with, and do not report it again. Pending and hidden pins never show.
-PUBLIC_STATUSES = ("published", "resolved")
-PUBLIC_MODES = ("displace", "grid")
 CELLS_ACROSS = 48  # server-side aggregation: about this many cells across the bbox
-
-
-@dataclass(frozen=True)
-class PinRules:
-    """The configured limits and how public points are made."""
-
-    description_max: int = 1000
-    contact_max: int = 200
-    offset_min_m: float = privacy.MIN_M
-    offset_max_m: float = privacy.MAX_M
-    snap_m: float = privacy.SNAP_M  # displace mode: points of one such square share an offset
-    public_mode: str = "displace"
-    grid_m: float = 250.0
-    region: Region = SCOTLAND
-
-
-DEFAULT_RULES = PinRules()
 
 
 @dataclass(frozen=True)
@@ -71,17 +52,14 @@ class NewPin:
 
 
 def _number(value: str | None, name: str, problems: list[str]) -> float | None:
-    value = (value or "").strip()
-    if not value:
-        return None
     try:
-        return float(value)
-    except ValueError:
-        problems.append(f"{name} {value[:20]!r} is not a number")
+        return parse.number(value, name)
+    except InputError as exc:
+        problems.append(exc.message)
         return None
 
 
-def read_pin_form(form: Mapping[str, str], rules: PinRules = DEFAULT_RULES) -> NewPin:
+def read_pin_form(form: Mapping[str, str], rules: PinRules = DEFAULT_POLICY.pins) -> NewPin:
     """The fields of a pin form (lon, lat, category, description, contact), checked."""
     problems: list[str] = []
     lon, lat = _number(form.get("lon"), "lon", problems), _number(form.get("lat"), "lat", problems)
@@ -107,17 +85,9 @@ def read_pin_form(form: Mapping[str, str], rules: PinRules = DEFAULT_RULES) -> N
     return NewPin(lon, lat, category, description, contact)
 
 
-def normalise_postcode(value: str) -> str:
-    """A postcode in upper case with one space before the last three characters."""
-    code = "".join(value.split()).upper()
-    if not 5 <= len(code) <= 7 or not code.isalnum():
-        raise InputError(f"{value.strip()[:12]!r} does not look like a postcode (like EH1 1AA)")
-    return f"{code[:-3]} {code[-3:]}"
-
-
 def postcode_place(store: Store, value: str) -> tuple[float, float, str]:
     """Lon, lat and normalised postcode of a stored postcode."""
-    postcode = normalise_postcode(value)
+    postcode = parse.required_postcode(value)
     point = store.postcode_point(postcode)
     if point is None:
         raise NotFound(f"postcode {postcode} is not in our list; try a neighbourhood instead")
@@ -158,12 +128,12 @@ def public_points(points: np.ndarray, rules: PinRules, key: bytes) -> np.ndarray
     if rules.public_mode == "grid":
         return snap_to_grid(points, rules.grid_m)
     if rules.public_mode != "displace":
-        raise ValueError(f"public mode {rules.public_mode!r}; expected one of {PUBLIC_MODES}")
+        raise ValueError(f"public mode {rules.public_mode!r}; expected one of {PIN_PUBLIC_MODES}")
     return privacy.keyed_points(points, key, rules.offset_min_m, rules.offset_max_m,
                                 rules.snap_m)
 
 
-def submit_pin(store: Store, engine: Engine, pin: NewPin, rules: PinRules = DEFAULT_RULES) -> int:
+def submit_pin(store: Store, engine: Engine, pin: NewPin, rules: PinRules = DEFAULT_POLICY.pins) -> int:
     """Store a resident's pin as pending, with its public point and area assignments; its id."""
     neighbourhood_at(engine, pin.lon, pin.lat, rules.region)  # refuses a point in no area
     raw = gpd.GeoDataFrame(
@@ -209,7 +179,8 @@ class PublicPins:
     lon: np.ndarray = field(init=False)
     lat: np.ndarray = field(init=False)
     # The map's columns as plain arrays, made once per reload rather than per request: ids, and
-    # indexes into CATEGORIES (unknown ones as the last, "other") and PUBLIC_STATUSES.
+    # indexes into CATEGORIES (unknown ones as the last, "other") and `statuses`.
+    statuses: tuple[str, ...] = PUBLIC_PIN_STATUSES
     ids: np.ndarray = field(init=False)
     category: np.ndarray = field(init=False)
     status: np.ndarray = field(init=False)
@@ -221,7 +192,7 @@ class PublicPins:
         self.ids = self.frame["id"].to_numpy(dtype=np.int64)
         self.category = np.array([cats.get(c, len(cats) - 1) for c in self.frame["category"]],
                                  dtype=np.int64)
-        self.status = np.array([PUBLIC_STATUSES.index(s) for s in self.frame["status"]],
+        self.status = np.array([self.statuses.index(s) for s in self.frame["status"]],
                                dtype=np.int64)
 
 
@@ -229,8 +200,10 @@ class PublicPinCache:
     """The shown pins of a store, reloaded when its data version moves (any write anywhere),
     checked at most every `check_every` seconds (see engine.StoreVersions)."""
 
-    def __init__(self, check_every: float = 0.0) -> None:
+    def __init__(self, check_every: float = 0.0,
+                 statuses: tuple[str, ...] = PUBLIC_PIN_STATUSES) -> None:
         self.check_every = check_every
+        self.statuses = tuple(statuses)
         self._watch: StoreVersions | None = None
         self._lock = threading.Lock()
         self._version: int | None = None
@@ -244,16 +217,9 @@ class PublicPinCache:
         version = watch.get().get("data_version", 0)
         with self._lock:
             if self._pins is None or version != self._version:
-                self._pins = PublicPins(store.public_pin_points(PUBLIC_STATUSES))
+                self._pins = PublicPins(store.public_pin_points(self.statuses), self.statuses)
                 self._version = version
             return self._pins
-
-
-def parse_bbox(value: str | None, region: Region = SCOTLAND) -> tuple[float, float, float, float]:
-    """A `minlon,minlat,maxlon,maxlat` box; the whole region when blank."""
-    if not value:
-        return (region.min_lon, region.min_lat, region.max_lon, region.max_lat)
-    return parse_lonlat_bbox(value)
 
 
 def cell_size(bbox: tuple[float, float, float, float]) -> tuple[float, float]:
@@ -279,7 +245,7 @@ def pins_payload(pins: PublicPins, bbox: tuple[float, float, float, float], max_
                                            pins.category[rows].tolist(), pins.status[rows].tolist(),
                                            strict=True)]
         return {"kind": "points", "count": len(points), "categories": list(CATEGORIES),
-                "statuses": list(PUBLIC_STATUSES), "points": points}
+                "statuses": list(pins.statuses), "points": points}
     width, height = cell_size(bbox)
     keys = np.column_stack([np.floor(lon / width), np.floor(lat / height)]).astype(np.int64)
     _, cell, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)

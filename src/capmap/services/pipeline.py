@@ -20,6 +20,7 @@ from capmap.core.codes import code_reasons
 from capmap.core.crs import SCOTLAND, STORAGE_CRS, Region
 from capmap.core.errors import NotFound, ValidationError
 from capmap.core.models import ImportReport, LayerDef
+from capmap.core.policy import DEFAULT_POLICY, PinRules
 from capmap.io import prepare
 from capmap.io.batches import BATCH_ROWS
 from capmap.io.plan_defaults import NO_DEFAULTS, PlanDefaults
@@ -33,10 +34,10 @@ from capmap.services.existing import IMPORT_USER, Existing
 from capmap.services.history_import import import_history
 from capmap.services.import_checks import column_losses, refuse_losses, refuse_rejects
 from capmap.services.layers import load_layer_defs
+from capmap.services.pins import public_points
 from capmap.services.refresh import refresh_assignments, refresh_plan_coverage
 from capmap.services.streamed import assign_records, import_points
 from capmap.spatial.dissolve import union_by_codes
-from capmap.spatial.privacy import SNAP_M, keyed_points
 from capmap.storage import Store
 from capmap.storage.migrations import REFRESH_PLAN_COVERAGE
 
@@ -49,7 +50,8 @@ class ImportOptions:
 
     region: Region = SCOTLAND
     limits: ReadLimits = field(default_factory=ReadLimits)
-    pin_offset_m: tuple[float, float] = (75.0, 150.0)
+    # How pins' public points are made (PIN_PUBLIC_MODE and its distances: capmap.core.policy).
+    pins: PinRules = DEFAULT_POLICY.pins
     progress: Progress | None = None
     # Read and check everything but store nothing: the report carries the prepared rows.
     preview: bool = False
@@ -211,15 +213,14 @@ def import_responses(store: Store, path: str | Path, *,
 
 def import_pins(store: Store, path: str | Path, *, options: ImportOptions = DEFAULT_OPTIONS
                 ) -> ImportReport:
-    """Store residents' pins, each with a public point moved by the configured distance in a
-    direction fixed by the store's pin key and the pin's place (capmap.spatial.privacy)."""
-    low, high = options.pin_offset_m
+    """Store residents' pins, each with its public point made as the pin form makes it
+    (`options.pins`: moved by the store's pin key, or snapped to the grid; capmap.services.pins)."""
     key = store.pin_key()
 
     def prepare_batch(raw: gpd.GeoDataFrame):
         pins, errors = prepare.prepare_pins(raw, _name(path), options.region,
                                             vocab=options.vocabularies)
-        pins["public_geom"] = keyed_points(pins.geometry.values, key, low, high, SNAP_M)
+        pins["public_geom"] = public_points(pins.geometry.values, options.pins, key)
         return pins, errors
 
     return import_points(store, Engine(store), "pins", path, prepare_batch, store.put_pins,

@@ -10,8 +10,8 @@ import re
 from collections import Counter
 from dataclasses import replace
 
+from capmap.core import parse
 from capmap.core.errors import InputError, NotFound
-from capmap.core.folding import normalise_postcode, partial_postcode
 from capmap.services.engine import Engine
 from capmap.services.planscape import DEFAULT_MAX_KM2, Query, codes_query, point_query
 from capmap.storage import Store
@@ -36,12 +36,12 @@ def search_places(engine: Engine, store: Store, text: str, limit: int = 50) -> l
     if len(wanted) < 2:
         raise InputError("type at least 2 characters: a postcode, a place or neighbourhood name, "
                          "or an area code")
-    full = normalise_postcode(wanted)
+    full = parse.postcode(wanted)
     exact, starting = [], []
     if full:
         exact = [_postcode_match(p, x, y, True) for p, x, y in store.postcodes_starting(full, 1)
                  if p == full]
-    elif (part := partial_postcode(wanted)) and (groups := store.postcode_groups(*part)):
+    elif (part := parse.partial_postcode(wanted)) and (groups := store.postcode_groups(*part)):
         exact = [_partial_match(part, groups)]
     if not full and _POSTCODE_START.match(wanted.upper()):
         starting = [_postcode_match(p, x, y, False)
@@ -102,7 +102,7 @@ def postcode_query(engine: Engine, store: Store, text: str, *,
     """The area of a postcode: a full postcode's neighbourhood (the one holding its point); a
     district's or sector's neighbourhoods (every one holding one of its postcodes). NotFound
     if no such postcode is stored."""
-    full = normalise_postcode(text)
+    full = parse.postcode(text)
     if full:
         found = [r for r in store.postcodes_starting(full, 1) if r[0] == full]
         if not found:
@@ -110,7 +110,7 @@ def postcode_query(engine: Engine, store: Store, text: str, *,
                            "choose your neighbourhood from the list")
         query = point_query(engine, found[0][1], found[0][2])
         return replace(query, described={**query.described, "postcode": full})
-    part = partial_postcode(text)
+    part = parse.partial_postcode(text)
     if part is None:
         raise InputError(f"{str(text)[:20]!r} is not a postcode, a postcode district or a "
                          "sector; expected e.g. G51 2AB, G51 or G51 2")

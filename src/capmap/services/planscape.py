@@ -17,6 +17,7 @@ import shapely
 
 from capmap.core.crs import SCOTLAND, STORAGE_CRS, Region, geoms_bng_to_lonlat, geoms_lonlat_to_bng
 from capmap.core.errors import NotFound
+from capmap.core.policy import PUBLIC_PIN_STATUSES
 from capmap.core.serialise import actions_json, json_text, plan_json, public_pins_json
 from capmap.services.engine import Engine, LayerState, PlanState, Settled, settle
 from capmap.services.queries import (
@@ -60,9 +61,10 @@ AREA_MEASURE = "area: no neighbourhood layer is loaded to tell land from water"
 
 
 def planscape(engine: Engine, store: Store, query: Query,
-              slivers: SliverTolerance = DEFAULT_TOLERANCE) -> dict:
+              slivers: SliverTolerance = DEFAULT_TOLERANCE,
+              pin_statuses: tuple[str, ...] = PUBLIC_PIN_STATUSES) -> dict:
     """Plans overlapping the query with their shares, the areas it touches, the actions and the
-    published pins inside it. Plain JSON-ready values; km² in EPSG:27700. Overlaps and shares
+    public pins (`pin_statuses`) inside it. Plain JSON-ready values; km² in EPSG:27700. Overlaps and shares
     are of land (LAND_MEASURE) where a neighbourhood layer is loaded. Plans only touching the
     query's edge (`slivers`) are listed apart in `edge_plans`, and their actions are left out."""
     q_bng = geoms_lonlat_to_bng(np.array([query.geometry]))[0]
@@ -109,13 +111,13 @@ def planscape(engine: Engine, store: Store, query: Query,
         "areas": _areas_touched(engine, covers),
         "actions": actions_json(store.actions_in(query.geometry, [r["id"] for r in covering]),
                                 titles),
-        **_pins(store, query.geometry),
+        **_pins(store, query.geometry, pin_statuses),
     }
 
 
-def _pins(store: Store, geometry: shapely.Geometry) -> dict:
-    """The newest PINS_LISTED published pins inside, and how many there are."""
-    pins, total = store.newest_public_pins_in(geometry, ("published",), PINS_LISTED)
+def _pins(store: Store, geometry: shapely.Geometry, statuses: tuple[str, ...]) -> dict:
+    """The newest PINS_LISTED public pins inside, and how many there are."""
+    pins, total = store.newest_public_pins_in(geometry, statuses, PINS_LISTED)
     return {"pins": public_pins_json(pins), "pins_total": total}
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 
 from capmap.core.models import ACTION_STATUSES, LEAD_TYPES
 from capmap.core.serialise import plain
-from capmap.services.gaprules import smart_gaps
+from capmap.services.gaprules import review_date, smart_gaps
 
 CLOSED = ("completed", "cancelled")
 
@@ -19,6 +19,19 @@ def overdue(target: date | None, status: str | None, today: date) -> bool:
     completed nor cancelled (a missing target is never overdue)."""
     return (target is not None and target == target and status not in CLOSED
             and target < today)
+
+
+def flag_overdue(plans: pd.DataFrame, answer: dict, today: date) -> None:
+    """Review and action overdue flags on a planscape answer's plans and actions, by the rules
+    the plan pages and dashboards use (gaprules.review_date, `overdue`), on dates, not text."""
+    by_id = plans.set_index("id", drop=False)
+    for plan in answer["plans"]:
+        due, _ = review_date(by_id.loc[plan["id"]])
+        plan.update(review_date=plain(due), review_overdue=due is not None and due < today)
+    for action in answer["actions"]:
+        target = action["target_date"]
+        action["overdue"] = overdue(date.fromisoformat(target[:10]) if target else None,
+                                    action["status"], today)
 
 
 def action_table(actions: pd.DataFrame, plans: pd.DataFrame, today: date) -> pd.DataFrame:

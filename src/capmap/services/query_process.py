@@ -69,22 +69,23 @@ class QueryProcess:
         self._child = None
         self._conn: Connection | None = None
 
-    def planscape(self, query: Query, slivers: SliverTolerance) -> dict:
+    def planscape(self, query: Query, slivers: SliverTolerance, pin_statuses: tuple[str, ...]) -> dict:
         """capmap.services.planscape.planscape on the child's engine and store."""
-        return self._ask(PLANSCAPE, query, slivers)
+        return self._ask(PLANSCAPE, query, slivers, pin_statuses)
 
     def overlaps(self, query: Query, slivers: SliverTolerance):
         """capmap.services.search.overlaps_frame on the child's engine."""
         return self._ask(OVERLAPS, query, slivers)
 
-    def _ask(self, what: str, query: Query, slivers: SliverTolerance) -> Any:
+    def _ask(self, what: str, query: Query, slivers: SliverTolerance,
+             pin_statuses: tuple[str, ...] = ()) -> Any:
         if not self._lock.acquire(timeout=self.limits.wall_seconds):
             raise too_costly(self.limits, "the server was busy with other areas")
         try:
             if self._child is None or not self._child.is_alive():
                 self._start()
             request = (what, shapely.to_wkb(query.geometry), query.kind, dict(query.described),
-                       (slivers.max_share, slivers.max_width_m))
+                       (slivers.max_share, slivers.max_width_m), tuple(pin_statuses))
             self._conn.send(request)
             if not self._conn.poll(_LOAD_SECONDS) or self._receive() != ("loaded",):
                 self._stop()
@@ -194,12 +195,12 @@ def _answered(engine, store, request: tuple) -> tuple:
     from capmap.services.planscape import planscape
     from capmap.services.search import overlaps_frame
 
-    what, wkb, kind, described, (max_share, max_width_m) = request
+    what, wkb, kind, described, (max_share, max_width_m), pin_statuses = request
     query = Query(shapely.from_wkb(wkb), kind, described)
     slivers = SliverTolerance(max_share, max_width_m)
     try:
         if what == PLANSCAPE:
-            return ("ok", planscape(engine, store, query, slivers))
+            return ("ok", planscape(engine, store, query, slivers, pin_statuses))
         return ("ok", overlaps_frame(engine, query, slivers))
     except MemoryError:
         return ("memory", None)

@@ -27,7 +27,6 @@ from capmap.services.engine import Engine, LayerState
 from capmap.services.places import (  # noqa: F401  (the finder's search, re-exported)
     KIND_ORDER,
     label_duplicates,
-    normalise_postcode,
     postcode_query,
     search_places,
 )

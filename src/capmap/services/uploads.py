@@ -14,6 +14,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
+from capmap.core.crs import SCOTLAND, Region
 from capmap.core.errors import InputError
 from capmap.core.models import ImportReport, LayerDef
 from capmap.io import isolated
@@ -101,9 +102,10 @@ def vocabularies(settings: dict[str, str]) -> Vocabularies:
 
 
 def run_import(store: Store, kind: str, path: Path, settings: dict[str, str], *,
-               limits: ReadLimits, preview: bool) -> ImportReport:
-    """Read, check and (unless `preview`) store an uploaded file as the CLI would."""
-    options = pipeline.ImportOptions(limits=limits, preview=preview,
+               limits: ReadLimits, preview: bool, region: Region = SCOTLAND) -> ImportReport:
+    """Read, check and (unless `preview`) store an uploaded file as the CLI would, refusing
+    coordinates outside `region` (capmap.core.policy)."""
+    options = pipeline.ImportOptions(region=region, limits=limits, preview=preview,
                                      vocabularies=vocabularies(settings))
     if kind == "boundaries":
         layer: LayerDef = make_layer_def(**layer_settings(_without_aliases(settings)))
@@ -122,12 +124,14 @@ def run_import(store: Store, kind: str, path: Path, settings: dict[str, str], *,
 
 
 def preview_import(store_url: str, kind: str, path: Path, settings: dict[str, str],
-                   limits: ReadLimits, *, for_display: bool = False) -> ImportReport:
+                   limits: ReadLimits, *, for_display: bool = False,
+                   region: Region = SCOTLAND) -> ImportReport:
     """run_import(preview=True) on the store at `store_url`: the part a reader child runs.
     `for_display` simplifies the preview's geometries for a map (they are then only shown)."""
     store = open_store(store_url)
     try:
-        report = run_import(store, kind, path, settings, limits=limits, preview=True)
+        report = run_import(store, kind, path, settings, limits=limits, preview=True,
+                            region=region)
     finally:
         store.close()
     if for_display and report.preview is not None:
@@ -142,7 +146,7 @@ def _without_aliases(settings: dict[str, str]) -> dict[str, str]:
 def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str], *,
                     limits: ReadLimits, child: isolated.ChildLimits,
                     preview: bool, allow_losses: bool = False,
-                    changed_by: str = IMPORT_USER) -> ImportReport:
+                    changed_by: str = IMPORT_USER, region: Region = SCOTLAND) -> ImportReport:
     """run_import with the reading and checking done in a child process held to `child`
     limits (temporary files in the upload's own folder); unless `preview`, the checked rows
     are then stored here, as run_import would store them. A boundary vintage that loses a
@@ -150,7 +154,8 @@ def import_isolated(store: Store, kind: str, path: Path, settings: dict[str, str
     stored are refused, skipped or updated (in the name of `changed_by`) as the settings'
     `on_existing` says."""
     start = time.perf_counter()
-    call = partial(preview_import, store.url, kind, path, settings, limits, for_display=preview)
+    call = partial(preview_import, store.url, kind, path, settings, limits, for_display=preview,
+                   region=region)
     report: ImportReport = isolated.run(call, name=path.name, folder=path.parent,
                                         limits=child).value
     if preview:

@@ -19,7 +19,7 @@ import shapely
 from capmap.core.crs import bng_to_lonlat, lonlat_to_bng
 
 _UNIT = float(2**64)
-# The defaults of the settings (app/config.py), also what schema 6 re-derives old pins with.
+# The defaults of the settings (capmap/core/settings.py), also what schema 6 re-derives old pins with.
 MIN_M, MAX_M, SNAP_M = 75.0, 150.0, 20.0
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-# Defaults of the settings SLIVER_MAX_SHARE and SLIVER_MAX_WIDTH_M (app/config.py). Published
+# Defaults of the settings SLIVER_MAX_SHARE and SLIVER_MAX_WIDTH_M (capmap/core/settings.py). Published
 # boundaries are often generalised (ONS "BSC" wards to 200 m), which moves edges by tens of
 # metres: measured on the 2022 wards against council areas built from data zones, 181 of the 183
 # overlaps of a ward with another council that are under 0.5 % of both are narrower than 100 m,

@@ -1,5 +1,16 @@
 """Settings and their defaults, in one table. Override them in instance/capmap.cfg, then with
-CAPMAP_* environment variables (CAPMAP_DATABASE_URL, CAPMAP_TILES_URL, …), then test_config."""
+CAPMAP_* environment variables (CAPMAP_DATABASE_URL, CAPMAP_TILES_URL, …), then the overrides
+given to `load` (the app's test_config). The web app, the command line and the pipeline all read
+one `load()`ed object, and the rules in it through `capmap.core.policy.from_settings`."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from capmap.core.errors import InputError
 
 DEFAULTS = {
     # Where the data lives: sqlite:///path (embedded default) or postgresql://user@host/db.
@@ -60,12 +71,19 @@ DEFAULTS.update({
     # (capmap.spatial.disclosure). Officers, planners and admins see exact figures.
     "SUPPRESS_BELOW": 5,
     "PUBLIC_ROUND_TO": 5,
+    # The roles that see exact figures, response points and pins of every status at their exact
+    # points (capmap.core.policy; an account limited to councils only in views confined to them).
+    "EXACT_DATA_ROLES": ["officer", "planner", "admin"],
     # An area is an engagement gap when its rate is below this share of its council's rate.
     "GAP_RATIO": 0.5,
     # Plan coverage gaps: SIMD quintiles up to this count as deprived, and need a Locality Plan
     # covering at least LOCALITY_SHARE of their area.
     "DEPRIVED_QUINTILE": 1,
     "LOCALITY_SHARE": 0.5,
+    # Every stored and asked-for coordinate must fall in this lon/lat box [minlon, minlat,
+    # maxlon, maxlat] named REGION_NAME; None: capmap.core.crs.SCOTLAND (Scotland with a margin).
+    "REGION_BOUNDS": None,
+    "REGION_NAME": "Scotland",
 })
 
 DEFAULTS.update({
@@ -97,6 +115,9 @@ DEFAULTS.update({
     # Residents' pins.
     "PIN_DESCRIPTION_MAX": 1000,        # characters
     "PIN_CONTACT_MAX": 200,             # characters
+    # The statuses of pins shown to the public: on the pin map, in exports, the OGC API and the
+    # planscape alike. Resolved pins stay so residents see an issue was dealt with.
+    "PIN_PUBLIC_STATUSES": ["published", "resolved"],
     "PIN_PUBLIC_MODE": "displace",      # "displace": moved PIN_OFFSET_MIN_M..MAX_M; "grid"
     "PIN_OFFSET_MIN_M": 75.0,           # metres (EPSG:27700), a guaranteed minimum
     "PIN_OFFSET_MAX_M": 150.0,
@@ -141,3 +162,69 @@ DEFAULTS.update({
     "EXPORT_LICENCE": "Open Government Licence v3.0",
     "EXPORT_TMP_DIR": None,
 })
+
+
+CONFIG_FILE = "capmap.cfg"
+ENV_PREFIX = "CAPMAP_"
+
+
+class Settings(Mapping):
+    """The settings in force: read-only, looked up by name (settings["GAP_RATIO"])."""
+
+    def __init__(self, values: Mapping, instance_path: Path) -> None:
+        self._values = dict(values)
+        self.instance_path = instance_path
+
+    def __getitem__(self, key: str):
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def instance_folder(overrides: Mapping | None = None, environ: Mapping | None = None) -> Path:
+    """The instance folder (uploads, secret key, capmap.cfg): INSTANCE_PATH of the overrides,
+    else CAPMAP_INSTANCE_PATH, else ./instance."""
+    environ = os.environ if environ is None else environ
+    given = (overrides or {}).get("INSTANCE_PATH") or environ.get(f"{ENV_PREFIX}INSTANCE_PATH")
+    return Path(given) if given else Path.cwd() / "instance"
+
+
+def load(overrides: Mapping | None = None, *, environ: Mapping | None = None) -> Settings:
+    """DEFAULTS, then the instance folder's capmap.cfg, then CAPMAP_* variables (read as JSON
+    where they parse: `true`, `1`, `[1, 2]`), then `overrides`."""
+    environ = os.environ if environ is None else environ
+    folder = instance_folder(overrides, environ)
+    values = dict(DEFAULTS)
+    values.update(_config_file(folder / CONFIG_FILE))
+    for name in sorted(environ):
+        if name.startswith(ENV_PREFIX) and name != f"{ENV_PREFIX}INSTANCE_PATH":
+            values[name[len(ENV_PREFIX):]] = _env_value(environ[name])
+    values.update(overrides or {})
+    return Settings(values, folder)
+
+
+def _config_file(path: Path) -> dict:
+    """The upper-case names a Python settings file sets, as Flask's from_pyfile reads them."""
+    if not path.is_file():
+        return {}
+    scope: dict = {"__file__": str(path)}
+    try:
+        exec(compile(path.read_bytes(), str(path), "exec"), scope)  # the operator's own file
+    except SyntaxError as exc:
+        raise InputError(f"{path}: line {exc.lineno}: {exc.msg}; expected Python assignments "
+                         "such as GAP_RATIO = 0.4") from None
+    except Exception as exc:  # noqa: BLE001 - whatever the file does wrong, say where
+        raise InputError(f"{path}: {type(exc).__name__}: {exc}; expected Python assignments "
+                         "such as GAP_RATIO = 0.4") from None
+    return {k: v for k, v in scope.items() if k.isupper()}
+
+
+def _env_value(raw: str):
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
