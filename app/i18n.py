@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from babel import numbers
+from babel import dates, numbers
 from flask import Blueprint, Flask, redirect, request
-from flask_babel import Babel, format_date, format_datetime, get_locale, gettext
+from flask_babel import Babel, get_locale, gettext
 
+from app import messages, words
 from capmap.errors import InputError
 
 # Each language named in itself, for the switch.
@@ -96,6 +97,10 @@ def _keep_asked(response):
     return response
 
 
+def _locale() -> str:
+    return str(get_locale() or DEFAULT)
+
+
 def _day(value) -> date | datetime | None:
     if isinstance(value, (date, datetime)):
         return value
@@ -115,12 +120,14 @@ def day(value, empty: str = "") -> str:
         return str(value)
     if isinstance(parsed, datetime):
         parsed = parsed.date()
-    return format_date(parsed, DATE_FORMATS[language()])
+    return dates.format_date(parsed, DATE_FORMATS[language()], locale=_locale())
 
 
 def moment(value) -> str:
     """A date and time (UTC) written for the language."""
-    return format_datetime(value, DATETIME_FORMATS[language()], rezone=False)
+    if value is None:
+        return ""
+    return dates.format_datetime(value, DATETIME_FORMATS[language()], locale=_locale())
 
 
 def number(value, digits: int = 0, grouped: bool = True) -> str:
@@ -129,7 +136,7 @@ def number(value, digits: int = 0, grouped: bool = True) -> str:
     if value is None:
         return "–"
     pattern = ("#,##0" if grouped else "0") + ("." + "0" * digits if digits else "")
-    return numbers.format_decimal(value, pattern, locale=str(get_locale() or DEFAULT))
+    return numbers.format_decimal(value, pattern, locale=_locale())
 
 
 def percent(share, digits: int = 0) -> str:
@@ -137,7 +144,7 @@ def percent(share, digits: int = 0) -> str:
     if share is None:
         return "–"
     pattern = "0" + ("." + "0" * digits if digits else "") + "%"
-    return numbers.format_percent(share, pattern, locale=str(get_locale() or DEFAULT))
+    return numbers.format_percent(share, pattern, locale=_locale())
 
 
 def _globals() -> dict:
@@ -155,3 +162,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(moment)
     app.add_template_filter(number)
     app.add_template_filter(percent)
+    app.add_template_global(words.word, "word")
+    app.add_template_filter(words.word, "word")
+    app.add_template_global(words.plan_type, "plan_type")
+    app.add_template_global(messages.public, "public_message")
+    app.add_template_global(words.follow_status, "follow_status")

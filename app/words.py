@@ -34,6 +34,9 @@ ACTION_STATUSES = {"not_started": _l("not started"), "in_progress": _l("in progr
                    "completed": _l("completed"), "stalled": _l("stalled"), "cancelled": _l("cancelled")}
 PIN_STATUSES = {"pending": _l("pending"), "published": _l("published"), "hidden": _l("hidden"),
                 "resolved": _l("resolved")}
+# Where a pin stands, as its follow page says it (capmap.follow.STATUS_WORDS).
+FOLLOW_STATUSES = {"pending": _l("waiting for a moderator"), "published": _l("on the public map"),
+                   "hidden": _l("not shown on the public map"), "resolved": _l("resolved")}
 PIN_CATEGORIES = {
     "potholes_roads": _l("Potholes and roads"),
     "street_lighting": _l("Street lighting"),
@@ -64,11 +67,12 @@ FIELDS = {"lead": _l("lead"), "measure": _l("measure"), "target_date": _l("targe
           "resources": _l("resources"), "status": _l("status"), "title": _l("title"),
           "progress_note": _l("progress note"), "percent_complete": _l("percent complete"),
           "theme": _l("theme"), "description": _l("description")}
+RECORDS = {"plan": _l("plan"), "action": _l("action")}
 
 # Looked up in this order when a page does not say which kind of code it shows; a code of
 # several kinds ("community", "transport", "other") reads the same in each in English.
 _KINDS = (ACTION_STATUSES, PLAN_STATUSES, PIN_STATUSES, THEMES, LEAD_TYPES, PLAN_TYPE_WORDS,
-          LAYER_KINDS, REVIEW_BASES, FIELDS)
+          LAYER_KINDS, REVIEW_BASES, FIELDS, RECORDS)
 
 HTTP_TITLES = {
     400: _l("Bad Request"), 401: _l("Unauthorized"), 403: _l("Forbidden"), 404: _l("Not Found"),
@@ -103,6 +107,11 @@ def plan_type(code) -> str:
     return word(code, PLAN_TYPES) if code in PLAN_TYPES else word(code)
 
 
+def follow_status(code) -> str:
+    """A pin's status as its follow page words it."""
+    return word(code, FOLLOW_STATUSES)
+
+
 def categories() -> dict[str, str]:
     """The pin categories' labels in the request's language, in the form's order."""
     return {code: str(label) for code, label in PIN_CATEGORIES.items()}
@@ -112,7 +121,7 @@ def categories() -> dict[str, str]:
 # app/maps.py swaps for these.
 MAP_LABELS = {
     "Area": _l("Area"), "Code": _l("Code"), "Plan": _l("Plan"), "Owner": _l("Owner"),
-    "Status": _l("Status"), "Exact point": _l("Exact point"),
+    "Status": _l("Status"), "Exact point": _l("Exact point"), "Action": _l("Action"),
     **{"Local Outcomes Improvement Plan": PLAN_TYPES["loip"], "Locality Plan": PLAN_TYPES["locality_plan"],
        "Community-led action plan": PLAN_TYPES["community_action_plan"],
        "Local Place Plan": PLAN_TYPES["local_place_plan"], "Service plan": PLAN_TYPES["service_plan"],
@@ -123,5 +132,7 @@ MAP_LABELS = {
 def label(text):
     """A label of the library's map descriptions in the request's language (as it is when it is
     not one of MAP_LABELS: a layer's own title)."""
-    found = MAP_LABELS.get(text) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        return str(text)  # a lazy_gettext label of the app's own
+    found = MAP_LABELS.get(text)
     return str(found) if found is not None else text
