@@ -35,10 +35,10 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 # Extract the marked text into app/translations/messages.pot, merge it into each language's
 # messages.po, and compile the .mo files the app reads (app/translations/README.md).
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --sort-by-file \
+	$(BIN)/pybabel extract --width 100 -F babel.cfg -k lazy_gettext -k _l --sort-by-file \
 	  --project capmap --copyright-holder "capmap contributors" \
 	  -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations \
+	$(BIN)/pybabel update --width 100 -i app/translations/messages.pot -d app/translations \
 	  --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d app/translations --statistics
 
