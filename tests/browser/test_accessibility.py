@@ -104,6 +104,12 @@ PAGES = {
     "lpp-register": _visit("/lpp/register/S12900001"),
     "lpp-register-staff": _visit("/lpp/register/S12900001", "officer"),
     "lpp-step": _visit(_lpp_step, "officer"),
+    # The same public pages in Gaelic: its longer words must fit 320 px too.
+    "home-gd": _visit("/?lang=gd"),
+    "finder-gd": _visit("/planscape?lang=gd"),
+    "finder-result-gd": _visit("/planscape/result?layer=sample_wards&codes=S13900004&lang=gd"),
+    "plan-gd": _visit("/plans/{plan}?lang=gd"),
+    "pins-gd": _visit("/pins?lang=gd"),
 }
 
 
