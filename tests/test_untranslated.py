@@ -19,11 +19,12 @@ TEMPLATES = Path(__file__).resolve().parents[1] / "app" / "templates"
 # The public pages and the pieces they are built of (staff pages follow, see the README there).
 PUBLIC = ("base", "home", "error", "finder", "finder_result", "finder_macros", "finder_choose",
           "finder_search", "plan", "pins", "pins_thanks", "pins_limited", "pin_follow",
-          "map_macros", "outcomes_macros", "report")
+          "map_macros", "outcomes_macros", "report", "login", "exports", "lpp_register", "lpp_register_index",
+          "lpp_register_step")
 HEARD = ("aria-label", "title", "alt", "placeholder", "data-print")
 # Text that is the same in every language: the site's name, standards' names, symbols.
 NOT_TEXT = {"map pin-map"}  # constants that are no text (CSS classes)
-SAME_EVERYWHERE = {"capmap", "OGC API", "km²", "m", "UTC", "JSON", "CSV"}
+SAME_EVERYWHERE = {"capmap", "OGC API", "km²", "m", "UTC", "JSON", "CSV", "GeoJSON", "GeoPackage"}
 HOLE = "\x00"  # where a {{ }} or {% %} stood (after a space, so that a hole inside a tag splits no name)
 WORDS = re.compile(r"[^\W\d_]{2,}")
 LOWER = re.compile(r"[a-z]{2}")  # a constant without (a postcode, "XS1 2AB") is not a sentence
@@ -75,7 +76,8 @@ def _clean(text: str) -> str:
 def _is_english(text: str) -> bool:
     for piece in text.split(HOLE):
         piece = piece.strip(" \n\t.,:;()–·?!“”\"'/")
-        if piece and piece not in SAME_EVERYWHERE and WORDS.search(piece):
+        code = " " not in piece and any(c.isdigit() for c in piece)  # dz11:S01006506
+        if piece and piece not in SAME_EVERYWHERE and not code and WORDS.search(piece):
             return True
     return False
 
