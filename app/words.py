@@ -68,11 +68,13 @@ FIELDS = {"lead": _l("lead"), "measure": _l("measure"), "target_date": _l("targe
           "progress_note": _l("progress note"), "percent_complete": _l("percent complete"),
           "theme": _l("theme"), "description": _l("description")}
 RECORDS = {"plan": _l("plan"), "action": _l("action")}
+# A moderator's decisions on a pin, as its history lists them.
+DECISIONS = {"publish": _l("publish"), "resolve": _l("resolve"), "hide": _l("hide")}
 
 # Looked up in this order when a page does not say which kind of code it shows; a code of
 # several kinds ("community", "transport", "other") reads the same in each in English.
 _KINDS = (ACTION_STATUSES, PLAN_STATUSES, PIN_STATUSES, THEMES, LEAD_TYPES, PLAN_TYPE_WORDS,
-          LAYER_KINDS, REVIEW_BASES, FIELDS, RECORDS)
+          LAYER_KINDS, REVIEW_BASES, FIELDS, RECORDS, DECISIONS)
 
 HTTP_TITLES = {
     400: _l("Bad Request"), 401: _l("Unauthorized"), 403: _l("Forbidden"), 404: _l("Not Found"),

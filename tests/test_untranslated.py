@@ -21,7 +21,8 @@ PUBLIC = ("base", "home", "error", "finder", "finder_result", "finder_macros", "
           "finder_search", "plan", "pins", "pins_thanks", "pins_limited", "pin_follow",
           "map_macros", "outcomes_macros", "report", "login", "exports", "lpp_register",
           "lpp_register_index", "lpp_register_step", "ogc_landing", "ogc_collections",
-          "ogc_collection", "ogc_items", "ogc_item", "ogc_api", "ogc_conformance")
+          "ogc_collection", "ogc_items", "ogc_item", "ogc_api", "ogc_conformance",
+          "moderate", "moderate_macros", "moderate_pin")
 HEARD = ("aria-label", "title", "alt", "placeholder", "data-print")
 # Text that is the same in every language: the site's name, standards' names, symbols.
 NOT_TEXT = {"map pin-map"}  # constants that are no text (CSS classes)
