@@ -94,14 +94,15 @@ HTTP_MESSAGES = {
 }
 
 
-def word(code, kind: dict | None = None) -> str:
+def word(code, kind: dict | None = None, spaced: bool = True) -> str:
     """The words for a library code in the request's language: from `kind` when given, else
-    from the first kind that has it; else the code with its underscores as spaces."""
+    from the first kind that has it; else the code itself, its underscores as spaces when
+    `spaced` (as the page showed it before)."""
     text = "" if code is None else str(code)
     for table in (kind,) if kind is not None else _KINDS:
         if text in table:
             return str(table[text])
-    return text.replace("_", " ")
+    return text.replace("_", " ") if spaced else text
 
 
 def plan_type(code) -> str:
