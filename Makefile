@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: run test lint sample clean constraints
+.PHONY: run test lint sample clean constraints translations
 
 # Install capmap, create instance/capmap.sqlite, load the sample data, serve on 127.0.0.1:5000.
 run: $(VENV)/.installed
@@ -31,6 +31,16 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
+
+# Extract the marked text into app/translations/messages.pot, merge it into each language's
+# messages.po, and compile the .mo files the app reads (app/translations/README.md).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract --width 100 -F babel.cfg -k lazy_gettext -k _l --sort-by-file \
+	  --project capmap --copyright-holder "capmap contributors" \
+	  -o app/translations/messages.pot .
+	$(BIN)/pybabel update --width 100 -i app/translations/messages.pot -d app/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d app/translations --statistics
 
 # Record the versions of a passing test environment for CI (.ci/run installs under them).
 constraints: $(VENV)/.installed-test

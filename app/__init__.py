@@ -24,6 +24,7 @@ from app import (
     finder,
     follow,
     hosts,
+    i18n,
     imports,
     limits,
     lpp,
@@ -86,10 +87,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     limits.init_app(app)
     security.init_app(app)
     app.add_template_global(maps.spot, "spot_map")
-    # Templates mark their text with _() so that catalogues can translate it; until a catalogue
-    # is installed, _() returns the English text.
-    app.jinja_env.add_extension("jinja2.ext.i18n")
-    app.jinja_env.install_null_translations(newstyle=True)
+    # Templates mark their text with _(); Flask-Babel's catalogues translate it (app/i18n.py).
+    i18n.init_app(app)
     # The upload reader's fork server starts with the worker, not with its first upload.
     isolated.prestart()
     return app

@@ -15,6 +15,7 @@ from functools import cache, wraps
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from app import throttle
@@ -145,7 +146,7 @@ def login():
     user = _check(username, password)
     if user is None:
         guard.failed(username, request.remote_addr or "")
-        flash("That username and password do not match an active account.")
+        flash(gettext("That username and password do not match an active account."))
         return render_template("login.html"), 401
     guard.succeeded(username)
     session.clear()

@@ -5,6 +5,9 @@ from flask.globals import request_ctx
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
+from app.i18n import HTML_LANG, language
+from app.messages import public
+from app.words import HTTP_MESSAGES, HTTP_TITLES
 from capmap.core.errors import CapmapError, DiskFull, QueryTooCostly, StoreUnavailable, is_disk_full
 from capmap.core.policy import JSON_PREFIXES
 
@@ -21,6 +24,10 @@ def wants_json() -> bool:
 def _answer(status: int, title: str, message: str):
     if wants_json():
         return jsonify({"error": title, "message": message}), status
+    # A page speaks the reader's language: the status's own words, the message by its shape.
+    if status in HTTP_TITLES:
+        title = str(HTTP_TITLES[status])
+    message = public(message)
     try:
         if request_ctx.url_adapter is None:  # a refused Host: no link can be built for the page
             raise CapmapError("no links")
@@ -28,14 +35,18 @@ def _answer(status: int, title: str, message: str):
     except CapmapError:
         # The page itself needs the database (the logged-in user's roles, in the navigation):
         # answer with a bare page rather than a second error.
-        return (f"<!doctype html><html lang=\"en-GB\"><title>{status} {escape(title)} · capmap</title>"
+        return (f"<!doctype html><html lang=\"{HTML_LANG.get(language(), 'en-GB')}\">"
+                f"<title>{status} {escape(title)} · capmap</title>"
                 f"<h1>{status} {escape(title)}</h1><p>{escape(message)}</p></html>"), status
 
 
 def http_answer(exc: HTTPException):
     """An HTTP error as JSON or HTML, keeping the exception's own headers (Allow on a 405,
     Retry-After on a 429), not its HTML content type."""
-    body, status = _answer(exc.code or 500, exc.name, exc.description or exc.name)
+    description = exc.description or exc.name
+    if description == type(exc).description and exc.code in HTTP_MESSAGES and not wants_json():
+        description = str(HTTP_MESSAGES[exc.code])  # werkzeug's default, in the reader's language
+    body, status = _answer(exc.code or 500, exc.name, description)
     kept = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     return body, status, kept
 

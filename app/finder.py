@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
 from werkzeug.utils import secure_filename
 
 from app import maps
@@ -85,8 +86,9 @@ def search():
     message = None
     if not matches:
         postcode = parse.postcode(text) or (parse.partial_postcode(text) or (None, None))[1]
-        message = (f"Postcode {postcode} is not in our postcode list." if postcode else
-                   f"No postcode, place or area matches “{text.strip()[:100]}”.")
+        message = (gettext("Postcode %(postcode)s is not in our postcode list.", postcode=postcode)
+                   if postcode else
+                   gettext("No postcode, place or area matches “%(text)s”.", text=text.strip()[:100]))
     for match in matches:
         match["url"] = _match_url(match)
     return render_template("finder_search.html", q=text, matches=matches,
@@ -295,15 +297,16 @@ def _describe(engine: Engine, answer: dict) -> str:
     """The area asked about, in words."""
     asked = answer["query"]
     if asked.get("source") == "upload":
-        return f"the boundary in {asked['file']}"
+        return gettext("the boundary in %(file)s", file=asked["file"])
     if asked["kind"] == "polygon":
-        return "the area you drew" if asked.get("source") == "drawn" else "the area in this link"
+        drawn = asked.get("source") == "drawn"
+        return gettext("the area you drew") if drawn else gettext("the area in this link")
     names = {a["code"]: a["name"] for a in answer["areas"].get(asked["layer"], [])}
     shown = [names.get(c, c) for c in asked["codes"][:3]]
     more = len(asked["codes"]) - len(shown)
-    words = ", ".join(shown) + (f" and {more} more" if more else "")
+    words = ", ".join(shown) + (gettext(" and %(more)s more", more=more) if more else "")
     if asked.get("postcode"):
-        return f"postcode {asked['postcode']} ({words})"
+        return gettext("postcode %(postcode)s (%(areas)s)", postcode=asked["postcode"], areas=words)
     return words
 
 

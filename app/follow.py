@@ -13,6 +13,7 @@ import threading
 
 from flask import Blueprint, Flask, current_app, render_template, url_for
 
+from app import words
 from app.store import get_engine, get_store
 from capmap.services import follow as F
 from capmap.services import mail
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 def page(token: str):
     """The pin's status changes with the moderator's notes, and what covers the spot."""
     view = F.follow_page(get_engine(), get_store(), token, P.already_planned)
-    response = current_app.make_response(render_template("pin_follow.html", categories=P.CATEGORIES,
+    response = current_app.make_response(render_template("pin_follow.html", categories=words.categories(),
                                                          **view))
     private(response)
     return response

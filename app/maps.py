@@ -4,7 +4,10 @@ each page's map shows and where their geometry, links and tiles are served."""
 from __future__ import annotations
 
 from flask import current_app, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
+from app import words
 from app.store import get_policy
 from app.tiles import layer_tiles_url, plan_tiles_url
 from capmap.present.maps import spec
@@ -15,10 +18,11 @@ from capmap.services.queries import Query
 # areas start hidden to keep the first view readable.
 LAYER_ORDER = ("neighbourhood", "intermediate", "locality", "community", "ward", "council")
 HIDDEN_KINDS = ("intermediate", "locality", "community")
-FAILED = "Part of the map could not be loaded; the lists on this page hold the same information."
-YOUR_AREA = "Your area"
-ACTIONS = "Actions with a location"
-PREVIEW = "Rows to import"
+# Marked for the catalogues here, looked up when a map is described (the request's language).
+FAILED = _l("Part of the map could not be loaded; the lists on this page hold the same information.")
+YOUR_AREA = _l("Your area")
+ACTIONS = _l("Actions with a location")
+PREVIEW = _l("Rows to import")
 ACTION_TIP = [["Action", "title"], ["Status", "status"]]
 
 
@@ -29,7 +33,22 @@ def basemap() -> dict | None:
 
 
 def _map(bounds, layers: list[dict]) -> dict:
-    return spec.map_spec(bounds, layers, basemap(), FAILED)
+    return _translated(spec.map_spec(bounds, layers, basemap(), gettext(FAILED)))
+
+
+def _translated(described: dict) -> dict:
+    """The map's layer names and tips in the request's language, and the words for the codes
+    its tips show (map.js looks them up): the library writes them in English."""
+    statuses = {**words.ACTION_STATUSES, **words.PLAN_STATUSES, **words.PIN_STATUSES}
+    codes = {"status": {k: str(v) for k, v in statuses.items()}}
+    for layer in described["layers"]:
+        layer["name"] = words.label(layer["name"])
+        if "tip" in layer:
+            layer["tip"] = [[words.label(name), field] for name, field in layer["tip"]]
+            layer["words"] = {f: codes[f] for _, f in layer["tip"] if f in codes}
+        if "tip_values" in layer:
+            layer["tip_values"] = [words.label(name) for name in layer["tip_values"]]
+    return described
 
 
 def current_layers(engine: Engine, kinds=LAYER_ORDER) -> list[LayerState]:
@@ -129,7 +148,7 @@ def choropleth(engine: Engine, values: dict, name: str, *, fit_values: bool = Fa
 
 def plan_cover(engine: Engine, values: dict, actions_url: str, statuses: dict[str, str]) -> dict:
     """The plans dashboard: neighbourhoods by local plan cover, the plans, located actions."""
-    described = choropleth(engine, values, "Coverage by local plans")
+    described = choropleth(engine, values, gettext("Coverage by local plans"))
     described["layers"] += plans_layers(engine)
     described["layers"].append(spec.points(ACTIONS, actions_url, statuses, ACTION_TIP,
                                            link=None))
@@ -147,7 +166,7 @@ def pins(engine: Engine) -> dict:
 
 def spot(lon: float, lat: float) -> dict:
     """A moderator's still map of a pin's exact point."""
-    return spec.spot_spec(lon, lat, basemap(), FAILED)
+    return _translated(spec.spot_spec(lon, lat, basemap(), gettext(FAILED)))
 
 
 def preview(bounds, geojson_url: str) -> dict:
@@ -155,9 +174,9 @@ def preview(bounds, geojson_url: str) -> dict:
     return _map(bounds, [spec.preview(PREVIEW, geojson_url)])
 
 
-LPP_GROUPS = (("Registered Local Place Plans", ("registered",), "#1b7837"),
-              ("Removed from the register", ("removed",), "#767676"),
-              ("Not yet registered (staff only)", ("proposed", "submitted", "validated",
+LPP_GROUPS = ((_l("Registered Local Place Plans"), ("registered",), "#1b7837"),
+              (_l("Removed from the register"), ("removed",), "#767676"),
+              (_l("Not yet registered (staff only)"), ("proposed", "submitted", "validated",
                                                   "not_registered"), "#b35806"))
 
 

@@ -20,11 +20,12 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from app import follow, maps
+from app import follow, maps, words
 from app.auth import role_required
 from app.errors import wants_json
 from app.store import get_engine, get_policy, get_store
@@ -55,7 +56,7 @@ def _public_pins() -> P.PublicPins:
 def _form_page(form: dict, errors: list[str], status: int = 200, place: str = ""):
     engine = get_engine()
     return render_template(
-        "pins.html", form=form, errors=errors, place=place, categories=P.CATEGORIES,
+        "pins.html", form=form, errors=errors, place=place, categories=words.categories(),
         neighbourhoods=P.neighbourhood_choices(engine), map=maps.pins(engine),
         recent=P.recent_public_pins(_public_pins()), rules=_rules(),
         mail_on=follow.mail_on()), status
@@ -69,7 +70,7 @@ def page():
         if request.args.get("postcode", "").strip():
             lon, lat, postcode = P.postcode_place(get_store(), request.args["postcode"])
             form.update(lon=f"{lon:.6f}", lat=f"{lat:.6f}")
-            return _form_page(form, [], place=f"postcode {postcode}")
+            return _form_page(form, [], place=gettext("postcode %(postcode)s", postcode=postcode))
         if request.args.get("area", "").strip():
             lon, lat, name = P.neighbourhood_place(get_engine(), request.args["area"].strip())
             form.update(lon=f"{lon:.6f}", lat=f"{lat:.6f}")
@@ -86,7 +87,7 @@ def submit():
                                                    "contact", "updates")}
     if request.form.get(HONEYPOT, "").strip():
         # Filled by a bot (people never see the field): look accepted, store nothing.
-        return render_template("pins_thanks.html", found=None, categories=P.CATEGORIES), 201
+        return render_template("pins_thanks.html", found=None, categories=words.categories()), 201
     try:
         pin = P.read_pin_form(form, _rules())
         email = F.check_email(pin.contact) if form["updates"] and follow.mail_on() else None
@@ -98,7 +99,7 @@ def submit():
         return _form_page(form, exc.details or [exc.message], 422)
     found = P.already_planned(engine, store, pin.lon, pin.lat, pin.category)
     response = current_app.make_response((render_template(
-        "pins_thanks.html", found=found, pin=pin, categories=P.CATEGORIES, rules=_rules(),
+        "pins_thanks.html", found=found, pin=pin, categories=words.categories(), rules=_rules(),
         follow_url=follow.link_for(token), emailed=bool(email)), 201))
     return follow.private(response)
 
@@ -140,7 +141,7 @@ def _queue(status: str, error: str = "", code: int = 200):
     return render_template(
         "moderate.html", pins=pins.head(size).to_dict("records"), more=len(pins) > size,
         page=page_no, status=status, counts=store.pin_status_counts(), error=error,
-        categories=P.CATEGORIES), code
+        categories=words.categories()), code
 
 
 @moderation.get("")
@@ -163,7 +164,7 @@ def pin_page(pin_id: int, error: str = "", code: int = 200):
     return render_template(
         "moderate_pin.html", pin=pin, areas=areas, history=store.pin_decisions(pin_id),
         mails=store.outbox(pin_id),
-        categories=P.CATEGORIES, error=error), code
+        categories=words.categories(), error=error), code
 
 
 @moderation.post("/pins/<int:pin_id>")

@@ -132,6 +132,7 @@ EDITS = [
     ("accounts.active", f"/admin/users/{NEW_USER}/active", {"active": "no"}, 303),
     ("accounts.password", "/account/password",
      {"current": PASSWORD, "new": PASSWORD, "again": PASSWORD}, 303),  # the login below
+    ("i18n.switch", "/lang", {"lang": "gd", "next": "/pins"}, 303),  # last: later pages in Gaelic
 ]
 
 

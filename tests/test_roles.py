@@ -28,7 +28,7 @@ RESTRICTED = 12 + 6 + 8 + 2 + 2 + 2    # (endpoint, method) pairs that need a ro
 
 ROUTE_ROLES: dict[str, str | tuple[str, ...]] = {
     "static": PUBLIC, "assets.vendor": PUBLIC,
-    "auth.login": PUBLIC, "auth.logout": PUBLIC,
+    "auth.login": PUBLIC, "auth.logout": PUBLIC, "i18n.switch": PUBLIC,
     "public.home": PUBLIC, "public.health": PUBLIC, "public.live": PUBLIC,
     "finder.finder": PUBLIC, "finder.search": PUBLIC, "finder.choose": PUBLIC,
     "finder.result": PUBLIC, "finder.plan": PUBLIC, "finder.plan_actions": PUBLIC,

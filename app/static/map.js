@@ -53,7 +53,12 @@
 
   function tipFor(spec, properties) {
     var box = el("div", "map-tip");
-    var lines = (spec.tip || []).map(function (pair) { return [pair[0], properties[pair[1]]]; });
+    // A code's words in the page's language (spec.words[field][code]), else the value itself.
+    var words = spec.words || {};
+    var lines = (spec.tip || []).map(function (pair) {
+      var value = properties[pair[1]];
+      return [pair[0], (words[pair[1]] || {})[value] || value];
+    });
     if (spec.tip_values) {
       var row = (spec.fill.values[properties.code] || []).slice(1);
       spec.tip_values.forEach(function (label, i) { lines.push([label, row[i]]); });

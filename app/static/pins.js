@@ -28,7 +28,7 @@
       title.textContent = labels[pin.category] || pin.category;
       body.textContent = pin.description;
       meta.textContent = texts.reported.replace("{created}", pin.created)
-        .replace("{status}", pin.status);
+        .replace("{status}", (texts.statuses || {})[pin.status] || pin.status);
     }).catch(function () { title.textContent = texts.gone; });
     return box;
   }

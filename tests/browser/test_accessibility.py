@@ -123,6 +123,12 @@ PAGES = {
     "lpp-regard-area": _visit("/lpp/regard?layer=sample_wards&codes=S13900004"),
     "lpp-notify-area": _visit("/lpp/notify?layer=sample_wards&codes=S13900004"),
     "councillors-import": _visit("/admin/import/councillors", "officer"),
+    # The same public pages in Gaelic: its longer words must fit 320 px too.
+    "home-gd": _visit("/?lang=gd"),
+    "finder-gd": _visit("/planscape?lang=gd"),
+    "finder-result-gd": _visit("/planscape/result?layer=sample_wards&codes=S13900004&lang=gd"),
+    "plan-gd": _visit("/plans/{plan}?lang=gd"),
+    "pins-gd": _visit("/pins?lang=gd"),
 }
 
 
