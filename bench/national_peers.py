@@ -6,7 +6,7 @@
   PostGIS table with a geometry column (run as a subprocess: `national_peers.py import BACKEND
   URL CSV`, so its peak memory is its own);
 - planscape: PostGIS overlay on BNG copies of the plans and layers (ST_Subdivide'd, GiST, ANALYZE)
-  and published pins by `&&` + ST_Intersects.
+  and public pins by `&&` + ST_Intersects.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """The PostGIS peer of the planscape: the same overlay on BNG copies of the plans and layers.
 
-Setup (not timed) copies a capmap store's current layers, plans and published pins into tables of
+Setup (not timed) copies a capmap store's current layers, plans and public pins into tables of
 their own schema, transformed to EPSG:27700 (ST_Transform) and cut with ST_Subdivide, with GiST
 indexes and ANALYZE. A query then answers, like capmap's planscape: each plan's overlap with the
 query area, the area of each layer's zones it touches, the population inside it and inside each
-plan's part (apportioned by area of the data zones), and the published pins inside.
+plan's part (apportioned by area of the data zones), and the public pins inside.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import numpy as np
 import psycopg
 import shapely
 import sqlalchemy as sa
+
+from capmap.core.policy import PUBLIC_PIN_STATUSES
 
 SETUP = (
     "DROP TABLE IF EXISTS peer_areas, peer_area_pieces, peer_plans, peer_plan_pieces, peer_pins, "
@@ -100,7 +102,7 @@ def setup(url: str, store) -> None:
         plans = store.plans()
         _copy(raw, "peer_in_plans", "id int, wkb bytea",
               zip(plans["id"].tolist(), shapely.to_wkb(plans.geometry.values), strict=True))
-        pins = store.public_pin_points(("published",))
+        pins = store.public_pin_points(PUBLIC_PIN_STATUSES)  # published and resolved, as capmap
         _copy(raw, "peer_in_pins", "id int, category text, description text, "
               "created timestamptz, wkb bytea",
               zip(pins["id"].tolist(), pins["category"], pins["description"], pins["created"],
@@ -117,7 +119,7 @@ def ready(engine: sa.Engine) -> bool:
 
 def planscape(engine: sa.Engine, kind: str, value, layer: str = "dz11", pins: bool = True) -> dict:
     """The overlay for a point (lon, lat), codes (a list) or a polygon (a shapely geometry in
-    lon/lat): plans with overlap m², share of query and plan, population share; areas; published
+    lon/lat): plans with overlap m², share of query and plan, population share; areas; public
     pins inside (from an empty table when not `pins`)."""
     with engine.begin() as conn:
         # Short queries: JIT compiling would cost more than it saves.
