@@ -1,4 +1,4 @@
-"""Every piece of English on a public page goes through the catalogues: no template text, no
+"""Every piece of English on a page goes through the catalogues: no template text, no
 attribute a reader hears (aria-label, title, alt, placeholder), and no English string constant
 in an expression is left outside _().
 
@@ -16,13 +16,12 @@ from jinja2 import Environment, nodes
 from app import i18n
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "app" / "templates"
-# The public pages and the pieces they are built of (staff pages follow, see the README there).
-PUBLIC = ("base", "home", "error", "finder", "finder_result", "finder_macros", "finder_choose",
-          "finder_search", "plan", "pins", "pins_thanks", "pins_limited", "pin_follow",
-          "map_macros", "outcomes_macros", "report", "login", "exports", "lpp_register",
-          "lpp_register_index", "lpp_register_step", "ogc_landing", "ogc_collections",
-          "ogc_collection", "ogc_items", "ogc_item", "ogc_api", "ogc_conformance",
-          "moderate", "moderate_macros", "moderate_pin")
+# Every template is checked. Those still written in English (staff pages) are listed until they
+# go through the catalogues; the list only ever shrinks.
+NOT_YET = {"account_password", "admin_password", "admin_user", "admin_users",
+           "dashboard_engagement", "dashboard_plans",
+           "edit_record", "import_done", "import_form", "import_preview"}
+TEMPLATE_NAMES = sorted(p.stem for p in TEMPLATES.glob("*.html"))
 HEARD = ("aria-label", "title", "alt", "placeholder", "data-print")
 # Text that is the same in every language: the site's name, standards' names, symbols.
 NOT_TEXT = {"map pin-map"}  # constants that are no text (CSS classes)
@@ -104,8 +103,8 @@ def _untranslated_constants(source: str) -> list[str]:
             and LOWER.search(c.value) and not c.value.startswith(("%", "{", "<", "\">"))]
 
 
-@pytest.mark.parametrize("name", PUBLIC)
-def test_a_public_template_holds_no_untranslated_text(name):
+@pytest.mark.parametrize("name", [n for n in TEMPLATE_NAMES if n not in NOT_YET])
+def test_a_template_holds_no_untranslated_text(name):
     source = (TEMPLATES / f"{name}.html").read_text(encoding="utf-8")
     left = _untranslated_text(source) + _untranslated_constants(source)
     assert not left, f"{name}.html: text outside _(): {left}"
@@ -119,6 +118,13 @@ def test_the_check_finds_text_attributes_and_constants_outside_the_catalogues():
     assert _untranslated_text("<script>var a = 'words here';</script>") == []
     assert _untranslated_constants("{{ owner or 'Not recorded' }}") == ["Not recorded"]
     assert _untranslated_constants("{{ owner or _('Not recorded') }}{{ x|replace('_', ' ') }}") == []
+
+
+def test_the_list_of_english_only_templates_names_real_ones_that_still_need_it():
+    assert NOT_YET <= set(TEMPLATE_NAMES)
+    still = {n for n in NOT_YET
+             if _untranslated_text((TEMPLATES / f"{n}.html").read_text(encoding="utf-8"))}
+    assert still == NOT_YET, f"translated now, take off NOT_YET: {sorted(NOT_YET - still)}"
 
 
 def test_every_language_has_its_html_lang():
