@@ -33,12 +33,16 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	touch $@
 
 # Extract the marked text into app/translations/messages.pot, merge it into each language's
-# messages.po, and compile the .mo files the app reads (app/translations/README.md).
+# messages.po, and compile the .mo files the app reads (app/translations/README.md). The new
+# template replaces the old only when more than its creation date differs, so that a run with
+# nothing new leaves every file as it was.
+POT = app/translations/messages.pot
 translations: $(VENV)/.installed
 	$(BIN)/pybabel extract --width 100 -F babel.cfg -k lazy_gettext -k _l --sort-by-file \
-	  --project capmap --copyright-holder "capmap contributors" \
-	  -o app/translations/messages.pot .
-	$(BIN)/pybabel update --width 100 -i app/translations/messages.pot -d app/translations \
+	  --project capmap --copyright-holder "capmap contributors" -o $(POT).new .
+	if diff -q -I '^"POT-Creation-Date' $(POT) $(POT).new >/dev/null 2>&1; \
+	  then rm $(POT).new; else mv $(POT).new $(POT); fi
+	$(BIN)/pybabel update --width 100 -i $(POT) -d app/translations \
 	  --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -d app/translations --statistics
 
