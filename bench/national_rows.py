@@ -80,6 +80,10 @@ def dashboard_row(bench: Bench, db: Built) -> None:
                lambda: _get(client, "/dashboard/engagement?layer=dz11"),
                lambda: peers.coverage_rows(sql, "dz11", "all", {}), target="<= 1.5x",
                check=lambda body, _: f"{len(body) / 1e6:.1f} MB of HTML")
+    bench.pair(db.backend, db.size, "/dashboard/engagement in Gaelic",
+               lambda: _get(client, "/dashboard/engagement?layer=dz11&lang=gd"),
+               lambda: peers.coverage_rows(sql, "dz11", "all", {}), target="<= 1.5x",
+               check=lambda body, _: f"{len(body) / 1e6:.1f} MB of HTML")
 
 
 PLAN_TYPES_SQL = sa.text(
@@ -235,6 +239,8 @@ def planscape_rows(bench: Bench, db: Built, params: BuildParams) -> None:
                            lambda k=kind, v=value, p=pins: pscape.planscape(peer_sql, k, v,
                                                                             pins=p),
                            target="<= 1x", check=_same_plans)
+        _set_pins(db.url, True)
+        _result_pages(bench, db, peer_sql)
     finally:
         _set_pins(db.url, True)
     for label in queries:
@@ -245,6 +251,19 @@ def planscape_rows(bench: Bench, db: Built, params: BuildParams) -> None:
             bench.add(Row(db.backend, db.size, f"planscape {label}: 100k pins / none",
                           with_pins.ours_s, without.ours_s, "<= 1.2x",
                           f"(peer {with_pins.peer_s / without.peer_s:.2f}x)"))
+
+
+def _result_pages(bench: Bench, db: Built, peer_sql) -> None:
+    """The finder's result page for a point, in English and in Gaelic: the planscape with its
+    page (tables, sentences, the map's words) against the peer's answer alone."""
+    client = officer_client(db.url)
+    lon, lat = CENTRE
+    for lang in ("en", "gd"):
+        _get(client, f"/planscape/result?lon={lon}&lat={lat}&lang={lang}")  # catalogue loaded
+        bench.pair(db.backend, db.size, f"/planscape/result for a point, lang={lang}",
+                   lambda g=lang: _get(client, f"/planscape/result?lon={lon}&lat={lat}&lang={g}"),
+                   lambda: pscape.planscape(peer_sql, "point", CENTRE, pins=True),
+                   target="<= 1.5x", check=lambda body, _: f"{len(body) / 1e3:.0f} kB of HTML")
 
 
 def _same_plans(ours: dict, peer: dict) -> str:
