@@ -49,7 +49,6 @@ class PinRules:
     snap_m: float = DEFAULTS["PIN_SNAP_M"]  # displace mode: points of one square share an offset
     public_mode: str = DEFAULTS["PIN_PUBLIC_MODE"]
     grid_m: float = DEFAULTS["PIN_GRID_M"]
-    region: Region = SCOTLAND
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class Policy:
     gap_ratio: float = DEFAULTS["GAP_RATIO"]  # a gap: a rate below this share of its council's
     rules: PlanGapRules = field(default_factory=PlanGapRules)
     pins: PinRules = field(default_factory=PinRules)
-    region: Region = SCOTLAND
+    region: Region = SCOTLAND  # every stored coordinate, pins included, must fall in it
     public_statuses: tuple[str, ...] = PUBLIC_PIN_STATUSES
     exact_roles: frozenset[str] = EXACT_ROLES
 
@@ -93,7 +92,7 @@ def region_of(values: Mapping) -> Region:
     return Region(minx, miny, maxx, maxy, str(values.get("REGION_NAME") or "the region"))
 
 
-def pin_rules(values: Mapping, region: Region) -> PinRules:
+def pin_rules(values: Mapping) -> PinRules:
     """The PIN_* settings as rules; an unknown PIN_PUBLIC_MODE is refused here, at start-up."""
     mode = values["PIN_PUBLIC_MODE"]
     if mode not in PIN_PUBLIC_MODES:
@@ -103,7 +102,7 @@ def pin_rules(values: Mapping, region: Region) -> PinRules:
                     offset_min_m=float(values["PIN_OFFSET_MIN_M"]),
                     offset_max_m=float(values["PIN_OFFSET_MAX_M"]),
                     snap_m=float(values["PIN_SNAP_M"]), public_mode=mode,
-                    grid_m=float(values["PIN_GRID_M"]), region=region)
+                    grid_m=float(values["PIN_GRID_M"]))
 
 
 def _subset(values: Mapping, name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -127,5 +126,5 @@ def from_settings(values: Mapping) -> Policy:
                   gap_ratio=float(values["GAP_RATIO"]),
                   rules=PlanGapRules(quintile=int(values["DEPRIVED_QUINTILE"]),
                                      locality_share=float(values["LOCALITY_SHARE"])),
-                  pins=pin_rules(values, region), region=region, public_statuses=statuses,
+                  pins=pin_rules(values), region=region, public_statuses=statuses,
                   exact_roles=frozenset(_subset(values, "EXACT_DATA_ROLES", ROLES_SEEING_EXACT)))
