@@ -6,12 +6,16 @@ boundary file). Each as a printable page, JSON and CSV."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from app.api import sliver_tolerance
 from app.costly import answer_planscape
 from app.finder import LINK_CHARS, request_query
 from app.store import get_engine, get_store
+from capmap.core import parse
 from capmap.core.errors import InputError
 from capmap.present.dashboards import csv_text
 from capmap.present.maps.style import PLAN_LABELS
@@ -24,15 +28,12 @@ bp = Blueprint("lpp_prepare", __name__, url_prefix="/lpp")
 
 def _adjoin_m() -> float:
     """?adjoin_m= (metres, 0 to lpp_notify.MAX_ADJOIN_M), else the site's LPP_ADJOIN_M."""
-    raw = request.args.get("adjoin_m", "").strip()
-    if not raw:
+    raw = request.args.get("adjoin_m", "")
+    value = parse.number(raw, "adjoin_m")
+    if value is None:
         return float(current_app.config["LPP_ADJOIN_M"])
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
     if not 0 <= value <= lpp_notify.MAX_ADJOIN_M:
-        raise InputError(f"adjoin_m {raw[:20]!r}; expected a number of metres from 0 to "
+        raise InputError(f"adjoin_m {raw.strip()[:20]!r}; expected a number of metres from 0 to "
                          f"{lpp_notify.MAX_ADJOIN_M:g}")
     return value
 
@@ -119,77 +120,102 @@ def _notify_page(query: Query):
                            links=_links("notify", query), other=_links("regard", query))
 
 
+@dataclass(frozen=True)
+class _List:
+    """One of the two lists, as its page, JSON and CSV (named after it, and the plan if one)."""
+
+    answer: Callable[[Query], dict]
+    page: Callable[[Query], str]
+    rows: Callable[[dict], list[dict]]
+    columns: list[str]
+    csv_name: str
+
+
+_REGARD = _List(_regard, _regard_page, lpp_regard.csv_rows, lpp_regard.CSV_COLUMNS,
+                "plans_to_have_regard_to")
+_NOTIFY = _List(_notify, _notify_page, lambda answer: answer["recipients"],
+                lpp_notify.RECIPIENT_COLUMNS, "notification_list")
+
+
+def _answer(kind: _List, fmt: str, plan_id: int | None = None):
+    """`kind` for the plan `plan_id`, or for the area asked about, as "page", "json" or "csv"."""
+    query = _asked() if plan_id is None else _plan(plan_id)
+    if fmt == "page":
+        return kind.page(query)
+    answer = kind.answer(query)
+    if fmt == "json":
+        return jsonify(answer)
+    name = kind.csv_name if plan_id is None else f"{kind.csv_name}_{plan_id}"
+    return _csv(kind.rows(answer), kind.columns, name)
+
+
 @bp.get("/plans/<int:plan_id>/regard")
 def plan_regard(plan_id: int):
     """The plans a draft Local Place Plan must have regard to, as a printable page."""
-    return _regard_page(_plan(plan_id))
+    return _answer(_REGARD, "page", plan_id)
 
 
 @bp.get("/plans/<int:plan_id>/regard.json")
 def plan_regard_json(plan_id: int):
     """The plans a draft Local Place Plan must have regard to, as JSON."""
-    return jsonify(_regard(_plan(plan_id)))
+    return _answer(_REGARD, "json", plan_id)
 
 
 @bp.get("/plans/<int:plan_id>/regard.csv")
 def plan_regard_csv(plan_id: int):
     """The plans a draft Local Place Plan must have regard to, one row per plan."""
-    rows = lpp_regard.csv_rows(_regard(_plan(plan_id)))
-    return _csv(rows, lpp_regard.CSV_COLUMNS, f"plans_to_have_regard_to_{plan_id}")
+    return _answer(_REGARD, "csv", plan_id)
 
 
 @bp.route("/regard", methods=["GET", "POST"])
 def area_regard():
     """The plans to have regard to for any area asked about, as a printable page."""
-    return _regard_page(_asked())
+    return _answer(_REGARD, "page")
 
 
 @bp.get("/regard.json")
 def area_regard_json():
     """The plans to have regard to for any area asked about, as JSON."""
-    return jsonify(_regard(_asked()))
+    return _answer(_REGARD, "json")
 
 
 @bp.get("/regard.csv")
 def area_regard_csv():
     """The plans to have regard to for any area asked about, one row per plan."""
-    return _csv(lpp_regard.csv_rows(_regard(_asked())), lpp_regard.CSV_COLUMNS,
-                "plans_to_have_regard_to")
+    return _answer(_REGARD, "csv")
 
 
 @bp.get("/plans/<int:plan_id>/notify")
 def plan_notify(plan_id: int):
     """Who must be sent a proposed Local Place Plan, as a printable page."""
-    return _notify_page(_plan(plan_id))
+    return _answer(_NOTIFY, "page", plan_id)
 
 
 @bp.get("/plans/<int:plan_id>/notify.json")
 def plan_notify_json(plan_id: int):
     """Who must be sent a proposed Local Place Plan, as JSON."""
-    return jsonify(_notify(_plan(plan_id)))
+    return _answer(_NOTIFY, "json", plan_id)
 
 
 @bp.get("/plans/<int:plan_id>/notify.csv")
 def plan_notify_csv(plan_id: int):
     """Who must be sent a proposed Local Place Plan, one row per recipient."""
-    rows = _notify(_plan(plan_id))["recipients"]
-    return _csv(rows, lpp_notify.RECIPIENT_COLUMNS, f"notification_list_{plan_id}")
+    return _answer(_NOTIFY, "csv", plan_id)
 
 
 @bp.route("/notify", methods=["GET", "POST"])
 def area_notify():
     """Who must be sent a proposed Local Place Plan for any area asked about, as a page."""
-    return _notify_page(_asked())
+    return _answer(_NOTIFY, "page")
 
 
 @bp.get("/notify.json")
 def area_notify_json():
     """Who must be sent a proposed Local Place Plan for any area asked about, as JSON."""
-    return jsonify(_notify(_asked()))
+    return _answer(_NOTIFY, "json")
 
 
 @bp.get("/notify.csv")
 def area_notify_csv():
     """Who must be sent a proposed Local Place Plan for any area, one row per recipient."""
-    return _csv(_notify(_asked())["recipients"], lpp_notify.RECIPIENT_COLUMNS,
-                "notification_list")
+    return _answer(_NOTIFY, "csv")

@@ -93,7 +93,7 @@ def submit():
         email = F.check_email(pin.contact) if form["updates"] and follow.mail_on() else None
         engine, store = get_engine(), get_store()
         with store.atomic():  # the pin and its follow link, or neither
-            pin_id = P.submit_pin(store, engine, pin, _rules())
+            pin_id = P.submit_pin(store, engine, pin, _rules(), get_policy().region)
             token = F.new_follow(store, pin_id, email)
     except ValidationError as exc:
         return _form_page(form, exc.details or [exc.message], 422)
@@ -110,7 +110,7 @@ def data():
     cell when there are more than PIN_MAX_POINTS."""
     try:
         raw = request.args.get("bbox")
-        bbox = parse.bbox(raw) if raw else _rules().region.bounds  # blank: the whole region
+        bbox = parse.bbox(raw) if raw else get_policy().region.bounds  # blank: the whole region
     except CapmapError as exc:
         return jsonify(exc.to_dict()), exc.status
     payload = P.pins_payload(_public_pins(), bbox, int(current_app.config["PIN_MAX_POINTS"]))

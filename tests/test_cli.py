@@ -67,6 +67,26 @@ def test_bad_kind_is_refused_by_the_parser(runner, db, tmp_path):
     assert result.exit_code == 2 and "'parish' is not one of" in result.output
 
 
+@pytest.mark.parametrize(("config", "env", "message"), [
+    ("", {"CAPMAP_PIN_PUBLIC_MODE": "bogus"},
+     "setting PIN_PUBLIC_MODE is 'bogus'; expected one of displace, grid"),
+    ("SUPPRESS_BELOW = 'many'\n", {}, "setting SUPPRESS_BELOW is 'many'; expected a whole number"),
+    ("GAP_RATIO = None\n", {}, "setting GAP_RATIO is None; expected a number"),
+])
+def test_a_bad_setting_is_one_line_naming_it(runner, db, tmp_path, config, env, message):
+    folder = tmp_path / "instance"
+    folder.mkdir()
+    (folder / "capmap.cfg").write_text(config, encoding="utf-8")
+    result = runner.invoke(cli, ["--db", db, "export", "engagement", "-o",
+                                 str(tmp_path / "out.geojson")],
+                           env={"CAPMAP_INSTANCE_PATH": str(folder), **env})
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    name = message.split()[1]
+    assert result.output == (f"Error: {message} (set in {folder / 'capmap.cfg'} or "
+                             f"CAPMAP_{name})\n")
+
+
 def test_commands_refuse_a_database_without_schema(runner, tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
     result = runner.invoke(cli, ["--db", url, "layers"])

@@ -125,6 +125,35 @@ def test_any_area_by_codes_or_point(client):
         page.get_data(as_text=True)
 
 
+def test_each_csv_is_an_attachment_named_after_its_list_and_plan(client, ids):
+    plan, area = ids["LPP-01"], "layer=sample_wards&codes=S13900001"
+    for url, name in ((f"/lpp/plans/{plan}/regard.csv", f"plans_to_have_regard_to_{plan}"),
+                      (f"/lpp/plans/{plan}/notify.csv", f"notification_list_{plan}"),
+                      (f"/lpp/regard.csv?{area}", "plans_to_have_regard_to"),
+                      (f"/lpp/notify.csv?{area}", "notification_list")):
+        answer = client.get(url)
+        assert answer.status_code == 200 and answer.mimetype == "text/csv", url
+        assert answer.headers["Content-Disposition"] == f'attachment; filename="{name}.csv"'
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/lpp/notify.csv?{area}").get_data(as_text=True))))
+    recipients = client.get(f"/lpp/notify.json?{area}").get_json()["recipients"]
+    assert [r["name"] for r in rows] == [r["name"] for r in recipients]
+    regard = client.get(f"/lpp/regard.json?{area}").get_json()
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(f"/lpp/regard.csv?{area}").get_data(as_text=True))))
+    assert [r["ref"] for r in rows if r["group"] == "statutory"] == \
+        [p["ref"] for p in regard["statutory_plans"]]
+
+
+def test_an_area_asked_by_a_posted_form_gets_the_same_page_as_by_its_link(client):
+    for kind in ("regard", "notify"):
+        linked = client.get(f"/lpp/{kind}?layer=sample_wards&codes=S13900001")
+        posted = client.post(f"/lpp/{kind}", data={"layer": "sample_wards", "codes": "S13900001"})
+        assert linked.status_code == posted.status_code == 200
+        heading = linked.get_data(as_text=True).split("<h1", 1)[1].split("</h1>", 1)[0]
+        assert heading in posted.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(("url", "status", "message"), [
     ("/lpp/plans/999999/notify", 404, "there is no plan 999999"),
     ("/lpp/plans/999999/regard.json", 404, "there is no plan 999999"),
@@ -132,7 +161,8 @@ def test_any_area_by_codes_or_point(client):
     ("/lpp/regard.csv?layer=sample_wards&codes=S13999999", 422, "S13999999"),
     ("/lpp/notify.json?layer=sample_wards&codes=S13900001&adjoin_m=-1", 400,
      "adjoin_m '-1'; expected a number of metres from 0 to 200"),
-    ("/lpp/notify.json?layer=sample_wards&codes=S13900001&adjoin_m=lots", 400, "adjoin_m 'lots'"),
+    ("/lpp/notify.json?layer=sample_wards&codes=S13900001&adjoin_m=lots", 400,
+     "adjoin_m must be a number, got 'lots'"),
 ])
 def test_bad_requests_get_a_clear_4xx(client, url, status, message):
     answer = client.get(url)

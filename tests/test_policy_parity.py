@@ -162,6 +162,9 @@ def test_region(both, tmp_path):
                     encoding="utf-8")
     result = both.cli_run("import", "pins", str(path))
     assert result.exit_code != 0 and "the west" in result.output, result.output
+    form = client.post("/pins", data={"lon": f"{both.east:.6f}", "lat": f"{lat:.6f}",
+                                      "category": "other", "description": "A bin left out."})
+    assert form.status_code == 422 and "the west" in form.get_data(as_text=True)
     assert client.get(f"/api/lookup?lon={both.west}&lat={lat}").status_code == 200
 
 

@@ -10,6 +10,7 @@ import click
 from capmap.core.errors import CapmapError
 from capmap.core.models import ImportReport
 from capmap.core.policy import Policy, from_settings
+from capmap.core.settings import CONFIG_FILE, ENV_PREFIX, SettingError
 from capmap.services import pipeline
 from capmap.storage import open_store
 
@@ -73,14 +74,25 @@ def import_options(**settings) -> pipeline.ImportOptions:
                                   **settings)
 
 
+class BadSetting(click.ClickException):
+    """A setting the command cannot run with: one line, and exit status 2 as for a bad option."""
+
+    exit_code = 2
+
+
 class CapmapGroup(click.Group):
-    """Turns a CapmapError into click's one-line error and exit status 1: no traceback."""
+    """Turns a CapmapError into click's one-line error and exit status 1, and a bad setting into
+    one with exit status 2: no traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except CapmapError as exc:
             raise click.ClickException(exc.message) from None
+        except SettingError as exc:
+            folder = getattr((ctx.obj or {}).get("settings"), "instance_path", None)
+            where = f"{folder / CONFIG_FILE} or " if folder else ""
+            raise BadSetting(f"setting {exc} (set in {where}{ENV_PREFIX}{exc.name})") from None
 
 
 def print_report(report: ImportReport) -> None:

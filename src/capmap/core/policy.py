@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from capmap.core.crs import SCOTLAND, Region
 from capmap.core.models import PIN_STATUSES
-from capmap.core.settings import DEFAULTS
+from capmap.core.settings import DEFAULTS, SettingError
 
 # Resolved pins stay on the public map (shown as resolved): residents see that an issue was
 # reported and dealt with, and do not report it again. Pending and hidden pins never show.
@@ -49,7 +49,6 @@ class PinRules:
     snap_m: float = DEFAULTS["PIN_SNAP_M"]  # displace mode: points of one square share an offset
     public_mode: str = DEFAULTS["PIN_PUBLIC_MODE"]
     grid_m: float = DEFAULTS["PIN_GRID_M"]
-    region: Region = SCOTLAND
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ class Policy:
     gap_ratio: float = DEFAULTS["GAP_RATIO"]  # a gap: a rate below this share of its council's
     rules: PlanGapRules = field(default_factory=PlanGapRules)
     pins: PinRules = field(default_factory=PinRules)
-    region: Region = SCOTLAND
+    region: Region = SCOTLAND  # every stored coordinate, pins included, must fall in it
     public_statuses: tuple[str, ...] = PUBLIC_PIN_STATUSES
     exact_roles: frozenset[str] = EXACT_ROLES
 
@@ -86,24 +85,37 @@ def region_of(values: Mapping) -> Region:
     try:
         minx, miny, maxx, maxy = (float(v) for v in bounds)
     except (TypeError, ValueError):
-        raise ValueError(f"REGION_BOUNDS is {bounds!r}; expected [minlon, minlat, maxlon, maxlat]"
-                         ) from None
+        raise SettingError("REGION_BOUNDS", bounds, "[minlon, minlat, maxlon, maxlat]") from None
     if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
-        raise ValueError(f"REGION_BOUNDS is {bounds!r}; expected lon/lat minimums below maximums")
+        raise SettingError("REGION_BOUNDS", bounds, "lon/lat minimums below maximums")
     return Region(minx, miny, maxx, maxy, str(values.get("REGION_NAME") or "the region"))
 
 
-def pin_rules(values: Mapping, region: Region) -> PinRules:
+def _whole(values: Mapping, name: str) -> int:
+    try:
+        return int(values[name])
+    except (TypeError, ValueError):
+        raise SettingError(name, values[name], "a whole number") from None
+
+
+def _number(values: Mapping, name: str) -> float:
+    try:
+        return float(values[name])
+    except (TypeError, ValueError):
+        raise SettingError(name, values[name], "a number") from None
+
+
+def pin_rules(values: Mapping) -> PinRules:
     """The PIN_* settings as rules; an unknown PIN_PUBLIC_MODE is refused here, at start-up."""
     mode = values["PIN_PUBLIC_MODE"]
     if mode not in PIN_PUBLIC_MODES:
-        raise ValueError(f"PIN_PUBLIC_MODE is {mode!r}; expected one of {', '.join(PIN_PUBLIC_MODES)}")
-    return PinRules(description_max=int(values["PIN_DESCRIPTION_MAX"]),
-                    contact_max=int(values["PIN_CONTACT_MAX"]),
-                    offset_min_m=float(values["PIN_OFFSET_MIN_M"]),
-                    offset_max_m=float(values["PIN_OFFSET_MAX_M"]),
-                    snap_m=float(values["PIN_SNAP_M"]), public_mode=mode,
-                    grid_m=float(values["PIN_GRID_M"]), region=region)
+        raise SettingError("PIN_PUBLIC_MODE", mode, f"one of {', '.join(PIN_PUBLIC_MODES)}")
+    return PinRules(description_max=_whole(values, "PIN_DESCRIPTION_MAX"),
+                    contact_max=_whole(values, "PIN_CONTACT_MAX"),
+                    offset_min_m=_number(values, "PIN_OFFSET_MIN_M"),
+                    offset_max_m=_number(values, "PIN_OFFSET_MAX_M"),
+                    snap_m=_number(values, "PIN_SNAP_M"), public_mode=mode,
+                    grid_m=_number(values, "PIN_GRID_M"))
 
 
 def _subset(values: Mapping, name: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -112,7 +124,7 @@ def _subset(values: Mapping, name: str, allowed: tuple[str, ...]) -> tuple[str, 
     chosen = tuple(dict.fromkeys(str(v).strip() for v in chosen if str(v).strip()))
     wrong = [v for v in chosen if v not in allowed]
     if wrong or not chosen:
-        raise ValueError(f"{name} is {given!r}; expected one or more of {', '.join(allowed)}")
+        raise SettingError(name, given, f"one or more of {', '.join(allowed)}")
     return chosen
 
 
@@ -121,11 +133,12 @@ def from_settings(values: Mapping) -> Policy:
     region = region_of(values)
     statuses = _subset(values, "PIN_PUBLIC_STATUSES", PIN_STATUSES)
     if set(statuses) & {"pending", "hidden"}:
-        raise ValueError(f"PIN_PUBLIC_STATUSES is {statuses!r}: pending and hidden pins are never "
-                         "public; expected published, resolved or both")
-    return Policy(threshold=int(values["SUPPRESS_BELOW"]), round_to=int(values["PUBLIC_ROUND_TO"]),
-                  gap_ratio=float(values["GAP_RATIO"]),
-                  rules=PlanGapRules(quintile=int(values["DEPRIVED_QUINTILE"]),
-                                     locality_share=float(values["LOCALITY_SHARE"])),
-                  pins=pin_rules(values, region), region=region, public_statuses=statuses,
+        raise SettingError("PIN_PUBLIC_STATUSES", statuses, "published, resolved or both",
+                           why="pending and hidden pins are never public")
+    return Policy(threshold=_whole(values, "SUPPRESS_BELOW"),
+                  round_to=_whole(values, "PUBLIC_ROUND_TO"),
+                  gap_ratio=_number(values, "GAP_RATIO"),
+                  rules=PlanGapRules(quintile=_whole(values, "DEPRIVED_QUINTILE"),
+                                     locality_share=_number(values, "LOCALITY_SHARE")),
+                  pins=pin_rules(values), region=region, public_statuses=statuses,
                   exact_roles=frozenset(_subset(values, "EXACT_DATA_ROLES", ROLES_SEEING_EXACT)))

@@ -168,6 +168,15 @@ CONFIG_FILE = "capmap.cfg"
 ENV_PREFIX = "CAPMAP_"
 
 
+class SettingError(ValueError):
+    """A setting with a value it may not have: names the setting, the value given and what was
+    expected (`why`, when given, says what is wrong with it)."""
+
+    def __init__(self, name: str, value, expected: str, why: str = "") -> None:
+        self.name, self.value, self.expected = name, value, expected
+        super().__init__(f"{name} is {value!r}{': ' + why if why else ''}; expected {expected}")
+
+
 class Settings(Mapping):
     """The settings in force: read-only, looked up by name (settings["GAP_RATIO"])."""
 

@@ -186,16 +186,22 @@ _DAY = {"oneOf": [{"type": "string", "format": "date", "pattern": f"^{DATE_PATTE
                    "description": "a date as YYYY-MM-DD"}, {"type": "string", "maxLength": 0}]}
 
 
-def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> dict:
-    """The OpenAPI 3.0 definition of the JSON API under `root`/api, for the current layers."""
-    lonlat = _lonlat(region)
-    layer = {"type": "string", "enum": layer_ids}
-    codes = {"type": "string", "pattern": f"^[{_CODE_CHARS}, ]*[{_CODE_CHARS}][{_CODE_CHARS}, ]*$",
-             "description": f"area codes of the layer, comma-separated ({CODE_RULE})"}
-    where = _param("area", "query", "either layer and codes (the union of those areas) or lon and "
-                   "lat (the neighbourhood containing the point)",
-                   _either_or(("layer", "codes", layer, codes), ("lon", "lat", lonlat["lon"], lonlat["lat"])),
-                   True, style="form", explode=True)
+def _codes_param() -> dict:
+    return {"type": "string", "pattern": f"^[{_CODE_CHARS}, ]*[{_CODE_CHARS}][{_CODE_CHARS}, ]*$",
+            "description": f"area codes of the layer, comma-separated ({CODE_RULE})"}
+
+
+def _area_param(layer: dict, lonlat: dict[str, dict]) -> dict:
+    """GET /api/planscape's area: layer and codes, or lon and lat."""
+    return _param("area", "query", "either layer and codes (the union of those areas) or lon and "
+                  "lat (the neighbourhood containing the point)",
+                  _either_or(("layer", "codes", layer, _codes_param()),
+                             ("lon", "lat", lonlat["lon"], lonlat["lat"])),
+                  True, style="form", explode=True)
+
+
+def _planscape_post(layer: dict) -> dict:
+    """POST /api/planscape: a list of codes or a polygon in the body."""
     post = _get("the plans covering posted areas of a layer (a list of codes too long for a "
                 "URL) or a posted polygon", "planscapePolygon",
                 [_param("crs", "query", "the CRS of a polygon (EPSG:4326 by default)",
@@ -206,17 +212,26 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
     post["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
         "description": f"either {_codes_body(layer)['description']}, or {polygon['description']}",
         "oneOf": [_codes_body(layer), *polygon["oneOf"]]}}}}
-    day = _DAY
-    text = {"type": "string"}
-    engagement = [_param("layer", "query", "a layer id (empty or absent: the neighbourhood layer)",
-                         {"type": "string", "enum": [*layer_ids, ""]}),
-                  _param("campaign", "query", "only this campaign", text),
-                  _param("channel", "query", "only this channel", text),
-                  _param("theme", "query", "only this theme", text),
-                  _param("from", "query", "responses on or after this date (empty: no limit)", day),
-                  _param("to", "query", "responses on or before this date, not before from (empty: no "
-                         "limit)", day)]
-    paths = {
+    return post
+
+
+def _engagement_params(layer_ids: list[str]) -> list[dict]:
+    """The filters of /api/coverage/engagement (capmap.services.engagement)."""
+    day, text = _DAY, {"type": "string"}
+    return [_param("layer", "query", "a layer id (empty or absent: the neighbourhood layer)",
+                   {"type": "string", "enum": [*layer_ids, ""]}),
+            _param("campaign", "query", "only this campaign", text),
+            _param("channel", "query", "only this channel", text),
+            _param("theme", "query", "only this theme", text),
+            _param("from", "query", "responses on or after this date (empty: no limit)", day),
+            _param("to", "query", "responses on or before this date, not before from (empty: no "
+                   "limit)", day)]
+
+
+def _api_paths(layer_ids: list[str], region: Region) -> dict:
+    lonlat = _lonlat(region)
+    layer = {"type": "string", "enum": layer_ids}
+    return {
         "/api/lookup": {"get": _get(
             "the areas of every layer and the plans at a point (each plan without its list of area "
             "codes)", "lookup",
@@ -224,10 +239,10 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
             _ok("areas by layer and plans", "lookup"), 400, 422)},
         "/api/planscape": {
             "get": _get("the plans covering areas (layer and codes) or the neighbourhood at a "
-                        "point (lon and lat)", "planscape", [where],
+                        "point (lon and lat)", "planscape", [_area_param(layer, lonlat)],
                         _ok("plans, areas, actions and pins of the query", "planscape"), 400, 422,
                         429),
-            "post": post},
+            "post": _planscape_post(layer)},
         "/api/layers/{layer_id}/areas": {"get": _get(
             "a layer simplified for a web-map zoom", "layerAreas",
             [_param("layer_id", "path", "a layer id", layer, True),
@@ -240,14 +255,19 @@ def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> 
             _ok("coverage and gaps", "planCoverage"), 422)},
         "/api/coverage/engagement": {"get": _get(
             "engagement per area: responses, rates per 1,000, gaps and the SIMD summary",
-            "engagementCoverage", engagement, _ok("engagement by area", "engagement"), 400, 422)},
+            "engagementCoverage", _engagement_params(layer_ids),
+            _ok("engagement by area", "engagement"), 400, 422)},
     }
+
+
+def api_document(root: str, layer_ids: list[str], region: Region = SCOTLAND) -> dict:
+    """The OpenAPI 3.0 definition of the JSON API under `root`/api, for the current layers."""
     return {
         "openapi": "3.0.3",
         "info": {"title": "capmap JSON API", "version": __version__, "license": _LICENCE,
                  "description": "Lookups, the planscape and coverage. Bad input is answered with "
                                 "400 or 422 and a JSON message."},
         "servers": [{"url": root}],
-        "paths": paths,
+        "paths": _api_paths(layer_ids, region),
         "components": {"schemas": api_schemas(), "responses": _responses()},
     }

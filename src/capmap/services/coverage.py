@@ -71,6 +71,32 @@ def _type_table(store: Store, hoods: LayerState) -> pd.DataFrame:
     return table
 
 
+def _tally(counts: dict[str, int], outside: int, codes: set[str]) -> tuple[dict, tuple]:
+    """The counts of the areas in `codes`, and (all responses, in scope, outside every area,
+    in the layer's other areas) from a layer's response counts per area code."""
+    outside = int(outside)
+    inside = {code: n for code, n in counts.items() if code in codes}
+    elsewhere = int(sum(counts.values()) - sum(inside.values()))
+    heard = int(sum(inside.values()))
+    return inside, (heard + elsewhere + outside, heard, outside, elsewhere)
+
+
+def _exact_tables(by_area: pd.DataFrame) -> tuple:
+    """(areas, equity, gaps, outreach, q1_rate_ratio) as counted."""
+    return (by_area, engagement.equity_by_quintile(by_area), engagement.gap_list(by_area),
+            engagement.outreach_list(by_area), engagement.q1_rate_ratio(by_area))
+
+
+def _public_tables(areas: pd.DataFrame, inside: dict, by_area: pd.DataFrame, gap_ratio: float,
+                   threshold: int, round_to: int) -> tuple:
+    """(areas, equity, gaps, outreach, q1_rate_ratio) as published (capmap.spatial.disclosure)."""
+    shown = disclosure.public_by_area(areas, inside, gap_ratio=gap_ratio,
+                                      threshold=threshold, base=round_to)
+    return (shown, disclosure.public_equity(by_area, threshold, round_to),
+            engagement.gap_list(shown), engagement.outreach_list(shown),
+            disclosure.public_q1_ratio(by_area, threshold, round_to))
+
+
 def engagement_coverage(store: Store, engine: Engine, layer_id: str,
                         filters: EngagementFilters = ALL_RESPONSES, *,
                         scope: ScopeRequest = DEFAULT_SCOPE, exact: bool = False,
@@ -93,24 +119,13 @@ def engagement_coverage(store: Store, engine: Engine, layer_id: str,
     counts = store.response_counts(layer_id, filters)
     outside = counts.pop(None, 0)
     chosen = resolve_scope(store, engine, state, scope, filters, counts)
-    codes = set(chosen.areas["code"])
-    inside = {code: n for code, n in counts.items() if code in codes}
-    elsewhere = int(sum(counts.values()) - sum(inside.values()))
+    inside, figures = _tally(counts, outside, set(chosen.areas["code"]))
     by_area = engagement.engagement_from_counts(chosen.areas, inside, gap_ratio=gap_ratio)
-    heard = int(sum(inside.values()))
-    total = heard + elsewhere + int(outside)
     if exact:
-        tables = (by_area, engagement.equity_by_quintile(by_area), engagement.gap_list(by_area),
-                  engagement.outreach_list(by_area), engagement.q1_rate_ratio(by_area))
-        figures = (total, heard, int(outside), elsewhere)
+        tables = _exact_tables(by_area)
     else:
-        shown = disclosure.public_by_area(chosen.areas, inside, gap_ratio=gap_ratio,
-                                          threshold=threshold, base=round_to)
-        tables = (shown, disclosure.public_equity(by_area, threshold, round_to),
-                  engagement.gap_list(shown), engagement.outreach_list(shown),
-                  disclosure.public_q1_ratio(by_area, threshold, round_to))
-        figures = tuple(disclosure.shown_count(n, threshold, round_to)
-                        for n in (total, heard, int(outside), elsewhere))
+        tables = _public_tables(chosen.areas, inside, by_area, gap_ratio, threshold, round_to)
+        figures = tuple(disclosure.shown_count(n, threshold, round_to) for n in figures)
     areas, equity, gaps, outreach, q1_ratio = tables
     return {
         "layer": layer_id,

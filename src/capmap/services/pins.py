@@ -19,7 +19,7 @@ import numpy as np
 import shapely
 
 from capmap.core import parse
-from capmap.core.crs import STORAGE_CRS, bng_to_lonlat, lonlat_to_bng
+from capmap.core.crs import STORAGE_CRS, Region, bng_to_lonlat, lonlat_to_bng
 from capmap.core.errors import InputError, NotFound, ValidationError
 from capmap.core.models import PIN_CATEGORIES
 from capmap.core.policy import DEFAULT_POLICY, PIN_PUBLIC_MODES, PUBLIC_PIN_STATUSES, PinRules
@@ -133,16 +133,17 @@ def public_points(points: np.ndarray, rules: PinRules, key: bytes) -> np.ndarray
                                 rules.snap_m)
 
 
-def submit_pin(store: Store, engine: Engine, pin: NewPin, rules: PinRules = DEFAULT_POLICY.pins) -> int:
+def submit_pin(store: Store, engine: Engine, pin: NewPin, rules: PinRules = DEFAULT_POLICY.pins,
+               region: Region = DEFAULT_POLICY.region) -> int:
     """Store a resident's pin as pending, with its public point and area assignments; its id."""
-    neighbourhood_at(engine, pin.lon, pin.lat, rules.region)  # refuses a point in no area
+    neighbourhood_at(engine, pin.lon, pin.lat, region)  # refuses a point in no area
     raw = gpd.GeoDataFrame(
         {"category": [pin.category], "description": [pin.description],
          "contact": [pin.contact or ""], "status": ["pending"],
          "created": [datetime.now(UTC).isoformat()]},
         geometry=[shapely.Point(pin.lon, pin.lat)], crs=STORAGE_CRS)
     # The same preparation as `capmap import pins`, so both paths store the same rows.
-    pins, errors = prepare_pins(raw, "pin form", rules.region)
+    pins, errors = prepare_pins(raw, "pin form", region)
     if errors.rows:
         raise ValidationError(errors.rows[0][1])
     pins["public_geom"] = public_points(pins.geometry.values, rules, store.pin_key())

@@ -6,9 +6,8 @@ The CLI and the web upload call these same functions, so an import behaves the s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,22 +16,20 @@ import pandas as pd
 import shapely
 
 from capmap.core.codes import code_reasons
-from capmap.core.crs import SCOTLAND, STORAGE_CRS, Region
+from capmap.core.crs import STORAGE_CRS
 from capmap.core.errors import NotFound, ValidationError
 from capmap.core.models import ImportReport, LayerDef
-from capmap.core.policy import DEFAULT_POLICY, PinRules
 from capmap.io import prepare
-from capmap.io.batches import BATCH_ROWS
 from capmap.io.plan_defaults import NO_DEFAULTS, PlanDefaults
 from capmap.io.postcodes import read_postcode_directory
-from capmap.io.readers import ReadLimits, read_vector
+from capmap.io.readers import read_vector
 from capmap.io.validate import RowErrors, listed, text
-from capmap.io.vocab import DEFAULT_VOCABULARIES, Vocabularies
 from capmap.services import councillors, lpp_register
 from capmap.services.engine import Engine
-from capmap.services.existing import IMPORT_USER, Existing
+from capmap.services.existing import Existing
 from capmap.services.history_import import import_history
 from capmap.services.import_checks import column_losses, refuse_losses, refuse_rejects
+from capmap.services.import_options import DEFAULT_OPTIONS, ImportOptions, Progress
 from capmap.services.layers import load_layer_defs
 from capmap.services.pins import public_points
 from capmap.services.refresh import refresh_assignments, refresh_plan_coverage
@@ -40,40 +37,6 @@ from capmap.services.streamed import assign_records, import_points
 from capmap.spatial.dissolve import union_by_codes
 from capmap.storage import Store
 from capmap.storage.migrations import REFRESH_PLAN_COVERAGE
-
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """Settings shared by every import."""
-
-    region: Region = SCOTLAND
-    limits: ReadLimits = field(default_factory=ReadLimits)
-    # How pins' public points are made (PIN_PUBLIC_MODE and its distances: capmap.core.policy).
-    pins: PinRules = DEFAULT_POLICY.pins
-    progress: Progress | None = None
-    # Read and check everything but store nothing: the report carries the prepared rows.
-    preview: bool = False
-    # Rows per batch of a point-record import (responses, pins, actions): each batch is read,
-    # checked, assigned and written before the next, all in one transaction.
-    batch_rows: int = BATCH_ROWS
-    # Store the good rows when some are rejected; if False, a rejected row stores nothing
-    # (RowsRejected lists them all). The CLI asks for --allow-rejects; a web preview shows them.
-    allow_rejects: bool = True
-    # Store a boundary vintage that lacks a column (SIMD, population, an indicator) the layer's
-    # current vintage has; if False such an import is refused and the preview names the loss.
-    allow_losses: bool = False
-    # The accepted words of coded fields (channel, plan type, statuses, ...) and their aliases.
-    vocabularies: Vocabularies = DEFAULT_VOCABULARIES
-    # Rows whose ref (or, for responses and pins without one, content) is already stored:
-    # "fail" (refuse the import), "skip" or "update" (capmap.services.existing).
-    on_existing: str = "fail"
-    # Who the history of an update names.
-    changed_by: str = IMPORT_USER
-
-
-DEFAULT_OPTIONS = ImportOptions()
 
 
 def _name(path: str | Path) -> str:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -24,10 +23,8 @@ from capmap.io.validate import RowErrors
 from capmap.services.engine import Engine
 from capmap.services.existing import Existing
 from capmap.services.import_checks import refuse_rejects
+from capmap.services.import_options import ImportOptions
 from capmap.storage import Store
-
-if TYPE_CHECKING:
-    from capmap.services.pipeline import ImportOptions
 
 # A batch as read (rows indexed from 0) to the rows to store and the rows rejected (numbered
 # from 1 within the batch).
