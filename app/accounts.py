@@ -8,9 +8,13 @@ moves on, see app.auth); the person changing their own password stays logged in 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 
+from app import words
 from app.auth import Account, role_required
+from app.errors import for_reader
 from app.store import get_store
 from capmap.core.errors import CapmapError, NotFound, ValidationError
 from capmap.core.passwords import check_password, hash_password, new_password
@@ -27,10 +31,11 @@ def _councils(text: str) -> list[str]:
 def check_new_password(password: str, again: str) -> str:
     """A new password: at least MIN_PASSWORD characters, typed the same twice."""
     if len(password) < MIN_PASSWORD:
-        raise ValidationError(f"new password: {len(password)} characters given; at least "
-                              f"{MIN_PASSWORD} are needed")
+        raise ValidationError(gettext("new password: %(given)s characters given; at least "
+                                      "%(needed)s are needed", given=len(password),
+                                      needed=MIN_PASSWORD))
     if password != again:
-        raise ValidationError("repeat new password: it does not match the new password")
+        raise ValidationError(gettext("repeat new password: it does not match the new password"))
     return password
 
 
@@ -43,7 +48,8 @@ def password():
     user = current_user.user
     try:
         if not check_password(user.password_hash, request.form.get("current", "")):
-            raise ValidationError("current password: it is not the password of this account")
+            raise ValidationError(gettext("current password: it is not the password of this "
+                                          "account"))
         chosen = check_new_password(request.form.get("new", ""), request.form.get("again", ""))
     except ValidationError as exc:
         return render_template("account_password.html", error=exc.message), exc.status
@@ -51,7 +57,7 @@ def password():
     session.clear()
     session.permanent = True
     login_user(Account(updated))  # under the new epoch: only this session lives on
-    flash("Your password is changed; every other session of your account has ended.")
+    flash(gettext("Your password is changed; every other session of your account has ended."))
     return redirect(url_for("accounts.password"), 303)
 
 
@@ -60,7 +66,7 @@ def password():
 def users():
     """Every account, with a form to create one."""
     return render_template("admin_users.html", users=get_store().users(), roles=ROLES,
-                           error="", form={})
+                           role_names=words.ROLES, error="", form={})
 
 
 @bp.post("/admin/users")
@@ -74,8 +80,9 @@ def create():
                                     form.getlist("role"), _councils(form.get("councils", "")))
     except CapmapError as exc:
         return render_template("admin_users.html", users=get_store().users(), roles=ROLES,
-                               error=exc.message, form=form), exc.status
-    return _shown_once(user.username, chosen, f"Created {user.username}.")
+                               role_names=words.ROLES, error=exc.message, form=form), exc.status
+    return _shown_once(user.username, chosen, gettext("Created %(username)s.",
+                                                      username=user.username))
 
 
 def _shown_once(username: str, chosen: str, said: str):
@@ -88,7 +95,8 @@ def _user_or_404(username: str):
     try:
         return get_store().user(username)
     except NotFound as exc:
-        raise NotFound(f"there is no account {username!r}") from exc
+        raise NotFound(for_reader(_l("there is no account %(username)s",
+                                     username=repr(username)))) from exc
 
 
 @bp.route("/admin/users/<username>", methods=["GET", "POST"])
@@ -101,15 +109,16 @@ def user(username: str):
         roles = request.form.getlist("role")
         try:
             if account.id == current_user.user.id and "admin" not in roles:
-                raise ValidationError("role: you cannot take the admin role from your own "
-                                      "account; ask another admin")
+                raise ValidationError(gettext("role: you cannot take the admin role from your "
+                                              "own account; ask another admin"))
             get_store().set_user_access(username, roles, _councils(request.form.get("councils", "")))
         except CapmapError as exc:
             error, status = exc.message, exc.status
         else:
-            flash(f"Saved the roles and councils of {username}.")
+            flash(gettext("Saved the roles and councils of %(username)s.", username=username))
             return redirect(url_for("accounts.user", username=username), 303)
-    return render_template("admin_user.html", account=account, roles=ROLES, error=error,
+    return render_template("admin_user.html", account=account, roles=ROLES,
+                           role_names=words.ROLES, error=error,
                            myself=account.id == current_user.user.id), status
 
 
@@ -120,11 +129,13 @@ def active(username: str):
     account = _user_or_404(username)
     wanted = request.form.get("active")
     if wanted not in ("yes", "no"):
-        raise ValidationError(f"active: {str(wanted)[:20]!r} given; expected yes or no")
+        raise ValidationError(for_reader(_l("active: %(given)s given; expected yes or no",
+                                            given=repr(str(wanted)[:20]))))
     if account.id == current_user.user.id:
-        raise ValidationError("active: you cannot disable your own account")
+        raise ValidationError(for_reader(_l("active: you cannot disable your own account")))
     get_store().set_user_active(username, wanted == "yes")
-    flash(f"{'Enabled' if wanted == 'yes' else 'Disabled'} {username}.")
+    flash(gettext("Enabled %(username)s.", username=username) if wanted == "yes"
+          else gettext("Disabled %(username)s.", username=username))
     return redirect(url_for("accounts.user", username=username), 303)
 
 
@@ -135,5 +146,5 @@ def reset(username: str):
     _user_or_404(username)
     chosen = new_password()
     get_store().set_password(username, hash_password(chosen))
-    return _shown_once(username, chosen, f"The password of {username} is reset and its sessions "
-                                   "have ended.")
+    return _shown_once(username, chosen, gettext("The password of %(username)s is reset and its "
+                                                 "sessions have ended.", username=username))

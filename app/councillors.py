@@ -5,6 +5,7 @@ They make up the councillors of a proposed Local Place Plan's notification list.
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext
 
 from app.auth import current_councils, role_required
 from app.store import get_store
@@ -17,18 +18,20 @@ bp = Blueprint("councillors", __name__, url_prefix="/admin/import/councillors")
 
 
 def _text() -> str:
+    # Its messages are shown on the form's page (never as JSON), in the reader's language.
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        raise InputError("no file chosen; expected a CSV of councillors "
-                         f"({', '.join(COUNCILLOR_COLUMNS)})")
+        raise InputError(gettext("no file chosen; expected a CSV of councillors (%(columns)s)",
+                                 columns=", ".join(COUNCILLOR_COLUMNS)))
     if not upload.filename.lower().endswith(".csv"):
-        raise InputError(f"{upload.filename[:80]!r} is not a .csv file; expected a CSV of "
-                         f"councillors ({', '.join(COUNCILLOR_COLUMNS)})")
+        raise InputError(gettext("%(file)s is not a .csv file; expected a CSV of councillors "
+                                 "(%(columns)s)", file=repr(upload.filename[:80]),
+                                 columns=", ".join(COUNCILLOR_COLUMNS)))
     try:
         return upload.read().decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(f"{upload.filename[:80]!r} is not UTF-8 text; save the CSV as "
-                         "UTF-8 and upload it again") from None
+        raise InputError(gettext("%(file)s is not UTF-8 text; save the CSV as UTF-8 and upload "
+                                 "it again", file=repr(upload.filename[:80]))) from None
 
 
 @bp.route("", methods=["GET", "POST"])

@@ -9,9 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from app import words
 from app.auth import current_councils, current_roles, role_required
+from app.errors import for_reader
 from app.store import get_store
 from capmap.core.errors import InputError, NotFound, ValidationError
 from capmap.core.models import ACTION_STATUSES
@@ -31,9 +35,10 @@ def _plan_of(record: str, record_id: int) -> dict:
 
 def _check_scope(plan: dict, needed=EDIT_ROLES) -> None:
     if not may_edit(current_roles(), current_councils(), plan["council_code"], needed):
-        abort(403, f"your account may not change plans of council "
-                   f"{plan['council_code'] or '(none recorded)'}; it is limited to "
-                   f"{', '.join(sorted(current_councils()))}")
+        abort(403, for_reader(_l("your account may not change plans of council %(council)s; "
+                                 "it is limited to %(councils)s",
+                                 council=plan["council_code"] or _l("(none recorded)"),
+                                 councils=", ".join(sorted(current_councils())))))
 
 
 def _form(record: str, record_id: int):
@@ -50,14 +55,15 @@ def _form(record: str, record_id: int):
             error, details, status = exc.message, exc.details, exc.status
             row = {**row, **request.form.to_dict()}  # show what was typed, to be put right
         else:
-            flash(f"{len(changes)} change{'' if len(changes) == 1 else 's'} saved."
-                  if changes else "Nothing was changed.")
+            flash(ngettext("%(num)s change saved.", "%(num)s changes saved.", len(changes))
+                  if changes else gettext("Nothing was changed."))
             return redirect(url_for("finder.plan", plan_id=plan["id"]), 303)
     may_remove = may_edit(current_roles(), current_councils(), plan["council_code"],
                           REMOVE_ROLES)
     return render_template("edit_record.html", record=record, row=row, plan=plan,
-                           fields=editing.FIELDS[record], statuses=ACTION_STATUSES, error=error,
-                           details=details, may_remove=may_remove), status
+                           fields=editing.FIELDS[record], field_labels=words.EDIT_FIELDS,
+                           statuses=ACTION_STATUSES, action_statuses=words.ACTION_STATUSES,
+                           error=error, details=details, may_remove=may_remove), status
 
 
 @bp.route("/plans/<int:plan_id>/edit", methods=["GET", "POST"])
@@ -79,14 +85,27 @@ def _remove(record: str, record_id: int):
     plan = _plan_of(record, record_id)
     _check_scope(plan, REMOVE_ROLES)
     if request.form.get("confirm") != "yes":
-        raise ValidationError(f"confirm: {request.form.get('confirm', '')[:20]!r} given; tick "
-                              f"the box to confirm the {record} is to be removed")
+        given = repr(request.form.get("confirm", "")[:20])
+        raise ValidationError(for_reader(
+            _l("confirm: %(given)s given; tick the box to confirm the plan is to be removed",
+               given=given) if record == "plan" else
+            _l("confirm: %(given)s given; tick the box to confirm the action is to be removed",
+               given=given)))
     removed = editing.remove(get_store(), record, record_id, current_user.user.username)
-    flash(f"Removed {record} {removed[0].ref}" + (f" and its {len(removed) - 1} actions"
-                                                  if len(removed) > 1 else "") + ".")
+    flash(_removed(record, removed[0].ref, len(removed) - 1))
     if record == "plan":
         return redirect(url_for("public.home"), 303)
     return redirect(url_for("finder.plan", plan_id=plan["id"]), 303)
+
+
+def _removed(record: str, ref: str, actions: int) -> str:
+    """What a removal says it did: the record, and for a plan the actions that went with it."""
+    if record == "action":
+        return gettext("Removed action %(ref)s.", ref=ref)
+    if not actions:
+        return gettext("Removed plan %(ref)s.", ref=ref)
+    return ngettext("Removed plan %(ref)s and its %(num)s action.",
+                    "Removed plan %(ref)s and its %(num)s actions.", actions, ref=ref)
 
 
 @bp.post("/plans/<int:plan_id>/remove")

@@ -2,6 +2,7 @@
 
 from flask import Flask, jsonify, render_template, request
 from flask.globals import request_ctx
+from flask_babel import force_locale
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, SecurityError
 
@@ -19,6 +20,15 @@ def wants_json() -> bool:
     """Whether the answer to this request is JSON: API routes, .json files, or a client asking."""
     return (request.path.startswith(JSON_PREFIXES) or request.path.endswith(".json")
             or request.accept_mimetypes.best == "application/json")
+
+
+def for_reader(text) -> str:
+    """An error message of the app's own (a lazy_gettext text) for the exception it raises: in
+    the reader's language when the answer is a page, in English when it is JSON."""
+    if wants_json():
+        with force_locale("en"):
+            return str(text)
+    return str(text)
 
 
 def _answer(status: int, title: str, message: str):

@@ -124,9 +124,15 @@ def day(value, empty: str = "") -> str:
 
 
 def moment(value) -> str:
-    """A date and time (UTC) written for the language."""
-    if value is None:
+    """A date and time (UTC; a datetime or an ISO string, as the store gives some) written for
+    the language; the text itself when it is not a date and time."""
+    if value is None or value == "":
         return ""
+    if not isinstance(value, datetime):
+        try:
+            value = datetime.fromisoformat(str(value))
+        except ValueError:
+            return str(value)
     return dates.format_datetime(value, DATETIME_FORMATS[language()], locale=_locale())
 
 

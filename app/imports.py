@@ -8,11 +8,13 @@ import shutil
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.utils import secure_filename
 
-from app import maps
+from app import maps, words
 from app.auth import role_required
+from app.errors import for_reader
 from app.http_cache import cacheable_response
 from app.store import get_policy, get_store
 from capmap.core.diskspace import out_of_room
@@ -43,18 +45,18 @@ def _upload_dir() -> Path:
     return Path(current_app.instance_path) / "uploads"
 
 
-NO_ROOM = ("the server has no room left on its disk to keep the upload; nothing was kept. Try "
-           "again later, or ask the site's operator to free some space")
-LOSSES = ("this vintage lacks columns the layer's current vintage has (listed in the preview); "
-          "nothing was stored. Tick the box confirming the loss to import it anyway")
-GONE = ("that upload is not waiting for confirmation: it was used already, or expired unconfirmed "
-        "(previews are kept for UPLOAD_MAX_AGE_S seconds); upload it again")
+NO_ROOM = _l("the server has no room left on its disk to keep the upload; nothing was kept. "
+             "Try again later, or ask the site's operator to free some space")
+LOSSES = _l("this vintage lacks columns the layer's current vintage has (listed in the preview); "
+            "nothing was stored. Tick the box confirming the loss to import it anyway")
+GONE = _l("that upload is not waiting for confirmation: it was used already, or expired "
+          "unconfirmed (previews are kept for UPLOAD_MAX_AGE_S seconds); upload it again")
 
 
 def _pending(token: str) -> dict:
     pending = session.get("imports", {}).get(token)
     if pending is None or not token.isalnum():
-        abort(404, GONE)
+        abort(404, for_reader(GONE))
     return pending
 
 
@@ -98,9 +100,10 @@ def _run(pending: dict, preview: bool, allow_losses: bool = False):
 @role_required("admin")
 def form():
     """The upload form."""
-    return render_template("import_form.html", kinds=KINDS, layer_kinds=LAYER_KINDS,
+    return render_template("import_form.html", kinds=KINDS, import_kinds=words.IMPORT_KINDS,
+                           layer_kinds=LAYER_KINDS, layer_kind_names=words.LAYER_KINDS,
                            plan_types=PLAN_TYPES, extensions=EXTENSIONS,
-                           plan_fields=PLAN_FIELD_SETTINGS)
+                           plan_fields=PLAN_FIELD_SETTINGS, plan_columns=words.PLAN_COLUMNS)
 
 
 @bp.post("")
@@ -112,7 +115,8 @@ def upload():
     upload = request.files.get("file")
     filename = secure_filename(upload.filename or "") if upload else ""
     if not filename or not filename.lower().endswith(EXTENSIONS):
-        raise InputError(f"choose a file ending in one of {', '.join(EXTENSIONS)}")
+        raise InputError(for_reader(_l("choose a file ending in one of %(extensions)s",
+                                       extensions=", ".join(EXTENSIONS))))
     purge_stale_uploads(current_app)
     token = secrets.token_hex(16)
     folder = _upload_dir() / token
@@ -128,7 +132,7 @@ def upload():
         full = isinstance(exc, DiskFull) or out_of_room(exc, folder.parent)
         shutil.rmtree(folder, ignore_errors=True)
         if full:
-            raise DiskFull(NO_ROOM) from exc
+            raise DiskFull(for_reader(NO_ROOM)) from exc
         raise
     pending["losses"] = bool(report.losses)
     session.setdefault("imports", {})[token] = pending
@@ -144,7 +148,7 @@ def upload():
         described = maps.preview(located.total_bounds,
                                  url_for("imports.preview_geometry", token=token))
     return render_template("import_preview.html", pending=pending, report=report, rows=rows,
-                           total=len(frame), map=described)
+                           total=len(frame), map=described, import_kinds=words.IMPORT_KINDS)
 
 
 @bp.get("/<token>/preview.geojson")
@@ -154,7 +158,7 @@ def preview_geometry(token: str):
     _pending(token)
     path = _upload_dir() / token / PREVIEW_FILE
     if not path.is_file():
-        abort(404, "this upload has no located rows to map")
+        abort(404, for_reader(_l("this upload has no located rows to map")))
     return cacheable_response(path.read_bytes(), "application/geo+json", immutable=False,
                               max_age=0)
 
@@ -168,15 +172,16 @@ def decide(token: str):
     allow_losses = request.form.get("confirm_losses") == "yes"
     if confirm and pending.get("losses") and not allow_losses:
         # Refused before anything changes: the upload stays pending for a confirmed retry.
-        raise ValidationError(LOSSES)
+        raise ValidationError(for_reader(LOSSES))
     session["imports"].pop(token)
     session.modified = True
     if not (_upload_dir() / token / pending["filename"]).exists():
-        abort(404, GONE)  # purged while it waited
+        abort(404, for_reader(GONE))  # purged while it waited
     try:
         if not confirm:
             return redirect(url_for("imports.form"))
         report = _run(pending, preview=False, allow_losses=allow_losses)
     finally:
         shutil.rmtree(_upload_dir() / token, ignore_errors=True)
-    return render_template("import_done.html", report=report, pending=pending)
+    return render_template("import_done.html", report=report, pending=pending,
+                           import_kinds=words.IMPORT_KINDS)

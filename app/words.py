@@ -71,6 +71,26 @@ RECORDS = {"plan": _l("plan"), "action": _l("action")}
 # A moderator's decisions on a pin, as its history lists them.
 DECISIONS = {"publish": _l("publish"), "resolve": _l("resolve"), "hide": _l("hide")}
 
+# Staff accounts' roles (capmap.storage.users.ROLES).
+ROLES = {"officer": _l("officer"), "moderator": _l("moderator"), "planner": _l("planner"),
+         "admin": _l("admin")}
+# What an uploaded file holds (capmap.services.uploads.KINDS).
+IMPORT_KINDS = {"boundaries": _l("boundaries"), "plans": _l("plans"), "actions": _l("actions"),
+                "responses": _l("responses"), "postcodes": _l("postcodes")}
+# The labels of the edit forms' fields (capmap.services.editing.FIELDS, whose own labels are
+# the English ones).
+EDIT_FIELDS = {"title": _l("Title"), "summary": _l("Summary"), "status": _l("Status"),
+               "review_due": _l("Review due"), "percent_complete": _l("Percentage complete"),
+               "progress_note": _l("Progress note"), "target_date": _l("Target date"),
+               "lead": _l("Lead"), "resources": _l("Resources")}
+# The plan fields an import reads from a column (capmap.io.prepare.PlanFields), as the import
+# form names them.
+PLAN_COLUMNS = {"ref": _l("ref"), "title": _l("title"), "type": _l("type"), "owner": _l("owner"),
+                "council_code": _l("council code"), "period_start": _l("period start"),
+                "period_end": _l("period end"), "review_due": _l("review due"),
+                "status": _l("status"), "themes": _l("themes"), "link": _l("link"),
+                "summary": _l("summary")}
+
 # Looked up in this order when a page does not say which kind of code it shows; a code of
 # several kinds ("community", "transport", "other") reads the same in each in English.
 _KINDS = (ACTION_STATUSES, PLAN_STATUSES, PIN_STATUSES, THEMES, LEAD_TYPES, PLAN_TYPE_WORDS,

@@ -129,6 +129,9 @@ PAGES = {
     "finder-result-gd": _visit("/planscape/result?layer=sample_wards&codes=S13900004&lang=gd"),
     "plan-gd": _visit("/plans/{plan}?lang=gd"),
     "pins-gd": _visit("/pins?lang=gd"),
+    "edit-plan-gd": _visit("/plans/{plan}/edit?lang=gd", "planner"),
+    "account-password-gd": _visit("/account/password?lang=gd", "officer"),
+    "admin-users-gd": _visit("/admin/users?lang=gd", "admin"),
 }
 
 
