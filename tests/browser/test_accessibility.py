@@ -129,6 +129,8 @@ PAGES = {
     "finder-result-gd": _visit("/planscape/result?layer=sample_wards&codes=S13900004&lang=gd"),
     "plan-gd": _visit("/plans/{plan}?lang=gd"),
     "pins-gd": _visit("/pins?lang=gd"),
+    "dashboard-engagement-gd": _visit("/dashboard/engagement?lang=gd", "officer"),
+    "dashboard-plans-gd": _visit("/dashboard/plans?lang=gd", "officer"),
 }
 
 
