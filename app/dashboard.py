@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask_babel import gettext
 
-from app import maps
+from app import dashboard_words, maps
 from app.api import parse_filters, scope_arg
 from app.auth import role_required, view_roles
 from app.http_cache import cacheable_response
@@ -69,12 +70,17 @@ def engagement():
     layers = [s.layer for s in engine.layers().values()]
     layer_id, scope = _layer(), scope_arg()
     view = engagement_view(get_store(), engine, layer_id, parse_filters(), scope=scope,
+                           words=dashboard_words.equity_words(),
                            **_engagement_settings(layer_id, scope))
-    spec = maps.choropleth(engine, view["map"], "Responses per 1,000 residents",
-                           fit_values=view["report"]["scope"]["kind"] != "layer")
+    described = view["report"]["scope"]
+    spec = maps.choropleth(engine, view["map"], gettext("Responses per 1,000 residents"),
+                           fit_values=described["kind"] != "layer")
+    scope_words = {"statement": dashboard_words.scope_statement(described, view["scope_parts"]),
+                   "rule": dashboard_words.scope_rule(described["rule"])}
     return render_template("dashboard_engagement.html", view=view, map=spec, layers=layers,
                            options=response_options(get_store(), engine),
-                           councils=scope_options(engine), args=request.args)
+                           councils=scope_options(engine), args=request.args,
+                           scope_words=scope_words)
 
 
 @bp.get("/engagement.json")
@@ -157,5 +163,7 @@ def plans_csv():
 
 
 def _csv(text: str, filename: str) -> Response:
+    # Column headers stay the library's English codes in every language: the files are read by
+    # GIS and spreadsheet tools, and scripts name the columns.
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -136,6 +136,11 @@ def plan(engine: Engine, plan_id: int, bounds, statuses: dict[str, str]) -> dict
 def choropleth(engine: Engine, values: dict, name: str, *, fit_values: bool = False) -> dict:
     """A layer filled from values per area code (capmap.present.dashboards.choropleth), fitted to the
     areas given values when `fit_values` (a scope), else to the whole layer."""
+    layer, bounds = _filled(engine, values, name, fit_values)
+    return _map(bounds, [layer])
+
+
+def _filled(engine: Engine, values: dict, name: str, fit_values: bool) -> tuple[dict, tuple]:
     state = engine.layer(values["layer"])
     layer = spec.choropleth(name, layer_tiles_url(state.layer.id), values["values"],
                             values["colours"], values["tip_values"])
@@ -143,16 +148,14 @@ def choropleth(engine: Engine, values: dict, name: str, *, fit_values: bool = Fa
     if fit_values and values["values"]:
         chosen = state.areas[state.areas["code"].isin(list(values["values"]))]
         bounds = tuple(float(v) for v in chosen.total_bounds)
-    return _map(bounds, [layer])
+    return layer, bounds
 
 
 def plan_cover(engine: Engine, values: dict, actions_url: str, statuses: dict[str, str]) -> dict:
     """The plans dashboard: neighbourhoods by local plan cover, the plans, located actions."""
-    described = choropleth(engine, values, gettext("Coverage by local plans"))
-    described["layers"] += plans_layers(engine)
-    described["layers"].append(spec.points(ACTIONS, actions_url, statuses, ACTION_TIP,
-                                           link=None))
-    return described
+    cover, bounds = _filled(engine, values, gettext("Coverage by local plans"), False)
+    actions = spec.points(ACTIONS, actions_url, statuses, ACTION_TIP, link=None)
+    return _map(bounds, [cover, *plans_layers(engine), actions])
 
 
 def pins(engine: Engine) -> dict:

@@ -53,7 +53,13 @@ SHAPES = [(re.compile(pattern, re.DOTALL), sentence) for pattern, sentence in _S
 
 def public(message: str) -> str:
     """`message` in the request's language when its shape is known, else as it is."""
-    for shape, sentence in SHAPES:
+    return shaped(message, SHAPES)
+
+
+def shaped(message: str, shapes: list) -> str:
+    """`message` as the catalogue's sentence of the first of `shapes` (compiled pattern,
+    sentence) it matches whole, filled with the values matched; else as it is."""
+    for shape, sentence in shapes:
         found = shape.fullmatch(message)
         if found:
             return str(sentence) % found.groupdict() if found.groupdict() else str(sentence)

@@ -29,7 +29,10 @@ PLAN_TYPE_WORDS = {
     "other": _l("other"),
 }
 PLAN_STATUSES = {"adopted": _l("adopted"), "draft": _l("draft"), "under_review": _l("under review"),
-                 "expired": _l("expired")}
+                 "expired": _l("expired"),
+                 # the other statuses that count a plan in force (capmap.services.gaprules)
+                 "approved": _l("approved"), "current": _l("current"), "active": _l("active"),
+                 "in_force": _l("in force")}
 ACTION_STATUSES = {"not_started": _l("not started"), "in_progress": _l("in progress"),
                    "completed": _l("completed"), "stalled": _l("stalled"), "cancelled": _l("cancelled")}
 PIN_STATUSES = {"pending": _l("pending"), "published": _l("published"), "hidden": _l("hidden"),
@@ -53,6 +56,9 @@ THEMES = {
     "environment": _l("environment"), "children_young_people": _l("children young people"),
     "food": _l("food"), "greenspace": _l("greenspace"), "poverty": _l("poverty"),
 }
+# How a response was given (capmap.core.models.CHANNELS).
+CHANNELS = {"online": _l("online"), "paper": _l("paper"), "event": _l("event"),
+            "street_stall": _l("street stall")}
 LEAD_TYPES = {"community": _l("community"), "public_body": _l("public body"),
               "third_sector": _l("third sector"), "partnership": _l("partnership")}
 LAYER_KINDS = {"council": _l("council"), "neighbourhood": _l("neighbourhood"),
@@ -94,7 +100,7 @@ PLAN_COLUMNS = {"ref": _l("ref"), "title": _l("title"), "type": _l("type"), "own
 # Looked up in this order when a page does not say which kind of code it shows; a code of
 # several kinds ("community", "transport", "other") reads the same in each in English.
 _KINDS = (ACTION_STATUSES, PLAN_STATUSES, PIN_STATUSES, THEMES, LEAD_TYPES, PLAN_TYPE_WORDS,
-          LAYER_KINDS, REVIEW_BASES, FIELDS, RECORDS, DECISIONS)
+          LAYER_KINDS, REVIEW_BASES, FIELDS, RECORDS, DECISIONS, CHANNELS)
 
 HTTP_TITLES = {
     400: _l("Bad Request"), 401: _l("Unauthorized"), 403: _l("Forbidden"), 404: _l("Not Found"),
@@ -140,11 +146,12 @@ def categories() -> dict[str, str]:
     return {code: str(label) for code, label in PIN_CATEGORIES.items()}
 
 
-# The English labels the library puts in map descriptions (capmap.present.maps.spec and .style), which
-# app/maps.py swaps for these.
+# The English labels the library puts in map descriptions (capmap.present.maps.spec and .style, and
+# the dashboards' tip values, capmap.present.dashboards.TIP_VALUES), which app/maps.py swaps for these.
 MAP_LABELS = {
     "Area": _l("Area"), "Code": _l("Code"), "Plan": _l("Plan"), "Owner": _l("Owner"),
     "Status": _l("Status"), "Exact point": _l("Exact point"), "Action": _l("Action"),
+    "Responses": _l("Responses"), "Per 1,000": _l("Per 1,000"),
     **{"Local Outcomes Improvement Plan": PLAN_TYPES["loip"], "Locality Plan": PLAN_TYPES["locality_plan"],
        "Community-led action plan": PLAN_TYPES["community_action_plan"],
        "Local Place Plan": PLAN_TYPES["local_place_plan"], "Service plan": PLAN_TYPES["service_plan"],

@@ -16,9 +16,7 @@ from jinja2 import Environment, nodes
 from app import i18n
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "app" / "templates"
-# Every template is checked. Those still written in English (staff pages) are listed until they
-# go through the catalogues; the list only ever shrinks.
-NOT_YET = {"dashboard_engagement", "dashboard_plans"}
+# Every template is checked, the staff pages' as well as the public ones.
 TEMPLATE_NAMES = sorted(p.stem for p in TEMPLATES.glob("*.html"))
 HEARD = ("aria-label", "title", "alt", "placeholder", "data-print")
 # Text that is the same in every language: the site's name, standards' names, symbols.
@@ -101,7 +99,7 @@ def _untranslated_constants(source: str) -> list[str]:
             and LOWER.search(c.value) and not c.value.startswith(("%", "{", "<", "\">"))]
 
 
-@pytest.mark.parametrize("name", [n for n in TEMPLATE_NAMES if n not in NOT_YET])
+@pytest.mark.parametrize("name", TEMPLATE_NAMES)
 def test_a_template_holds_no_untranslated_text(name):
     source = (TEMPLATES / f"{name}.html").read_text(encoding="utf-8")
     left = _untranslated_text(source) + _untranslated_constants(source)
@@ -116,13 +114,6 @@ def test_the_check_finds_text_attributes_and_constants_outside_the_catalogues():
     assert _untranslated_text("<script>var a = 'words here';</script>") == []
     assert _untranslated_constants("{{ owner or 'Not recorded' }}") == ["Not recorded"]
     assert _untranslated_constants("{{ owner or _('Not recorded') }}{{ x|replace('_', ' ') }}") == []
-
-
-def test_the_list_of_english_only_templates_names_real_ones_that_still_need_it():
-    assert NOT_YET <= set(TEMPLATE_NAMES)
-    still = {n for n in NOT_YET
-             if _untranslated_text((TEMPLATES / f"{n}.html").read_text(encoding="utf-8"))}
-    assert still == NOT_YET, f"translated now, take off NOT_YET: {sorted(NOT_YET - still)}"
 
 
 def test_every_language_has_its_html_lang():

@@ -132,6 +132,8 @@ PAGES = {
     "edit-plan-gd": _visit("/plans/{plan}/edit?lang=gd", "planner"),
     "account-password-gd": _visit("/account/password?lang=gd", "officer"),
     "admin-users-gd": _visit("/admin/users?lang=gd", "admin"),
+    "dashboard-engagement-gd": _visit("/dashboard/engagement?lang=gd", "officer"),
+    "dashboard-plans-gd": _visit("/dashboard/plans?lang=gd", "officer"),
 }
 
 

@@ -23,6 +23,13 @@ STATUS_COLOURS = {"completed": "#1a9850", "in_progress": "#4575b4", "not_started
 # Neighbourhoods by local plan in force: none, a local plan other than a Locality Plan, a
 # Locality Plan.
 COVER_COLOURS = ["#fdae61", "#abd9e9", "#2c7bb6"]
+# The words of the equity chart, in English; a page in another language passes its own.
+EQUITY_WORDS = {"quintile": "Q%(quintile)s", "population": "Share of population",
+                "responses": "Share of responses",
+                "title": "Share of responses against share of population by SIMD quintile "
+                         "(Q1 most deprived)"}
+# The labels of the values in an area's tip (a page swaps them for its language's).
+TIP_VALUES = ("Responses", "Per 1,000")
 
 
 def response_options(store: Store, engine: Engine) -> dict[str, list[str]]:
@@ -43,26 +50,31 @@ def scope_options(engine: Engine) -> list[tuple[str, str]]:
 
 def engagement_view(store: Store, engine: Engine, layer_id: str, filters: EngagementFilters, *,
                     scope: ScopeRequest = DEFAULT_SCOPE, exact: bool, gap_ratio: float,
-                    threshold: int, round_to: int) -> dict:
-    """The engagement dashboard: report tables, the equity chart, and the values of a map of
-    rates per area code of the scope's areas (see choropleth), banded around the scope's rate."""
+                    threshold: int, round_to: int, words: dict[str, str] | None = None) -> dict:
+    """The engagement dashboard: report tables, the equity chart (its `words` as EQUITY_WORDS),
+    the legend as (colour, lower bound, upper bound or None for the top band) per rate band,
+    the values of a map of rates per area code of the scope's areas (see choropleth), banded
+    around the scope's rate, and the parts of the scope's statement a page words itself."""
+    words = {**EQUITY_WORDS, **(words or {})}
     report = engagement_coverage(store, engine, layer_id, filters, scope=scope, exact=exact,
                                  gap_ratio=gap_ratio, threshold=threshold, round_to=round_to)
     overall = _overall_rate(report)
     bins = [0.0] + [overall * m for m in (0.5, 0.75, 1.0, 1.5)]
     equity = report["equity"]
-    svg = paired_bars([f"Q{r['quintile']}" for r in equity],
-                      {"Share of population": [r["share_of_population"] for r in equity],
-                       "Share of responses": [r["share_of_responses"] for r in equity]},
-                      ["#bbbbbb", "#2b8cbe"],
-                      "Share of responses against share of population by SIMD quintile "
-                      "(Q1 most deprived)")
-    legend = [(RATE_COLOURS[i], _band(bins, i)) for i in range(len(RATE_COLOURS))]
+    svg = paired_bars([words["quintile"] % {"quintile": r["quintile"]} for r in equity],
+                      {words["population"]: [r["share_of_population"] for r in equity],
+                       words["responses"]: [r["share_of_responses"] for r in equity]},
+                      ["#bbbbbb", "#2b8cbe"], words["title"])
+    legend = [(colour, bins[i], bins[i + 1] if i + 1 < len(bins) else None)
+              for i, colour in enumerate(RATE_COLOURS)]
     values = {row["code"]: [_band_of(row["rate_per_1000"], bins), _shown(row["responses"]),
                             _shown(row["rate_per_1000"], "{:.1f}")] for row in report["areas"]}
-    described = choropleth(layer_id, values, RATE_COLOURS, ["Responses", "Per 1,000"])
+    described = choropleth(layer_id, values, RATE_COLOURS, list(TIP_VALUES))
+    layer = engine.layer(layer_id).layer
+    unknown = sum(row["population"] is None for row in report["areas"])
     return {"report": report, "map": described, "equity_svg": svg, "legend": legend,
-            "overall_rate": overall}
+            "overall_rate": overall,
+            "scope_parts": {"layer": layer.title or layer.id, "unknown_population": unknown}}
 
 
 def choropleth(layer_id: str, values: dict[str, list], colours: list[str], tip_values: list[str]
@@ -89,12 +101,6 @@ def _overall_rate(report: dict) -> float:
     heard = sum(r["responses"] for r in report["equity"]) if report["equity"] else report[
         "in_scope"]
     return 1000 * heard / people if people else 0.0
-
-
-def _band(bins: list[float], i: int) -> str:
-    if i == len(bins) - 1:
-        return f"{bins[i]:.1f} and over per 1,000"
-    return f"{bins[i]:.1f} to {bins[i + 1]:.1f} per 1,000"
 
 
 def plans_tables(store: Store, engine: Engine, rules: PlanGapRules, today: date) -> dict:
