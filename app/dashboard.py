@@ -80,7 +80,7 @@ def engagement():
     return render_template("dashboard_engagement.html", view=view, map=spec, layers=layers,
                            options=response_options(get_store(), engine),
                            councils=scope_options(engine), args=request.args,
-                           scope_words=scope_words)
+                           scope_words=scope_words, threshold=get_policy().threshold)
 
 
 @bp.get("/engagement.json")

@@ -115,6 +115,8 @@ def test_exact_data_roles(both, tmp_path):
     assert _ids(_web_features(logged_in(both, "ada", ["admin"]), "pins")) == exact
     figures = officer.get("/dashboard/engagement.json").get_json()["areas"]
     assert any(isinstance(row["responses"], str) for row in figures)  # suppressed for officers
+    page = officer.get("/dashboard/engagement").get_data(as_text=True)
+    assert "counts under 10 shown as &lt;10" in page
 
 
 def test_suppression_and_engagement_gaps(both, tmp_path):

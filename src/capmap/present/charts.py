@@ -45,21 +45,3 @@ def paired_bars(categories: list[str], series: dict[str, list[float]], colours: 
     parts.append("</svg>")
     return "".join(parts)
 
-
-def stacked_bar(label: str, parts: dict[str, int], colours: dict[str, str], width: int = 320,
-                height: int = 22) -> str:
-    """One horizontal bar split by counts (e.g. actions by status), with a text title."""
-    total = sum(parts.values()) or 1
-    x = 0.0
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" aria-label="{escape(label)}">'
-           f'<title>{escape(label)}</title>']
-    for name, count in parts.items():
-        w = width * count / total
-        if w > 0:
-            out.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{height}" '
-                       f'fill="{colours.get(name, "#999")}"><title>{escape(name)}: {count}'
-                       f'</title></rect>')
-        x += w
-    out.append("</svg>")
-    return "".join(out)
