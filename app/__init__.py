@@ -36,6 +36,7 @@ from app import (
     public,
     reports,
     security,
+    sentences,
     tiles,
 )
 from capmap.core import settings
@@ -89,6 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_template_global(maps.spot, "spot_map")
     # Templates mark their text with _(); Flask-Babel's catalogues translate it (app/i18n.py).
     i18n.init_app(app)
+    sentences.init_app(app)
     # The upload reader's fork server starts with the worker, not with its first upload.
     isolated.prestart()
     return app

@@ -21,7 +21,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from flask_babel import gettext
 from werkzeug.utils import secure_filename
 
-from app import maps
+from app import maps, sentences
 from app.api import number_arg, sliver_tolerance
 from app.costly import answer_overlaps, answer_planscape
 from app.editing import sees_register_history
@@ -262,7 +262,7 @@ def _result_view(engine: Engine, query: Query, answer: dict) -> dict:
             "max_vertices": QUERY_MAX_VERTICES,
             "title": _describe(engine, answer), "themes": _by_theme(answer["actions"]),
             "statuses": ACTION_STATUSES, "labels": PLAN_LABELS,
-            "edge_rule": sliver_tolerance().sentence(),
+            "edge_rule": sentences.sliver_rule(sliver_tolerance().described()),
             "outcomes": query_outcomes(engine, get_store(), answer),
             "outcomes_json": _outcomes_link(query)}
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
+from app import sentences
 from app.api import sliver_tolerance
 from app.costly import answer_planscape
 from app.finder import LINK_CHARS, request_query
@@ -110,7 +111,8 @@ def _title(query: Query) -> str:
 def _regard_page(query: Query):
     report = _regard(query)
     return render_template("lpp_regard.html", r=report, query=query, title=_title(query),
-                           labels=PLAN_LABELS, edge_rule=sliver_tolerance().sentence(),
+                           labels=PLAN_LABELS,
+                           edge_rule=sentences.sliver_rule(sliver_tolerance().described()),
                            links=_links("regard", query), other=_links("notify", query))
 
 
