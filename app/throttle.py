@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 from flask import Flask, current_app
+from flask_babel import ngettext
 from limits import parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
@@ -51,9 +52,7 @@ class LoginThrottle:
                 if not self._guarded(self.limiter.test, limit, key, kind):
                     stats = self.limiter.get_window_stats(limit, self.prefix, "login", kind, key)
                     wait = max(1, math.ceil(stats.reset_time - time.time()))
-                    whom = "this account" if kind == "account" else "your connection"
-                    return Refusal(f"Too many failed logins for {whom}. Try again in "
-                                   f"{_duration(wait)}.", wait)
+                    return Refusal(_message(kind, wait), wait)
         return None
 
     def failed(self, username: str, address: str) -> None:
@@ -79,10 +78,24 @@ class LoginThrottle:
             return True
 
 
-def _duration(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} seconds"
-    return f"{math.ceil(seconds / 60)} minutes"
+def _message(kind: str, wait: int) -> str:
+    """Why the login is held back and for how long, in the reader's language."""
+    minutes = math.ceil(wait / 60)
+    if kind == "account":
+        if wait < 90:
+            return ngettext("Too many failed logins for this account. Try again in %(num)s "
+                            "second.", "Too many failed logins for this account. Try again in "
+                            "%(num)s seconds.", wait)
+        return ngettext("Too many failed logins for this account. Try again in %(num)s minute.",
+                        "Too many failed logins for this account. Try again in %(num)s minutes.",
+                        minutes)
+    if wait < 90:
+        return ngettext("Too many failed logins for your connection. Try again in %(num)s "
+                        "second.", "Too many failed logins for your connection. Try again in "
+                        "%(num)s seconds.", wait)
+    return ngettext("Too many failed logins for your connection. Try again in %(num)s minute.",
+                    "Too many failed logins for your connection. Try again in %(num)s minutes.",
+                    minutes)
 
 
 def init_app(app: Flask) -> None:

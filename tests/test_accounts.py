@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from app.throttle import _message
 from capmap.core.passwords import hash_password
 from capmap.storage import open_store
 from tests.conftest import PASSWORD
@@ -140,3 +141,19 @@ def test_a_copied_session_cookie_ends_with_the_session(app, client, how):
         fresh = app.test_client()
         assert _login(fresh, "officer4", password).status_code == 302
         assert fresh.get(STAFF_PAGE).status_code == 200
+
+
+@pytest.mark.parametrize(("lang", "kind", "wait", "said"), [
+    ("en", "account", 1, "Too many failed logins for this account. Try again in 1 second."),
+    ("en", "address", 45, "Too many failed logins for your connection. Try again in 45 seconds."),
+    ("en", "account", 600, "Too many failed logins for this account. Try again in 10 minutes."),
+    ("gd", "account", 2, "Dh’fhàillig cus oidhirpean clàraidh a-steach airson a’ chunntais seo. "
+                         "Feuch a-rithist an ceann 2 dhiog."),
+    ("gd", "address", 900, "Dh’fhàillig cus oidhirpean clàraidh a-steach airson a’ cheangail "
+                           "agad. Feuch a-rithist an ceann 15 mionaidean."),
+    ("gd", "address", 1201, "Dh’fhàillig cus oidhirpean clàraidh a-steach airson a’ cheangail "
+                            "agad. Feuch a-rithist an ceann 21 mionaid."),
+])
+def test_the_throttle_says_how_long_in_the_readers_language(app, lang, kind, wait, said):
+    with app.test_request_context(f"/login?lang={lang}"):
+        assert _message(kind, wait) == said
