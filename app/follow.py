@@ -12,8 +12,9 @@ import logging
 import threading
 
 from flask import Blueprint, Flask, current_app, render_template, url_for
+from flask_babel import force_locale, gettext
 
-from app import words
+from app import i18n, words
 from app.store import get_engine, get_store
 from capmap.services import follow as F
 from capmap.services import mail
@@ -46,9 +47,26 @@ def mail_on() -> bool:
     return bool(current_app.config["SMTP_HOST"])
 
 
-def link_for(token: str) -> str:
-    """A follow page's absolute URL."""
-    return url_for("follow.page", token=token, _external=True)
+def link_for(token: str, lang: str | None = None) -> str:
+    """A follow page's absolute URL; opening in `lang` when given."""
+    return url_for("follow.page", token=token, lang=lang, _external=True)
+
+
+def letter(update: F.Update) -> tuple[str, str]:
+    """The subject and body of an update, in the language the resident followed in (English
+    when not known), never the moderator's; its link opens the follow page in that language."""
+    lang = update.lang if update.lang in i18n.LANGUAGES else i18n.DEFAULT
+    with force_locale(lang):
+        status = words.follow_status(update.status)
+        subject = gettext("Your report %(pin)s: %(status)s", pin=update.pin_id, status=status)
+        lines = [gettext("Your report %(pin)s is now %(status)s.", pin=update.pin_id, status=status), ""]
+        if update.note:
+            lines += [gettext("The moderator's note:"), update.note, ""]
+        lines += [gettext("Follow it, and see the plans and actions that cover the spot, at"),
+                  link_for(update.token, lang if update.lang else None), "",
+                  gettext("Keep this link to yourself: anyone holding it can see your report's "
+                          "progress.")]
+    return subject, "\n".join(lines)
 
 
 def smtp_settings(config) -> mail.SmtpSettings:

@@ -25,7 +25,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
-from app import follow, maps, words
+from app import follow, i18n, maps, words
 from app.auth import role_required
 from app.errors import wants_json
 from app.store import get_engine, get_policy, get_store
@@ -94,7 +94,7 @@ def submit():
         engine, store = get_engine(), get_store()
         with store.atomic():  # the pin and its follow link, or neither
             pin_id = P.submit_pin(store, engine, pin, _rules(), get_policy().region)
-            token = F.new_follow(store, pin_id, email)
+            token = F.new_follow(store, pin_id, email, i18n.language())
     except ValidationError as exc:
         return _form_page(form, exc.details or [exc.message], 422)
     found = P.already_planned(engine, store, pin.lon, pin.lat, pin.category)
@@ -176,7 +176,7 @@ def decide(pin_id: int):
     try:
         F.decide_and_notify(get_store(), pin_id, decision, current_user.user.username,
                             request.form.get("reason", ""), request.form.get("public_note", ""),
-                            follow.link_for if follow.mail_on() else None)
+                            follow.letter if follow.mail_on() else None)
     except ValidationError as exc:
         if back == "pin":
             return pin_page(pin_id, exc.message, 422)

@@ -37,7 +37,7 @@ ACTION_STATUSES = {"not_started": _l("not started"), "in_progress": _l("in progr
                    "completed": _l("completed"), "stalled": _l("stalled"), "cancelled": _l("cancelled")}
 PIN_STATUSES = {"pending": _l("pending"), "published": _l("published"), "hidden": _l("hidden"),
                 "resolved": _l("resolved")}
-# Where a pin stands, as its follow page says it (capmap.services.follow.STATUS_WORDS).
+# Where a pin stands, as its follow page and the emails to its follower say it.
 FOLLOW_STATUSES = {"pending": _l("waiting for a moderator"), "published": _l("on the public map"),
                    "hidden": _l("not shown on the public map"), "resolved": _l("resolved")}
 PIN_CATEGORIES = {

@@ -64,8 +64,10 @@ def _pin(store, contact="res@example.org") -> int:
                                                        "Lamp out on the corner", contact))
 
 
-def _link(token: str) -> str:
-    return f"http://capmap.test/pins/follow/{token}"
+def _letter(update: F.Update) -> tuple[str, str]:
+    """A plain letter, so the library's part is tested apart from the app's words."""
+    return (f"{update.pin_id} {update.status} {update.lang}",
+            f"{update.note}\nhttp://capmap.test/pins/follow/{update.token}")
 
 
 def test_only_the_hash_of_a_token_is_kept(loaded):
@@ -83,15 +85,15 @@ def test_only_the_hash_of_a_token_is_kept(loaded):
 def test_a_decision_queues_an_email_with_a_new_link_and_keeps_notes_apart(loaded, smtp_server):
     inbox, port = smtp_server
     pin_id = _pin(loaded)
-    F.new_follow(loaded, pin_id, "res@example.org")
+    F.new_follow(loaded, pin_id, "res@example.org", "gd")
     F.decide_and_notify(loaded, pin_id, "hide", "morag", "names a neighbour", "Please report "
-                        "this by phone", _link)  # hiding sends nothing
-    F.decide_and_notify(loaded, pin_id, "publish", "morag", "", "Passed to street lighting", _link)
+                        "this by phone", _letter)  # hiding sends nothing
+    F.decide_and_notify(loaded, pin_id, "publish", "morag", "", "Passed to street lighting", _letter)
     queued = loaded.outbox(pin_id)
     assert [(m["status"], m["recipient"]) for m in queued] == [("queued", "res@example.org")]
     assert mail.send_due(loaded, _settings(port)) == {"sent": 1, "retried": 0, "failed": 0}
     (to, message), = inbox.messages
-    assert to == ["res@example.org"] and "on the public map" in message["Subject"]
+    assert to == ["res@example.org"] and message["Subject"] == f"{pin_id} published gd"
     body = message.get_content()
     assert "Passed to street lighting" in body and "names a neighbour" not in body
     token = body.split("/pins/follow/")[1].split()[0]
@@ -112,7 +114,7 @@ def test_a_failing_server_is_retried_then_given_up_with_the_error(loaded):
     try:
         pin_id = _pin(loaded)
         F.new_follow(loaded, pin_id, "res@example.org")
-        F.decide_and_notify(loaded, pin_id, "resolve", "morag", "", "", _link)
+        F.decide_and_notify(loaded, pin_id, "resolve", "morag", "", "", _letter)
         smtp = _settings(controller.port, max_attempts=2, retry_s=60)
         now = datetime.now(UTC)
         assert mail.send_due(loaded, smtp, now) == {"sent": 0, "retried": 1, "failed": 0}
@@ -126,31 +128,45 @@ def test_a_failing_server_is_retried_then_given_up_with_the_error(loaded):
     assert failed["status"] == "failed" and failed["attempts"] == 2
     assert "451" in failed["last_error"]
     # Nothing listening at all: recorded as a connection failure, moderation unaffected.
-    F.decide_and_notify(loaded, pin_id, "publish", "morag", "", "", _link)
+    F.decide_and_notify(loaded, pin_id, "publish", "morag", "", "", _letter)
     counts = mail.send_due(loaded, _settings(_free_port()))
     assert counts == {"sent": 0, "retried": 1, "failed": 0}
     assert "connecting" in loaded.outbox(pin_id)[-1]["last_error"]
     assert loaded.pin(pin_id)["status"].iloc[0] == "published"
 
 
+def _mail_app(sample_db, tmp_path, port: int):
+    db = tmp_path / "capmap.sqlite"
+    shutil.copy(sample_db, db)
+    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "TILES_URL": "",
+                       "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False,
+                       "INSTANCE_PATH": str(tmp_path / "instance"), "SMTP_HOST": "127.0.0.1",
+                       "SMTP_PORT": port, "SMTP_STARTTLS": False, "MAIL_SEND_EVERY_S": 0})
+
+
+def _pin_form(app, contact: str = "not an address") -> dict:
+    with app.app_context():
+        engine = get_engine()
+        lon, lat, _ = P.neighbourhood_place(engine, P.neighbourhood_choices(engine)[0][0])
+    return {"lon": lon, "lat": lat, "category": "street_lighting", "description": "Lamp out",
+            "contact": contact, "updates": "1"}
+
+
+def _followed_pin(app, answer) -> int:
+    page = answer.get_data(as_text=True)
+    url = page.split('id="follow-link" type="text" readonly value="')[1].split('"')[0]
+    return app.extensions["capmap_store"].followed_pin(F.token_hash(url.rsplit("/", 1)[1]))
+
+
 def test_the_follow_page_over_the_web(sample_db, tmp_path, smtp_server):
     """Drop a pin asking for email, open its link, see the moderator's decision there, and
     get the email: the journey of the browser test, without a browser."""
     inbox, port = smtp_server
-    db = tmp_path / "capmap.sqlite"
-    shutil.copy(sample_db, db)
-    app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{db}", "TILES_URL": "",
-                      "SECRET_KEY": "t", "WTF_CSRF_ENABLED": False,
-                      "INSTANCE_PATH": str(tmp_path / "instance"), "SMTP_HOST": "127.0.0.1",
-                      "SMTP_PORT": port, "SMTP_STARTTLS": False, "MAIL_SEND_EVERY_S": 0})
+    app = _mail_app(sample_db, tmp_path, port)
     client = app.test_client()
     hood = app.test_client().get("/pins").get_data(as_text=True)
     assert 'name="updates"' in hood
-    with app.app_context():
-        engine = get_engine()
-        lon, lat, _ = P.neighbourhood_place(engine, P.neighbourhood_choices(engine)[0][0])
-    form = {"lon": lon, "lat": lat, "category": "street_lighting", "description": "Lamp out",
-            "contact": "not an address", "updates": "1"}
+    form = _pin_form(app)
     refused = client.post("/pins", data=form)
     assert refused.status_code == 422 and "expected something like" in refused.get_data(as_text=True)
     answer = client.post("/pins", data={**form, "contact": "res@example.org"})
@@ -176,9 +192,65 @@ def test_the_follow_page_over_the_web(sample_db, tmp_path, smtp_server):
     assert "morag" not in text
     with app.app_context():
         assert mail.send_due(store, smtp_settings(app.config))["sent"] == 1
-    assert inbox.messages[0][0] == ["res@example.org"]
+    (to, message), = inbox.messages
+    assert to == ["res@example.org"]
+    assert message["Subject"] == f"Your report {pin_id}: on the public map"
+    body = message.get_content().splitlines()
+    assert body[:5] == [f"Your report {pin_id} is now on the public map.", "",
+                        "The moderator's note:", "Sent to the lighting team", ""]
+    assert body[5] == "Follow it, and see the plans and actions that cover the spot, at"
+    assert body[6].startswith("http://localhost/pins/follow/") and body[6].endswith("?lang=en")
     assert client.get("/pins/follow/" + "x" * 43).status_code == 404
     store.close()
+
+
+def test_each_follower_is_written_to_in_their_own_language(sample_db, tmp_path, smtp_server):
+    """A resident who followed in Gaelic gets Gaelic, one who followed in English gets English,
+    whatever language the moderator reads; each link opens in its follower's language."""
+    inbox, port = smtp_server
+    app = _mail_app(sample_db, tmp_path, port)
+    gaelic = _followed_pin(app, app.test_client().post(
+        "/pins?lang=gd", data=_pin_form(app, "ceit@example.org")))
+    english = _followed_pin(app, app.test_client().post(
+        "/pins", data=_pin_form(app, "kate@example.org")))
+    moderator = logged_in(app, "morag", ["moderator"])
+    for pin_id in (gaelic, english):
+        decided = moderator.post(f"/moderate/pins/{pin_id}?lang=gd", data={
+            "decision": "resolve", "public_note": "Chaidh an lampa a chàradh", "back": "pin"})
+        assert decided.status_code == 303
+    with app.app_context():
+        assert mail.send_due(app.extensions["capmap_store"], smtp_settings(app.config))["sent"] == 2
+    letters = {to[0]: message for to, message in inbox.messages}
+    ceit, kate = letters["ceit@example.org"], letters["kate@example.org"]
+    assert ceit["Subject"] == f"D’ aithris {gaelic}: fuasgailte"
+    body = ceit.get_content().splitlines()
+    assert body[0] == f"Tha d’ aithris {gaelic} fuasgailte a-nis."
+    assert body[2:4] == ["Nòta a’ mhodaratair:", "Chaidh an lampa a chàradh"]
+    assert body[6].endswith("?lang=gd")
+    opened = app.test_client().get(body[6].split("localhost", 1)[1])
+    assert opened.status_code == 200 and '<html lang="gd"' in opened.get_data(as_text=True)
+    assert kate["Subject"] == f"Your report {english}: resolved"
+    assert kate.get_content().splitlines()[0] == f"Your report {english} is now resolved."
+    app.extensions["capmap_store"].close()
+
+
+def test_the_latest_language_of_an_address_is_the_one_written_in(loaded):
+    pin_id = _pin(loaded)
+    F.new_follow(loaded, pin_id, "b@example.org")  # followed before languages were kept
+    F.new_follow(loaded, pin_id, "a@example.org", "en")
+    F.new_follow(loaded, pin_id, "a@example.org", "gd")
+    F.new_follow(loaded, pin_id, None, "en")  # a link with no address
+    assert loaded.follow_emails(pin_id) == {"a@example.org": "gd", "b@example.org": None}
+
+
+def test_upgrade_to_15_keeps_follows_without_a_language(loaded):
+    pin_id = _pin(loaded)
+    token = F.new_follow(loaded, pin_id, "res@example.org")
+    rewind(loaded, 14)
+    assert "lang" not in {c["name"] for c in sa.inspect(loaded.engine).get_columns("pin_follows")}
+    assert loaded.upgrade() == [15]
+    assert loaded.follow_emails(pin_id) == {"res@example.org": None}
+    assert F.followed(loaded, token)["id"] == pin_id
 
 
 def test_upgrade_to_11_adds_follows_outbox_and_public_notes(store):

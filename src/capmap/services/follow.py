@@ -11,6 +11,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from capmap.core.errors import NotFound, ValidationError
@@ -22,8 +23,6 @@ from capmap.storage.moderation import DECISIONS, PinDecision
 NOTIFIED = ("publish", "resolve")
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 EMAIL_SHAPE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-STATUS_WORDS = {"pending": "waiting for a moderator", "published": "on the public map",
-                "hidden": "not shown on the public map", "resolved": "resolved"}
 
 
 def token_hash(token: str) -> str:
@@ -31,10 +30,11 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def new_follow(store: Store, pin_id: int, email: str | None = None) -> str:
-    """A new follow token for a pin (its hash stored); `email` asks for updates there."""
+def new_follow(store: Store, pin_id: int, email: str | None = None, lang: str | None = None) -> str:
+    """A new follow token for a pin (its hash stored); `email` asks for updates there, written
+    in `lang`."""
     token = secrets.token_urlsafe(32)
-    store.add_follow(pin_id, token_hash(token), datetime.now(UTC), email)
+    store.add_follow(pin_id, token_hash(token), datetime.now(UTC), email, lang)
     return token
 
 
@@ -57,28 +57,35 @@ def followed(store: Store, token: str) -> dict:
     return progress
 
 
+@dataclass(frozen=True)
+class Update:
+    """What one email tells a follower: their pin's new status and the moderator's public note,
+    with a new follow token, for a reader of `lang` (None when not known)."""
+    pin_id: int
+    status: str
+    note: str
+    token: str
+    lang: str | None
+
+
+# Writes an update's subject and body (the web app's, in the follower's language).
+Letter = Callable[[Update], tuple[str, str]]
+
+
 def decide_and_notify(store: Store, pin_id: int, decision: str, moderator: str, reason: str,
-                      public_note: str, link_for: Callable[[str], str] | None) -> PinDecision:
+                      public_note: str, letter: Letter | None) -> PinDecision:
     """A moderation decision and, for those in NOTIFIED, an email queued to each address that
-    asked for updates (in the same transaction). `link_for` makes a follow URL from a token;
-    None sends no email (no SMTP server configured)."""
+    asked for updates (in the same transaction), as `letter` writes it; None sends no email
+    (no SMTP server configured)."""
     with store.atomic():
         made = store.decide_pin(pin_id, decision, moderator, reason, public_note)
-        if decision in NOTIFIED and link_for is not None:
-            for email in store.follow_emails(pin_id):
-                link = link_for(new_follow(store, pin_id))
-                store.queue_mail(email, f"Your report {pin_id}: {STATUS_WORDS[DECISIONS[decision]]}",
-                                 _body(pin_id, decision, made.public_note, link), made.at, pin_id)
+        if decision in NOTIFIED and letter is not None:
+            for email, lang in store.follow_emails(pin_id).items():
+                token = new_follow(store, pin_id, lang=lang)
+                subject, body = letter(Update(pin_id, DECISIONS[decision], made.public_note,
+                                              token, lang))
+                store.queue_mail(email, subject, body, made.at, pin_id)
     return made
-
-
-def _body(pin_id: int, decision: str, note: str, link: str) -> str:
-    lines = [f"Your report {pin_id} is now {STATUS_WORDS[DECISIONS[decision]]}.", ""]
-    if note:
-        lines += ["The moderator's note:", note, ""]
-    lines += ["Follow it, and see the plans and actions that cover the spot, at", link, "",
-              "Keep this link to yourself: anyone holding it can see your report's progress."]
-    return "\n".join(lines)
 
 
 def follow_page(engine: Engine, store: Store, token: str, already_planned: Callable) -> dict:
@@ -86,4 +93,4 @@ def follow_page(engine: Engine, store: Store, token: str, already_planned: Calla
     progress = followed(store, token)
     point = store.pin(progress["id"]).geometry.iloc[0]
     found = already_planned(engine, store, point.x, point.y, progress["category"])
-    return {"pin": progress, "found": found, "status_words": STATUS_WORDS[progress["status"]]}
+    return {"pin": progress, "found": found}

@@ -15,11 +15,13 @@ OUTBOX_COLUMNS = ["id", "pin_id", "recipient", "subject", "body", "status", "att
 class FollowsMixin:
     """Follow tokens and queued email in the Store."""
 
-    def add_follow(self, pin_id: int, token_hash: str, at: datetime, email: str | None = None) -> None:
-        """Keep the hash of a new follow token of a pin (and the address for updates)."""
+    def add_follow(self, pin_id: int, token_hash: str, at: datetime, email: str | None = None,
+                   lang: str | None = None) -> None:
+        """Keep the hash of a new follow token of a pin (and the address for updates, and the
+        language the resident reads)."""
         with self._write() as conn:
             conn.execute(sa.insert(s.pin_follows).values(token_hash=token_hash, pin_id=pin_id,
-                                                         created=at, email=email))
+                                                         created=at, email=email, lang=lang))
 
     def followed_pin(self, token_hash: str) -> int | None:
         """The pin a token hash follows, or None."""
@@ -27,13 +29,15 @@ class FollowsMixin:
         with self._read() as conn:
             return conn.execute(query).scalar()
 
-    def follow_emails(self, pin_id: int) -> list[str]:
-        """The addresses that asked for updates on a pin."""
+    def follow_emails(self, pin_id: int) -> dict[str, str | None]:
+        """The addresses that asked for updates on a pin, each with the language it last asked
+        in (None when not known), in address order."""
         f = s.pin_follows.c
-        query = (sa.select(f.email).where((f.pin_id == pin_id) & f.email.is_not(None))
-                 .distinct().order_by(f.email))
+        query = (sa.select(f.email, f.lang).where((f.pin_id == pin_id) & f.email.is_not(None))
+                 .order_by(f.created))
         with self._read() as conn:
-            return [row[0] for row in conn.execute(query)]
+            latest = {email: lang for email, lang in conn.execute(query)}
+        return dict(sorted(latest.items()))
 
     def pin_progress(self, pin_id: int) -> dict | None:
         """What a pin's follower may see: category, description, created, status, and each

@@ -12,7 +12,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import UserDefinedType
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 
 
 class Geometry(UserDefinedType):
@@ -328,6 +328,7 @@ pin_follows = sa.Table(
     sa.Column("pin_id", sa.Integer, sa.ForeignKey("pins.id", ondelete="CASCADE"), nullable=False),
     sa.Column("created", sa.DateTime(timezone=True), nullable=False),
     sa.Column("email", sa.Text),
+    sa.Column("lang", sa.String(8)),  # the follower's interface language; NULL: the default
     sa.Index("ix_pin_follows_pin", "pin_id"),
 )
 
