@@ -175,15 +175,24 @@ def client(app):
     return app.test_client()
 
 
+def plan_ids(app) -> dict[str, int]:
+    """The ids of the plans in the app's database, by ref."""
+    store = open_store(app.config["DATABASE_URL"])
+    try:
+        return store.plan_ids()
+    finally:
+        store.close()
+
+
 PASSWORD = "correct horse battery staple"
 
 
-def logged_in(app, username: str, roles: list[str]):
-    """A test client logged in as a new user holding `roles`."""
+def logged_in(app, username: str, roles: list[str], councils: list[str] = ()):
+    """A test client logged in as a new user holding `roles` (limited to `councils`, if any)."""
     from capmap.core.passwords import hash_password
 
     store = open_store(app.config["DATABASE_URL"])
-    store.add_user(username, hash_password(PASSWORD), roles)
+    store.add_user(username, hash_password(PASSWORD), roles, councils)
     store.close()
     client = app.test_client()
     answer = client.post("/login", data={"username": username, "password": PASSWORD})

@@ -157,10 +157,7 @@ def test_a_plan_out_of_an_accounts_councils_is_refused_in_gaelic_and_in_english_
     store = open_store(app.config["DATABASE_URL"])
     plan = store.plan_ids()["LOC-01"]
     store.close()
-    client = logged_in(app, "fearghas", ["officer"])
-    store = open_store(app.config["DATABASE_URL"])
-    store.set_user_access("fearghas", ["officer"], ["S12000049"])
-    store.close()
+    client = logged_in(app, "fearghas", ["officer"], ["S12000049"])
     page = client.get(f"/plans/{plan}/edit?lang=gd")
     assert page.status_code == 403
     assert "chan fhaod an cunntas agad planaichean na comhairle" in _text(page)

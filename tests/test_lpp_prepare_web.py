@@ -14,18 +14,14 @@ import pytest
 
 from capmap.spatial.slivers import DEFAULT_TOLERANCE, edge_only, widths
 from capmap.storage import open_store
-from tests.conftest import SAMPLE, logged_in
+from tests.conftest import SAMPLE, logged_in, plan_ids
 
 COUNCIL = "S12900001"
 
 
 @pytest.fixture
 def ids(app) -> dict[str, int]:
-    store = open_store(app.config["DATABASE_URL"])
-    try:
-        return store.plan_ids()
-    finally:
-        store.close()
+    return plan_ids(app)
 
 
 def _expected(plan_geometry) -> tuple[set[str], set[str], set[str]]:

@@ -14,18 +14,10 @@ import pyogrio
 
 from capmap.core.passwords import hash_password
 from capmap.storage import open_store
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, plan_ids
 
 COUNCIL = "S12900001"
 UNKNOWN = "S12999999"
-
-
-def _ids(app) -> dict[str, int]:
-    store = open_store(app.config["DATABASE_URL"])
-    try:
-        return store.plan_ids()
-    finally:
-        store.close()
 
 
 def _entry(app, ref: str) -> dict | None:
@@ -71,7 +63,7 @@ def test_the_public_register_shows_registered_and_removed_plans_only(client):
 
 
 def test_the_map_gets_geometry_by_url_and_shows_the_register_plans(app, client):
-    ids = _ids(app)
+    ids = plan_ids(app)
     text = client.get(f"/lpp/register/{COUNCIL}").get_data(as_text=True)
     described = json.loads(unescape(re.search(r'data-map="([^"]*)"', text).group(1)))
     assert "coordinates" not in json.dumps(described)
@@ -106,7 +98,7 @@ def test_staff_of_the_council_see_every_stage_and_move_a_plan_on(app, officer):
     data = officer.get(f"/lpp/register/{COUNCIL}.json").get_json()
     assert [e["plan_ref"] for e in data["entries"]] == ["LPP-01", "LPP-02", "LPP-03", "LPP-04"]
     assert data["entries"][3]["reason"].startswith("Not valid: the proposed plan was not sent")
-    plan = _ids(app)["LPP-01"]
+    plan = plan_ids(app)["LPP-01"]
     form = officer.get(f"/lpp/plans/{plan}/register").get_data(as_text=True)
     assert 'value="validated"' in form and 'value="not_registered"' in form
     assert 'value="registered"' not in form
@@ -122,7 +114,7 @@ def test_staff_of_the_council_see_every_stage_and_move_a_plan_on(app, officer):
 
 
 def test_refused_steps_answer_409_or_422_or_400_and_change_nothing(app, officer):
-    ids = _ids(app)
+    ids = plan_ids(app)
     before = _entry(app, "LPP-01")
     refused = officer.post(f"/lpp/plans/{ids['LPP-01']}/register", data={"to": "registered",
                                                                         "on": "2026-11-20"})
@@ -149,7 +141,7 @@ def test_refused_steps_answer_409_or_422_or_400_and_change_nothing(app, officer)
 
 
 def test_a_removal_with_its_reason_shows_on_the_public_register(app, client, planner):
-    plan = _ids(app)["LPP-02"]
+    plan = plan_ids(app)["LPP-02"]
     done = planner.post(f"/lpp/plans/{plan}/register", data={
         "to": "removed", "on": "2026-11-25", "reason": "Replaced by the adopted LDP"})
     assert done.status_code == 303
@@ -160,7 +152,7 @@ def test_a_removal_with_its_reason_shows_on_the_public_register(app, client, pla
 
 
 def test_an_account_of_another_council_sees_the_public_register_and_changes_nothing(app):
-    plan = _ids(app)["LPP-01"]
+    plan = plan_ids(app)["LPP-01"]
     elsewhere = _scoped(app, "fraser", ["S12000048"])
     refused = elsewhere.get(f"/lpp/plans/{plan}/register")
     assert refused.status_code == 403 and "limited to S12000048" in refused.get_data(as_text=True)
@@ -192,7 +184,7 @@ def test_the_files_hold_the_register_shown(app, client, officer, tmp_path):
 
 
 def test_the_plans_history_shows_register_steps_only_to_the_councils_staff(app, client, officer):
-    plan = _ids(app)["LPP-04"]  # not registered: its reasons are the authority's working record
+    plan = plan_ids(app)["LPP-04"]  # not registered: its reasons are the authority's working record
     public = client.get(f"/plans/{plan}/history.json").get_json()["changes"]
     # The plan's own history and its actions' (the sample's), never its register steps.
     assert public and not any(c["field"].startswith("lpp_") for c in public)
