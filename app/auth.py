@@ -16,9 +16,11 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from app import throttle
+from app.errors import for_reader
 from app.store import get_policy, get_store
 from capmap.core.errors import NotFound
 from capmap.core.passwords import check_password, hash_password
@@ -29,7 +31,6 @@ from capmap.storage.users import ROLES, User
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to see that page."
 
 
 @cache
@@ -81,6 +82,7 @@ def _load(session_id: str) -> Account | None:
 def _unauthorized():
     if request.path.startswith(JSON_PREFIXES):
         abort(401, "log in to use this")
+    flash(gettext("Please log in to see that page."))
     return redirect(url_for("auth.login", next=request.full_path))
 
 
@@ -115,7 +117,8 @@ def role_required(*roles: str):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if not has_role(*roles):
-                abort(403, f"this needs one of the roles: {', '.join(roles)}")
+                abort(403, for_reader(_l("this needs one of the roles: %(roles)s",
+                                         roles=", ".join(roles))))
             return view(*args, **kwargs)
         wrapped.capmap_roles = roles
         return wrapped

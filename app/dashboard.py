@@ -6,10 +6,12 @@ from datetime import date
 
 from flask import Blueprint, Response, jsonify, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from app import dashboard_words, maps
 from app.api import parse_filters, scope_arg
 from app.auth import role_required, view_roles
+from app.errors import for_reader
 from app.http_cache import cacheable_response
 from app.store import get_engine, get_policy, get_store
 from capmap.core.errors import InputError, NotFound
@@ -43,7 +45,7 @@ def _layer() -> str:
         return layer
     hoods = get_engine().neighbourhoods()
     if hoods is None:
-        raise InputError("no neighbourhood layer is loaded; import one first")
+        raise InputError(for_reader(_l("no neighbourhood layer is loaded; import one first")))
     return hoods.layer.id
 
 
@@ -60,6 +62,11 @@ def _engagement_settings(layer_id: str, scope: ScopeRequest) -> dict:
         except NotFound:
             reach = None  # engagement_coverage says which layers there are
     return {"exact": policy.sees_exact(view_roles(reach)), **policy.suppression()}
+
+
+def _not_offered(table: str, offered) -> str:
+    return for_reader(_l("table %(given)s is not offered; expected one of %(known)s",
+                         given=repr(table), known=", ".join(offered)))
 
 
 @bp.get("/engagement")
@@ -98,8 +105,7 @@ def engagement_csv():
     """One table of the engagement dashboard as CSV (?table=areas|gaps|equity|outreach)."""
     table = request.args.get("table", "areas")
     if table not in ENGAGEMENT_TABLES:
-        raise InputError(f"table {table!r} is not offered; expected one of "
-                         f"{', '.join(ENGAGEMENT_TABLES)}")
+        raise InputError(_not_offered(table, ENGAGEMENT_TABLES))
     layer_id, scope = _layer(), scope_arg()
     report = engagement_coverage(get_store(), get_engine(), layer_id, parse_filters(),
                                  scope=scope, **_engagement_settings(layer_id, scope))
@@ -154,7 +160,7 @@ def plans_csv():
     tables.update({"per_plan": view["per_plan"], "not_smart": not_smart_rows(view["per_plan"]),
                    "overdue": view["overdue"]})
     if table not in tables:
-        raise InputError(f"table {table!r} is not offered; expected one of {', '.join(tables)}")
+        raise InputError(_not_offered(table, tables))
     rows = tables[table]
     # A plan's actions missing a SMART element have their own table, not_smart.
     columns = [c for c in rows[0] if c != "not_smart_actions"] if table == "per_plan" and rows \

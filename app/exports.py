@@ -48,7 +48,7 @@ def _settings() -> ExportSettings:
 def _export_request(names: str, fmt: str) -> ExportRequest:
     """The request in the URL; unknown parameters are refused, so a typo never goes unseen."""
     args = request.args
-    unknown = sorted(set(args) - set(PARAMS))
+    unknown = sorted(set(args) - set(PARAMS) - {"lang"})  # lang: the page's language, as anywhere
     if unknown:
         raise InputError(f"unknown parameter {', '.join(unknown)}; expected {', '.join(PARAMS)}")
     filters = parse_filters(bbox=args.get("bbox"), area=args.get("area"), plan=args.get("plan"),

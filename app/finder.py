@@ -19,12 +19,14 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.utils import secure_filename
 
 from app import maps, sentences
 from app.api import number_arg, sliver_tolerance
 from app.costly import answer_overlaps, answer_planscape
 from app.editing import sees_register_history
+from app.errors import for_reader
 from app.http_cache import cacheable_response
 from app.imports import reader_limits
 from app.store import get_engine, get_policy, get_store
@@ -116,7 +118,8 @@ def result():
     """The plans covering the area asked for, as a page or (?format=) csv, geojson or gpkg."""
     output = (request.values.get("format") or "html").strip().lower()
     if output not in OUTPUTS:
-        raise InputError(f"format {output[:20]!r} is not offered; expected one of {', '.join(OUTPUTS)}")
+        raise InputError(for_reader(_l("format %(given)s is not offered; expected one of %(known)s",
+                                       given=repr(output[:20]), known=", ".join(OUTPUTS))))
     engine, store = get_engine(), get_store()
     query = request_query(engine, store)
     link = _short_link(query)
@@ -152,8 +155,8 @@ def request_query(engine: Engine, store) -> Query:
             return _codes(engine, request.form, max_km2)
         text = request.form.get("geometry", "").strip()
         if not text:
-            raise InputError("no area given: draw a polygon on the map, paste a GeoJSON polygon, "
-                             "or choose a boundary file to upload")
+            raise InputError(for_reader(_l("no area given: draw a polygon on the map, paste a "
+                                           "GeoJSON polygon, or choose a boundary file to upload")))
         return drawn_query(text, max_km2=max_km2)
     args = request.args
     if args.get("geometry", "").strip():
@@ -164,8 +167,8 @@ def request_query(engine: Engine, store) -> Query:
         return _codes(engine, args, max_km2)
     if "lon" in args or "lat" in args:
         return point_query(engine, number_arg("lon"), number_arg("lat"), get_policy().region)
-    raise InputError("say which area: search for it, click the map, or give ?postcode=, "
-                     "?layer=&codes=, ?lon=&lat= or ?geometry=")
+    raise InputError(for_reader(_l("say which area: search for it, click the map, or give "
+                                   "?postcode=, ?layer=&codes=, ?lon=&lat= or ?geometry=")))
 
 
 def _codes(engine: Engine, fields, max_km2: float) -> Query:
@@ -182,8 +185,9 @@ def _uploaded(upload, max_km2: float) -> Query:
     to the upload limits, remove the folder."""
     name = secure_filename(upload.filename or "")
     if not name.lower().endswith(UPLOAD_EXTENSIONS):
-        raise InputError(f"choose a boundary file ending in {', '.join(UPLOAD_EXTENSIONS)} "
-                         "(a shapefile as a .zip of its .shp, .shx, .dbf and .prj)")
+        raise InputError(for_reader(_l(
+            "choose a boundary file ending in %(endings)s (a shapefile as a .zip of its .shp, "
+            ".shx, .dbf and .prj)", endings=", ".join(UPLOAD_EXTENSIONS))))
     folder = Path(tempfile.mkdtemp(prefix="capmap-finder-"))
     try:
         path = folder / name
@@ -296,18 +300,9 @@ def _by_theme(actions: list[dict]) -> list[tuple[str, list[dict]]]:
 def _describe(engine: Engine, answer: dict) -> str:
     """The area asked about, in words."""
     asked = answer["query"]
-    if asked.get("source") == "upload":
-        return gettext("the boundary in %(file)s", file=asked["file"])
-    if asked["kind"] == "polygon":
-        drawn = asked.get("source") == "drawn"
-        return gettext("the area you drew") if drawn else gettext("the area in this link")
-    names = {a["code"]: a["name"] for a in answer["areas"].get(asked["layer"], [])}
-    shown = [names.get(c, c) for c in asked["codes"][:3]]
-    more = len(asked["codes"]) - len(shown)
-    words = ", ".join(shown) + (gettext(" and %(more)s more", more=more) if more else "")
-    if asked.get("postcode"):
-        return gettext("postcode %(postcode)s (%(areas)s)", postcode=asked["postcode"], areas=words)
-    return words
+    names = {a["code"]: a["name"] for a in answer["areas"].get(asked.get("layer"), [])}
+    return sentences.area(asked, lambda code: names.get(code, code))
+
 
 
 HISTORY_SHOWN = 50  # the rest in /plans/<id>/history.json

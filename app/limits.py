@@ -18,11 +18,12 @@ import time
 
 import limits
 from flask import Flask, current_app, request
+from flask_babel import lazy_gettext as _l
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from app.errors import http_answer
+from app.errors import for_reader, http_answer
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,9 @@ class QueryRateLimited(TooManyRequests):
 
 
 def _too_many(item: limits.RateLimitItem, wait: int) -> QueryRateLimited:
-    return QueryRateLimited(f"too many planscape queries or exports from your address (at most "
-                            f"{item}); try again in {wait} s", retry_after=wait)
+    return QueryRateLimited(for_reader(_l(
+        "too many planscape queries or exports from your address (at most %(limit)s); try "
+        "again in %(wait)s s", limit=item, wait=wait)), retry_after=wait)
 
 
 def init_app(app: Flask) -> None:

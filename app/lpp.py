@@ -23,10 +23,13 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import maps
+from app import i18n, maps, words
 from app.auth import current_councils, current_roles, role_required
+from app.errors import for_reader
 from app.exports import SpooledExport
 from app.store import get_engine, get_store
 from capmap.core.errors import CapmapError
@@ -55,7 +58,7 @@ def _register(council_code: str) -> dict:
 def index():
     """Every council with its Local Place Plans on the register."""
     rows = lpp_views.register_index(get_engine(), get_store(), _staff_of)
-    return render_template("lpp_register_index.html", councils=rows, labels=rules.LABELS)
+    return render_template("lpp_register_index.html", councils=rows, labels=words.LPP_STATUSES)
 
 
 @bp.get("/register.json")
@@ -69,7 +72,7 @@ def index_json():
 def council(council_code: str):
     """One council's register: a map of the land the plans relate to, and the table."""
     register = _register(council_code)
-    return render_template("lpp_register.html", r=register, labels=rules.LABELS,
+    return render_template("lpp_register.html", r=register, labels=words.LPP_STATUSES,
                            map=maps.lpp_register(get_engine(), register))
 
 
@@ -128,9 +131,10 @@ def step(plan_id: int):
     store = get_store()
     plan = store.record("plan", plan_id)
     if not _staff_of(plan["council_code"]):
-        abort(403, f"your account may not change the register of council "
-                   f"{plan['council_code'] or '(none recorded)'}; it is limited to "
-                   f"{', '.join(sorted(current_councils()))}")
+        abort(403, for_reader(_l(
+            "your account may not change the register of council %(council)s; it is limited "
+            "to %(councils)s", council=plan["council_code"] or _l("(none recorded)"),
+            councils=", ".join(sorted(current_councils())))))
     error, details, status, typed = "", [], 200, {}
     if request.method == "POST":
         try:
@@ -140,12 +144,13 @@ def step(plan_id: int):
             error, details, status = exc.message, exc.details, exc.status
             typed = request.form.to_dict()  # shown again, to be put right
         else:
-            flash(f"{plan['ref']}: {rules.LABELS[step.to].lower()} on {step.on.isoformat()}.")
+            flash(gettext("%(ref)s: %(status)s on %(day)s.", ref=plan["ref"],
+                          status=str(words.LPP_STATUSES[step.to]).lower(), day=i18n.day(step.on)))
             return redirect(url_for("lpp.council", council_code=plan["council_code"]), 303)
     entry = store.lpp_entry(plan_id)
     history = store.changes(plan_id=plan_id, limit=HISTORY_ROWS, only_register=True)
     return render_template("lpp_register_step.html", plan=plan, entry=entry, typed=typed,
                            allowed=rules.allowed_from(entry["status"] if entry else None),
-                           needs_reason=rules.NEEDS_REASON, labels=rules.LABELS, error=error,
+                           needs_reason=rules.NEEDS_REASON, labels=words.LPP_STATUSES, error=error,
                            details=details, history=history,
                            today=date.today().isoformat()), status

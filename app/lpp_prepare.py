@@ -10,16 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
 
 from app import sentences
 from app.api import sliver_tolerance
 from app.costly import answer_planscape
+from app.errors import for_reader
 from app.finder import LINK_CHARS, request_query
 from app.store import get_engine, get_store
 from capmap.core import parse
 from capmap.core.errors import InputError
 from capmap.present.dashboards import csv_text
-from capmap.present.maps.style import PLAN_LABELS
 from capmap.services import lpp_notify, lpp_regard
 from capmap.services.planscape import Query
 from capmap.services.search import compact_geojson
@@ -34,8 +35,9 @@ def _adjoin_m() -> float:
     if value is None:
         return float(current_app.config["LPP_ADJOIN_M"])
     if not 0 <= value <= lpp_notify.MAX_ADJOIN_M:
-        raise InputError(f"adjoin_m {raw.strip()[:20]!r}; expected a number of metres from 0 to "
-                         f"{lpp_notify.MAX_ADJOIN_M:g}")
+        raise InputError(for_reader(_l("adjoin_m %(given)s; expected a number of metres from 0 to "
+                                       "%(most)s", given=repr(raw.strip()[:20]),
+                                       most=f"{lpp_notify.MAX_ADJOIN_M:g}")))
     return value
 
 
@@ -93,25 +95,19 @@ def _links(endpoint: str, query: Query) -> dict:
 
 def _title(query: Query) -> str:
     """The area asked about, in words."""
-    asked = query.described
+    asked = {"kind": query.kind, **query.described}
     if query.kind == "plan":
         return f"{asked['title']} ({asked['ref']})"
-    if asked.get("source") == "upload":
-        return f"the boundary in {asked['file']}"
-    if query.kind == "polygon":
-        return "the area drawn"
-    state = get_engine().layer(asked["layer"])
-    shown = [str(state.names[state.row_of[c]]) if c in state.row_of else c
-             for c in asked["codes"][:3]]
-    more = len(asked["codes"]) - len(shown)
-    words = ", ".join(shown) + (f" and {more} more" if more else "")
-    return f"postcode {asked['postcode']} ({words})" if asked.get("postcode") else words
+
+    def name_of(code: str) -> str:
+        state = get_engine().layer(asked["layer"])
+        return str(state.names[state.row_of[code]]) if code in state.row_of else code
+    return sentences.area(asked, name_of)
 
 
 def _regard_page(query: Query):
     report = _regard(query)
     return render_template("lpp_regard.html", r=report, query=query, title=_title(query),
-                           labels=PLAN_LABELS,
                            edge_rule=sentences.sliver_rule(sliver_tolerance().described()),
                            links=_links("regard", query), other=_links("notify", query))
 

@@ -180,8 +180,10 @@ def decide(pin_id: int):
     except ValidationError as exc:
         if back == "pin":
             return pin_page(pin_id, exc.message, 422)
-        return _queue(request.form.get("status", "pending"), f"Pin {pin_id}: {exc.message}", 422)
-    flash(f"Pin {pin_id}: {P.DECISIONS[decision]}.")
+        return _queue(request.form.get("status", "pending"),
+                      gettext("Pin %(pin)s: %(error)s", pin=pin_id, error=exc.message), 422)
+    flash(gettext("Pin %(pin)s: %(status)s.", pin=pin_id,
+                  status=words.word(P.DECISIONS[decision], words.PIN_STATUSES)))
     if back == "pin":
         return redirect(url_for("moderation.pin_page", pin_id=pin_id), 303)
     return redirect(url_for("moderation.queue", status=request.form.get("status", "pending")), 303)

@@ -1,6 +1,7 @@
 """The sentences the library writes for files and the CLI, written again for a page in the
 reader's language from the same values: the sliver rule, what shares are measured over, what
-outcome figures are over, and how the notification list decides "within" and "adjoins".
+outcome figures are over, how the notification list decides "within" and "adjoins", and the
+area a query asked about.
 
 The library's English (src/capmap) stays the wording of downloads and JSON; these give the same
 English on an English page (tests/test_sentences.py holds them equal)."""
@@ -8,6 +9,7 @@ English on an English page (tests/test_sentences.py holds them equal)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from babel import numbers
 from flask_babel import gettext, ngettext
@@ -73,6 +75,22 @@ def notify_tolerance(tolerance: dict) -> str:
                    "area when it touches it, meets it only in a sliver, or comes within "
                    "%(metres)s m of it.", rule=sliver_rule(tolerance["slivers"]),
                    metres=_metres(tolerance["adjoin_m"]))
+
+
+def area(asked: dict, name_of: Callable[[str], str]) -> str:
+    """The area a query (its `described` with its kind) asked about, in words; `name_of` names
+    a code of its layer."""
+    if asked.get("source") == "upload":
+        return gettext("the boundary in %(file)s", file=asked["file"])
+    if asked["kind"] == "polygon":
+        drawn = asked.get("source") == "drawn"
+        return gettext("the area you drew") if drawn else gettext("the area in this link")
+    shown = [name_of(c) for c in asked["codes"][:3]]
+    more = len(asked["codes"]) - len(shown)
+    words = ", ".join(shown) + (gettext(" and %(more)s more", more=more) if more else "")
+    if asked.get("postcode"):
+        return gettext("postcode %(postcode)s (%(areas)s)", postcode=asked["postcode"], areas=words)
+    return words
 
 
 def init_app(app) -> None:

@@ -37,6 +37,10 @@ ACTION_STATUSES = {"not_started": _l("not started"), "in_progress": _l("in progr
                    "completed": _l("completed"), "stalled": _l("stalled"), "cancelled": _l("cancelled")}
 PIN_STATUSES = {"pending": _l("pending"), "published": _l("published"), "hidden": _l("hidden"),
                 "resolved": _l("resolved")}
+# A Local Place Plan's stage in its council's register (capmap.services.lpp_register.LABELS).
+LPP_STATUSES = {"proposed": _l("Proposed"), "submitted": _l("Submitted"),
+                "validated": _l("Validated"), "registered": _l("Registered"),
+                "not_registered": _l("Not registered"), "removed": _l("Removed from the register")}
 # Where a pin stands, as its follow page and the emails to its follower say it.
 FOLLOW_STATUSES = {"pending": _l("waiting for a moderator"), "published": _l("on the public map"),
                    "hidden": _l("not shown on the public map"), "resolved": _l("resolved")}

@@ -178,6 +178,9 @@ def test_expensive_routes_share_a_rate_limit_per_address(app):
     refused = client.post("/api/planscape", data=square, content_type="application/json")
     assert refused.status_code == 429 and refused.get_json()["message"].startswith(
         "too many planscape queries or exports from your address (at most 3 per 1 minute)")
+    page = client.get("/planscape/result", query_string={"geometry": square, "lang": "gd"})
+    assert page.status_code == 429 and "cus cheistean no às-phortaidhean bhon t-seòladh agad" \
+        in page.get_data(as_text=True)
     # Another address has its own count; cheap routes are not counted.
     other = client.post("/api/planscape", data=square, content_type="application/json",
                         environ_base={"REMOTE_ADDR": "192.0.2.7"})

@@ -99,11 +99,21 @@ def _untranslated_constants(source: str) -> list[str]:
             and LOWER.search(c.value) and not c.value.startswith(("%", "{", "<", "\">"))]
 
 
+def _translated_variables(source: str) -> list[str]:
+    """_() handed something other than literal text ({{ _(labels[code]) }}): no catalogue can
+    hold what it will be, so the page would show it in English."""
+    tree = _env().parse(source)
+    return [type(call.args[0]).__name__ for call in tree.find_all(nodes.Call)
+            if isinstance(call.node, nodes.Name) and call.node.name in TRANSLATORS
+            and call.args and not isinstance(call.args[0], nodes.Const)]
+
+
 @pytest.mark.parametrize("name", TEMPLATE_NAMES)
 def test_a_template_holds_no_untranslated_text(name):
     source = (TEMPLATES / f"{name}.html").read_text(encoding="utf-8")
     left = _untranslated_text(source) + _untranslated_constants(source)
     assert not left, f"{name}.html: text outside _(): {left}"
+    assert not _translated_variables(source), f"{name}.html: _() of a variable, not of text"
 
 
 def test_the_check_finds_text_attributes_and_constants_outside_the_catalogues():
@@ -114,6 +124,8 @@ def test_the_check_finds_text_attributes_and_constants_outside_the_catalogues():
     assert _untranslated_text("<script>var a = 'words here';</script>") == []
     assert _untranslated_constants("{{ owner or 'Not recorded' }}") == ["Not recorded"]
     assert _untranslated_constants("{{ owner or _('Not recorded') }}{{ x|replace('_', ' ') }}") == []
+    assert _translated_variables("{{ _(labels[st]) }}{{ _(e.label) }}") == ["Getitem", "Getattr"]
+    assert _translated_variables("{{ _('Now: %(s)s.', s=labels[st]) }}") == []
 
 
 def test_every_language_has_its_html_lang():
