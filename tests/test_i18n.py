@@ -16,8 +16,11 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from app import i18n, messages
+from app import i18n, messages, words
 from capmap.core.errors import ValidationError
+from capmap.core.models import PIN_CATEGORIES, PIN_STATUSES
+from capmap.present.maps.style import PLAN_LABELS
+from capmap.services import lpp_register
 from capmap.services import pins as P
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,6 +165,16 @@ def test_a_gaelic_page_shows_a_library_error_in_gaelic_but_json_keeps_english(cl
     answer = client.get("/api/lookup?lon=east&lat=56&lang=gd")
     assert answer.status_code == 400 and answer.is_json
     assert answer.get_json() == client.get("/api/lookup?lon=east&lat=56").get_json()
+
+
+def test_the_word_tables_name_every_library_code_in_the_librarys_english(app):
+    """A page translates a code through app/words.py: a code missing there, or worded apart
+    from the library, would show a page a different or an untranslated name."""
+    with app.test_request_context("/"):
+        assert {k: str(v) for k, v in words.LPP_STATUSES.items()} == lpp_register.LABELS
+        assert {k: str(v) for k, v in words.PIN_CATEGORIES.items()} == PIN_CATEGORIES
+        assert {k: str(v) for k, v in words.PLAN_TYPES.items()} == PLAN_LABELS
+        assert set(words.FOLLOW_STATUSES) == set(words.PIN_STATUSES) == set(PIN_STATUSES)
 
 
 def _catalogue():
