@@ -60,6 +60,10 @@ def test_the_public_register_shows_registered_and_removed_plans_only(client):
     assert data["counts"] == {"registered": 1, "removed": 1} and data["not_entered"] == []
     assert "submitted_on" not in data["entries"][0]  # the working record's dates stay inside
     assert data["entries"][1]["removed_on"] == "2026-06-30"
+    # In Gaelic the stages and their dates are written for the reader, as on every page.
+    gaelic = client.get(f"/lpp/register/{COUNCIL}?lang=gd").get_data(as_text=True)
+    assert "Clàraichte: 4 dhen Mhàrt 2024" in gaelic and "Air an toirt far a’ chlàir: 30 dhen " \
+        "Ògmhios 2026" in gaelic and "2026-06-30" not in gaelic
 
 
 def test_the_map_gets_geometry_by_url_and_shows_the_register_plans(app, client):
