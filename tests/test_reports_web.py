@@ -12,6 +12,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from app import i18n
 from capmap.storage import open_store
 from tests.conftest import SAMPLE
 
@@ -72,6 +73,13 @@ def test_page_and_csv(app, client):
     report = client.get(f"/plans/{plan}/report.json?year=2024").get_json()
     assert [r["action_ref"] for r in rows] == [a["ref"] for a in report["actions"]]
     assert {r["year"] for r in rows} == {"2024-25"}
+    # A Gaelic page writes each target date for its reader (the CSV keeps ISO dates).
+    dated = next(a for a in report["actions"] if a["target_date"])
+    gaelic = client.get(f"/plans/{plan}/report?year=2024&lang=gd").get_data(as_text=True)
+    with app.test_request_context("/?lang=gd"):
+        written = i18n.day(dated["target_date"])
+    assert written != dated["target_date"] and written in gaelic
+    assert dated["target_date"] not in gaelic
 
 
 @pytest.mark.parametrize("suffix", ["", ".json", ".csv"])
