@@ -70,6 +70,8 @@ def parse_args() -> argparse.Namespace:
     if "postgis" in args.backends and not args.postgis:
         print("postgis: not run (give --postgis URL or CAPMAP_BENCH_POSTGIS_URL)")
         args.backends.remove("postgis")
+    if args.postgis:  # the peers connect with psycopg itself, which reads libpq URLs only
+        args.postgis = args.postgis.replace("postgresql+psycopg://", "postgresql://", 1)
     return args
 
 
