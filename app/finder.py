@@ -304,7 +304,6 @@ def _describe(engine: Engine, answer: dict) -> str:
     return sentences.area(asked, lambda code: names.get(code, code))
 
 
-
 HISTORY_SHOWN = 50  # the rest in /plans/<id>/history.json
 
 

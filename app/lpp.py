@@ -145,7 +145,7 @@ def step(plan_id: int):
             typed = request.form.to_dict()  # shown again, to be put right
         else:
             flash(gettext("%(ref)s: %(status)s on %(day)s.", ref=plan["ref"],
-                          status=str(words.LPP_STATUSES[step.to]).lower(), day=i18n.day(step.on)))
+                          status=words.word(step.to, words.LPP_STATUSES).lower(), day=i18n.day(step.on)))
             return redirect(url_for("lpp.council", council_code=plan["council_code"]), 303)
     entry = store.lpp_entry(plan_id)
     history = store.changes(plan_id=plan_id, limit=HISTORY_ROWS, only_register=True)

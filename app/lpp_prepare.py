@@ -98,11 +98,9 @@ def _title(query: Query) -> str:
     asked = {"kind": query.kind, **query.described}
     if query.kind == "plan":
         return f"{asked['title']} ({asked['ref']})"
-
-    def name_of(code: str) -> str:
-        state = get_engine().layer(asked["layer"])
-        return str(state.names[state.row_of[code]]) if code in state.row_of else code
-    return sentences.area(asked, name_of)
+    state = get_engine().layer(asked["layer"]) if "layer" in asked else None
+    return sentences.area(asked, lambda code: str(state.names[state.row_of[code]])
+                          if code in state.row_of else code)
 
 
 def _regard_page(query: Query):
